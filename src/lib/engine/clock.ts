@@ -1,0 +1,163 @@
+/**
+ * The discrete-event scheduler: virtual time in microseconds, events ordered by (time, seq) so
+ * that two events at the same instant run in the order they were scheduled. Nothing here reads a
+ * wall clock; a run is a pure function of its scenario and seed.
+ */
+export type EventFn = () => void | Promise<void>;
+
+export class Scheduler {
+	/** Current virtual time, µs. */
+	now = 0;
+	private seq = 0;
+	// A binary heap kept in parallel arrays: fewer objects per event than a heap of records.
+	private times: number[] = [];
+	private seqs: number[] = [];
+	private fns: EventFn[] = [];
+
+	get pending(): number {
+		return this.fns.length;
+	}
+
+	/** Runs `fn` at now + delay (delay ≥ 0). */
+	after(delay: number, fn: EventFn): void {
+		this.at(this.now + (delay > 0 ? delay : 0), fn);
+	}
+
+	/** Runs `fn` at absolute virtual time `time` (never earlier than now). */
+	at(time: number, fn: EventFn): void {
+		if (!(time >= this.now)) time = this.now; // also catches NaN
+		const times = this.times;
+		const seqs = this.seqs;
+		const fns = this.fns;
+		const s = this.seq++;
+		let i = fns.length;
+		times.push(time);
+		seqs.push(s);
+		fns.push(fn);
+		while (i > 0) {
+			const p = (i - 1) >> 1;
+			if (times[p] < time || (times[p] === time && seqs[p] < s)) break;
+			times[i] = times[p];
+			seqs[i] = seqs[p];
+			fns[i] = fns[p];
+			i = p;
+		}
+		times[i] = time;
+		seqs[i] = s;
+		fns[i] = fn;
+	}
+
+	/** Time of the next event, or Infinity. */
+	peekTime(): number {
+		return this.fns.length > 0 ? this.times[0] : Infinity;
+	}
+
+	/** Removes the next event, advances the clock to it and returns its function. */
+	pop(): EventFn | undefined {
+		const fns = this.fns;
+		const n = fns.length;
+		if (n === 0) return undefined;
+		const times = this.times;
+		const seqs = this.seqs;
+		const top = fns[0];
+		this.now = times[0];
+		const lastT = times[n - 1];
+		const lastS = seqs[n - 1];
+		const lastF = fns[n - 1];
+		times.pop();
+		seqs.pop();
+		fns.pop();
+		const m = n - 1;
+		if (m > 0) {
+			let i = 0;
+			for (;;) {
+				const l = 2 * i + 1;
+				if (l >= m) break;
+				const r = l + 1;
+				let c = l;
+				if (r < m && (times[r] < times[l] || (times[r] === times[l] && seqs[r] < seqs[l]))) c = r;
+				if (times[c] > lastT || (times[c] === lastT && seqs[c] > lastS)) break;
+				times[i] = times[c];
+				seqs[i] = seqs[c];
+				fns[i] = fns[c];
+				i = c;
+			}
+			times[i] = lastT;
+			seqs[i] = lastS;
+			fns[i] = lastF;
+		}
+		return top;
+	}
+}
+
+/**
+ * Seeded PRNG: xoshiro128** (Blackman & Vigna), seeded through splitmix32. 32-bit integer math
+ * only, so Node and every browser produce the same sequence.
+ */
+export class Prng {
+	private a: number;
+	private b: number;
+	private c: number;
+	private d: number;
+
+	constructor(seed: number) {
+		let s = seed >>> 0;
+		const next = () => {
+			s = (s + 0x9e3779b9) | 0;
+			let z = s;
+			z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+			z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+			return (z ^ (z >>> 16)) >>> 0;
+		};
+		this.a = next();
+		this.b = next();
+		this.c = next();
+		this.d = next();
+	}
+
+	/** Uniform 32-bit unsigned integer. */
+	u32(): number {
+		const r = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
+		const t = this.b << 9;
+		this.c ^= this.a;
+		this.d ^= this.b;
+		this.b ^= this.c;
+		this.a ^= this.d;
+		this.c ^= t;
+		this.d = rotl(this.d, 11);
+		return r;
+	}
+
+	/** Uniform in [0, 1) with 32 bits of resolution. */
+	next(): number {
+		return this.u32() / 4294967296;
+	}
+
+	/** Uniform integer in [0, n). */
+	int(n: number): number {
+		if (n <= 4294967296) return Math.floor(this.next() * n);
+		// Large ranges (big disks in sectors): combine two draws for 53 bits.
+		return Math.floor((this.u32() * 2097152 + (this.u32() >>> 11)) / 9007199254740992 * n);
+	}
+
+	/** Exponential with the given mean. */
+	exp(mean: number): number {
+		return -Math.log(1 - this.next()) * mean;
+	}
+
+	/** Standard normal via Box–Muller (one value per call, deterministic). */
+	normal(): number {
+		const u = 1 - this.next();
+		const v = this.next();
+		return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+	}
+
+	/** A child generator with an independent stream, derived deterministically. */
+	fork(salt: number): Prng {
+		return new Prng((this.u32() ^ Math.imul(salt + 1, 0x9e3779b1)) >>> 0);
+	}
+}
+
+function rotl(x: number, k: number): number {
+	return (x << k) | (x >>> (32 - k));
+}

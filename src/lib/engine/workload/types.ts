@@ -1,0 +1,61 @@
+import type { OpCode } from '../io';
+
+export type RwMode = 'read' | 'write' | 'randread' | 'randwrite' | 'randrw' | 'rw';
+
+/** fio's random_distribution: random, zipf:θ, pareto:h, normal (sigma as % of the region). */
+export type RandomDistribution =
+	| { kind: 'random' }
+	| { kind: 'zipf'; theta: number }
+	| { kind: 'pareto'; h: number }
+	| { kind: 'normal'; sigmaPct: number };
+
+/** One block-size bucket of fio's bssplit (bytes, weight in percent). */
+export interface BsSplit {
+	bs: number;
+	pct: number;
+}
+
+/**
+ * One workload stream, in the spirit of a fio job. Sizes in bytes; times in virtual µs.
+ * A disk may run several streams; each has its own region, mix and seed-derived PRNG.
+ */
+export interface WorkloadSpec {
+	rw: RwMode;
+	/** Block size in bytes (multiple of 512). Ignored when bssplit is given. */
+	bs: number;
+	bssplit?: BsSplit[];
+	/** Alignment of random offsets in bytes (multiple of 512); default = bs (fio's blockalign). */
+	blockalign?: number;
+	/** Outstanding I/Os this stream keeps in flight. */
+	iodepth: number;
+	/** Percentage of reads in mixed modes (randrw, rw). */
+	rwmixread: number;
+	/** Region: [offset, offset + size) in bytes; size 0 = to the end of the disk. */
+	offset: number;
+	size: number;
+	/** Stop after this many I/Os (0 = no limit). */
+	ios: number;
+	/** Stop issuing after this much virtual time (0 = no limit). */
+	runtimeUs: number;
+	randomDistribution: RandomDistribution;
+	/** Percentage of written blocks whose content repeats earlier content (fio dedupe_percentage). */
+	dedupePercentage: number;
+	/** Idle time after each I/O completes before the next is issued, µs (fio thinktime). */
+	thinktimeUs: number;
+	/** Cap on issue rate (0 = none), fio rate_iops. */
+	rateIops: number;
+}
+
+/** One guest I/O produced by a stream. */
+export interface GuestIoSpec {
+	op: OpCode;
+	/** First sector. */
+	lba: number;
+	/** Length in sectors. */
+	sectors: number;
+	/**
+	 * For writes: the content id of each 4 KiB block the write touches, in order (see verify.ts:
+	 * sector s of the write carries slice s % 8 of its block's content). 0 never appears here.
+	 */
+	contents?: Uint32Array;
+}
