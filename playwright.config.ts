@@ -1,0 +1,55 @@
+import { defineConfig, devices } from '@playwright/test';
+
+/**
+ * End-to-end tests against the built static app (`npm run test:e2e` builds first), in Debian's
+ * Chromium: `npx playwright install` cannot download browsers here, so Playwright drives the
+ * system browser (CHROMIUM_PATH, else /usr/bin/chromium; `.ci/run` installs it).
+ */
+const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const port = 4173;
+
+export default defineConfig({
+	testDir: 'tests/e2e',
+	outputDir: 'test-results',
+	forbidOnly: !!process.env.CI,
+	retries: 0,
+	workers: 2, // a 2-core machine
+	reporter: 'list',
+	timeout: 60_000,
+	expect: { timeout: 30_000 },
+	use: {
+		baseURL: `http://localhost:${port}`,
+		screenshot: 'on',
+		trace: 'retain-on-failure'
+	},
+	projects: [
+		{
+			name: 'chromium',
+			use: {
+				...devices['Desktop Chrome'],
+				viewport: { width: 1280, height: 720 },
+				launchOptions: {
+					executablePath,
+					// We run as root, hence --no-sandbox; the rest keeps the browser quiet and offline.
+					args: [
+						'--no-sandbox',
+						'--disable-gpu',
+						'--disable-background-networking',
+						'--disable-component-update',
+						'--disable-sync',
+						'--no-first-run'
+					]
+				}
+			}
+		}
+	],
+	webServer: {
+		// Serves the already-built app; test:e2e runs `vite build` first.
+		command: `npx vite preview --port ${port} --strictPort`,
+		url: `http://localhost:${port}`,
+		reuseExistingServer: !process.env.CI,
+		timeout: 60_000,
+		stdout: 'ignore',
+		stderr: 'pipe'
+	}
+});
