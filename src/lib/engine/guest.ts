@@ -1,0 +1,168 @@
+/**
+ * The guest side of one disk: workload streams keep their queue depth of I/Os outstanding, each
+ * write carries real bytes generated from its content ids, every read is verified against the
+ * expected state, and I/Os that overlap one still in flight wait for it (as fio's
+ * serialize_overlap), so the expected state of every sector is always well defined.
+ */
+import { Scheduler } from './clock';
+import { ChainIo, type FilterChain } from './chain';
+import { Op, SECTOR_BYTES, SECTORS_PER_BLOCK } from './io';
+import { GuestMetrics } from './metrics';
+import { ExpectedState, UNKNOWN_CONTENT, ZERO_CONTENT, fillWrite } from './verify';
+import type { GuestIoSpec } from './workload/types';
+import type { WorkloadStream } from './workload/generator';
+
+interface StreamState {
+	stream: WorkloadStream;
+	index: number;
+	iodepth: number;
+	thinktimeUs: number;
+	inFlight: number;
+	/** An I/O that waits for an overlapping one to complete. */
+	parked: GuestIoSpec | undefined;
+	wakeAt: number;
+}
+
+export interface GuestErrorRecord {
+	ioId: number;
+	op: number;
+	lba: number;
+	code: string;
+	message: string;
+	source: string;
+}
+
+export class Guest {
+	readonly metrics = new GuestMetrics();
+	readonly streams: StreamState[] = [];
+	/** Blocks with an I/O in flight: block -> count. */
+	private readonly busyBlocks = new Map<number, number>();
+	/** Errors that reached the guest. */
+	readonly errors: GuestErrorRecord[] = [];
+	errorCount = 0;
+	/** When false, no new I/O is issued (a paused or powered-off VM). */
+	running = true;
+	/** Called whenever an I/O completes (for live frames). */
+	onComplete: ((io: ChainIo) => void) | undefined;
+
+	constructor(
+		private readonly sched: Scheduler,
+		private readonly chain: FilterChain,
+		readonly expected: ExpectedState,
+		private readonly nextIoId: () => number
+	) {}
+
+	addStream(stream: WorkloadStream, iodepth: number, thinktimeUs: number): void {
+		this.streams.push({
+			stream,
+			index: this.streams.length,
+			iodepth: Math.max(1, iodepth),
+			thinktimeUs,
+			inFlight: 0,
+			parked: undefined,
+			wakeAt: -1
+		});
+	}
+
+	start(): void {
+		for (const s of this.streams) this.fill(s);
+	}
+
+	/** True when every stream has finished and nothing is in flight. */
+	get finished(): boolean {
+		for (const s of this.streams) if (!s.stream.done || s.inFlight > 0 || s.parked) return false;
+		return true;
+	}
+
+	/** Issues I/Os until the stream's queue is full, it must wait, or it is done. */
+	private fill(s: StreamState): void {
+		const now = this.sched.now;
+		while (this.running && s.inFlight < s.iodepth) {
+			let spec = s.parked;
+			if (spec) {
+				if (this.overlaps(spec)) return;
+				s.parked = undefined;
+			} else {
+				if (s.stream.done) return;
+				const t = s.stream.nextIssueTime(now);
+				if (t > now) {
+					if (s.wakeAt !== t) {
+						s.wakeAt = t;
+						this.sched.at(t, () => this.fill(s));
+					}
+					return;
+				}
+				const next = s.stream.next(now);
+				if (!next) return;
+				spec = next;
+				if (this.overlaps(spec)) {
+					s.parked = spec;
+					return;
+				}
+			}
+			this.issue(s, spec);
+		}
+	}
+
+	private issue(s: StreamState, spec: GuestIoSpec): void {
+		const now = this.sched.now;
+		let data: Uint8Array | undefined;
+		if (spec.op === Op.write) {
+			data = new Uint8Array(spec.sectors * SECTOR_BYTES);
+			fillWrite(spec.lba, spec.sectors, spec.contents!, data);
+		}
+		const io = new ChainIo(this.nextIoId(), spec.op, spec.lba, spec.sectors, data, 'guest', now, s.index);
+		this.mark(spec, 1);
+		s.inFlight++;
+		this.metrics.issued(now);
+		const contents = spec.contents;
+		this.chain.submit(io, (done) => this.completed(s, spec, contents, done));
+	}
+
+	private completed(s: StreamState, spec: GuestIoSpec, contents: Uint32Array | undefined, io: ChainIo): void {
+		const now = this.sched.now;
+		this.mark(spec, -1);
+		s.inFlight--;
+		const failed = io.error !== undefined;
+		this.metrics.done(io.op, io.sectors * SECTOR_BYTES, now - io.issuedAt, failed, now);
+		if (failed) {
+			this.errorCount++;
+			if (this.errors.length < 100)
+				this.errors.push({
+					ioId: io.id,
+					op: io.op,
+					lba: io.lba,
+					code: io.error!.code,
+					message: io.error!.message,
+					source: io.error!.source
+				});
+			// A failed write may or may not have reached the disk: its sectors are unknown now.
+			if (spec.op === Op.write || spec.op === Op.unmap) this.expected.recordFill(spec.lba, spec.sectors, UNKNOWN_CONTENT);
+		} else if (spec.op === Op.write) this.expected.recordWrite(spec.lba, spec.sectors, contents!);
+		else if (spec.op === Op.unmap) this.expected.recordFill(spec.lba, spec.sectors, ZERO_CONTENT);
+		else if (spec.op === Op.read) this.expected.checkRead(spec.lba, spec.sectors, io.data!, io.id);
+		this.onComplete?.(io);
+		if (s.thinktimeUs > 0) this.sched.after(s.thinktimeUs, () => this.fill(s));
+		else this.fill(s);
+		// Another stream may have parked behind this I/O.
+		if (this.streams.length > 1) for (const o of this.streams) if (o !== s && o.parked) this.fill(o);
+	}
+
+	private overlaps(spec: GuestIoSpec): boolean {
+		if (this.busyBlocks.size === 0) return false;
+		const end = spec.lba + spec.sectors;
+		for (let b = Math.floor(spec.lba / SECTORS_PER_BLOCK); b * SECTORS_PER_BLOCK < end; b++)
+			if (this.busyBlocks.has(b)) return true;
+		return false;
+	}
+
+	private mark(spec: GuestIoSpec, delta: number): void {
+		const end = spec.lba + spec.sectors;
+		const m = this.busyBlocks;
+		for (let b = Math.floor(spec.lba / SECTORS_PER_BLOCK); b * SECTORS_PER_BLOCK < end; b++) {
+			const c = (m.get(b) ?? 0) + delta;
+			if (c === 0) m.delete(b);
+			else m.set(b, c);
+		}
+	}
+}

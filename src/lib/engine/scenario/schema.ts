@@ -1,0 +1,212 @@
+/**
+ * The scenario: one versioned JSON document (hosts, VMs, disks, storage policies with filter
+ * chains and parameters, devices, workloads, seed), validated with valibot. Invalid input gets a
+ * one-line error that names the field (as a dotted path) and the reason.
+ */
+import * as v from 'valibot';
+import { parseSize } from '../io';
+import { FILTER_CLASSES } from '../filter';
+
+export const SCENARIO_VERSION = 1;
+
+const MAX_DISK_BYTES = 64 * 2 ** 40; // 64 TiB, the VMDK maximum
+const name = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1–64 letters, digits, dots, dashes or underscores'));
+
+/** A byte size: a number of bytes or a string such as "4k", "20GiB". */
+const size = (min: number, max: number) =>
+	v.pipe(
+		v.union([v.number(), v.string()], 'must be a number of bytes or a size such as "4k"'),
+		v.rawTransform(({ dataset, addIssue, NEVER }) => {
+			let n: number;
+			try {
+				n = parseSize(dataset.value as string | number);
+			} catch (e) {
+				addIssue({ message: (e as Error).message });
+				return NEVER;
+			}
+			if (!Number.isFinite(n) || n < min || n > max) {
+				addIssue({ message: `${n} bytes is outside ${min}..${max}` });
+				return NEVER;
+			}
+			return n;
+		})
+	);
+
+const sectorMultiple = (s: ReturnType<typeof size>) =>
+	v.pipe(s, v.check((n) => n % 512 === 0, 'must be a multiple of 512 bytes'));
+
+const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const num = (min: number, max: number) => v.pipe(v.number(), v.finite(), v.minValue(min), v.maxValue(max));
+
+export const DeviceSpecSchema = v.strictObject({
+	kind: v.picklist(['nvme', 'sata-ssd', 'hdd', 'null']),
+	/** Optional overrides of the model's parameters (names from its parameter table). */
+	params: v.optional(v.record(v.string(), num(0, 1e12)), {})
+});
+
+export const LinkSpecSchema = v.strictObject({
+	kind: v.literal('wan'),
+	rttUs: v.optional(num(0, 10_000_000), 20_000),
+	mbitPerSec: v.optional(num(0.001, 1_000_000), 100)
+});
+
+export const FilterAttachmentSchema = v.strictObject({
+	/** Registered filter type name. */
+	type: v.pipe(v.string(), v.minLength(1)),
+	/** Only for filters whose class is configurable (passthrough). */
+	class: v.optional(v.picklist(FILTER_CLASSES)),
+	params: v.optional(v.record(v.string(), v.union([v.number(), v.boolean(), v.string()])), {}),
+	/** Devices the filter uses, by role (e.g. "ssd" for a cache, "wan" and "replica" for replication). */
+	devices: v.optional(v.record(v.string(), v.union([DeviceSpecSchema, LinkSpecSchema])), {})
+});
+
+export const PolicySchema = v.strictObject({
+	name: v.optional(v.string(), 'default'),
+	/** vSphere's "allow I/O filters before encryption": encryption moves to the bottom. */
+	allowCleartextFilters: v.optional(v.boolean(), false),
+	filters: v.optional(v.array(FilterAttachmentSchema), [])
+});
+
+const DistributionSchema = v.union(
+	[
+		v.strictObject({ kind: v.literal('random') }),
+		v.strictObject({ kind: v.literal('zipf'), theta: num(0, 100) }),
+		v.strictObject({ kind: v.literal('pareto'), h: num(0, 1) }),
+		v.strictObject({ kind: v.literal('normal'), sigmaPct: num(0, 100) })
+	],
+	'must be {kind: "random"}, {kind: "zipf", theta}, {kind: "pareto", h} or {kind: "normal", sigmaPct}'
+);
+
+export const WorkloadSchema = v.strictObject({
+	rw: v.optional(v.picklist(['read', 'write', 'randread', 'randwrite', 'randrw', 'rw'])),
+	bs: v.optional(sectorMultiple(size(512, 64 * 2 ** 20))),
+	bssplit: v.optional(
+		v.pipe(
+			v.array(v.strictObject({ bs: sectorMultiple(size(512, 64 * 2 ** 20)), pct: num(0, 100) })),
+			v.minLength(1)
+		)
+	),
+	blockalign: v.optional(sectorMultiple(size(512, 64 * 2 ** 20))),
+	iodepth: v.optional(int(1, 4096)),
+	rwmixread: v.optional(num(0, 100)),
+	offset: v.optional(sectorMultiple(size(0, MAX_DISK_BYTES))),
+	size: v.optional(sectorMultiple(size(0, MAX_DISK_BYTES))),
+	ios: v.optional(int(0, 1e10)),
+	runtimeUs: v.optional(num(0, 1e13)),
+	randomDistribution: v.optional(DistributionSchema),
+	dedupePercentage: v.optional(num(0, 100)),
+	thinktimeUs: v.optional(num(0, 1e9)),
+	rateIops: v.optional(num(0, 1e9))
+});
+
+export const DiskSchema = v.strictObject({
+	name,
+	size: v.optional(sectorMultiple(size(4096, MAX_DISK_BYTES)), 20 * 2 ** 30),
+	datastore: v.optional(DeviceSpecSchema, { kind: 'nvme', params: {} }),
+	policy: v.optional(PolicySchema, { name: 'default', allowCleartextFilters: false, filters: [] }),
+	workload: v.optional(v.array(WorkloadSchema), [{}])
+});
+
+export const VmSchema = v.strictObject({
+	name,
+	host: v.optional(name, 'esx-01'),
+	disks: v.pipe(v.array(DiskSchema), v.minLength(1, 'a VM needs at least one disk'), v.maxLength(64))
+});
+
+export const HostSchema = v.strictObject({ name });
+
+export const ScenarioSchema = v.strictObject({
+	version: v.literal(SCENARIO_VERSION, `must be ${SCENARIO_VERSION} (the scenario schema version)`),
+	name: v.optional(v.pipe(v.string(), v.maxLength(200)), 'untitled'),
+	description: v.optional(v.pipe(v.string(), v.maxLength(4000)), ''),
+	seed: v.optional(int(0, 2 ** 32 - 1), 1),
+	hosts: v.optional(v.pipe(v.array(HostSchema), v.minLength(1), v.maxLength(64)), [{ name: 'esx-01' }]),
+	vms: v.pipe(v.array(VmSchema), v.minLength(1, 'a scenario needs at least one VM'), v.maxLength(256)),
+	run: v.optional(
+		v.strictObject({
+			/** Completed trace rows kept for queries (the digest covers all). */
+			traceCapacity: v.optional(int(1, 4_000_000), 65_536),
+			/** Stop after this much virtual time even if workloads are not done (0 = no limit). */
+			maxRuntimeUs: v.optional(num(0, 1e13), 0)
+		}),
+		{ traceCapacity: 65_536, maxRuntimeUs: 0 }
+	)
+});
+
+/** A scenario as written (optional fields may be missing). */
+export type ScenarioInput = v.InferInput<typeof ScenarioSchema>;
+/** A validated scenario with defaults filled in and sizes in bytes. */
+export type Scenario = v.InferOutput<typeof ScenarioSchema>;
+export type DiskConfig = v.InferOutput<typeof DiskSchema>;
+export type FilterAttachment = v.InferOutput<typeof FilterAttachmentSchema>;
+export type WorkloadInput = v.InferOutput<typeof WorkloadSchema>;
+export type DeviceSpecInput = v.InferOutput<typeof DeviceSpecSchema>;
+export type LinkSpecInput = v.InferOutput<typeof LinkSpecSchema>;
+
+/** A scenario that failed validation: `path` is dotted (vms[0].disks[1].size), `reason` says why. */
+export class ScenarioError extends Error {
+	override name = 'ScenarioError';
+	constructor(
+		readonly path: string,
+		readonly reason: string
+	) {
+		super(path ? `${path}: ${reason}` : reason);
+	}
+}
+
+/** Validates and normalises a scenario; throws ScenarioError on the first problem. */
+export function parseScenario(input: unknown): Scenario {
+	const r = v.safeParse(ScenarioSchema, input);
+	if (!r.success) {
+		const issue = r.issues[0];
+		throw new ScenarioError(issuePath(issue), issueReason(issue));
+	}
+	const s = r.output;
+	checkReferences(s);
+	return s;
+}
+
+function issuePath(issue: v.BaseIssue<unknown>): string {
+	let out = '';
+	for (const item of issue.path ?? []) {
+		const key = (item as { key: unknown }).key;
+		if (typeof key === 'number') out += `[${key}]`;
+		else out += out ? `.${String(key)}` : String(key);
+	}
+	return out;
+}
+
+function issueReason(issue: v.BaseIssue<unknown>): string {
+	// valibot's messages are like 'Invalid type: Expected number but received "x"'.
+	const nested = (issue as { issues?: v.BaseIssue<unknown>[] }).issues;
+	if (issue.type === 'union' && nested && nested.length > 0 && !issue.message.startsWith('must'))
+		return issueReason(nested[0]);
+	if (issue.type === 'strict_object' && issue.expected === 'never') return `unknown field (${issue.received.replace(/"/g, '')} is not allowed here)`;
+	if (issue.type === 'object' && issue.received === 'undefined') return 'is required';
+	return issue.message.replace(/^Invalid (type|key|value): /, '');
+}
+
+/** Cross-field checks the schema cannot express: unique names, known hosts. */
+function checkReferences(s: Scenario): void {
+	const hosts = new Set<string>();
+	s.hosts.forEach((h, i) => {
+		if (hosts.has(h.name)) throw new ScenarioError(`hosts[${i}].name`, `duplicate host "${h.name}"`);
+		hosts.add(h.name);
+	});
+	const vms = new Set<string>();
+	s.vms.forEach((vm, i) => {
+		if (vms.has(vm.name)) throw new ScenarioError(`vms[${i}].name`, `duplicate VM "${vm.name}"`);
+		vms.add(vm.name);
+		if (!hosts.has(vm.host))
+			throw new ScenarioError(`vms[${i}].host`, `host "${vm.host}" is not in hosts (${[...hosts].join(', ')})`);
+		const disks = new Set<string>();
+		vm.disks.forEach((d, j) => {
+			if (disks.has(d.name)) throw new ScenarioError(`vms[${i}].disks[${j}].name`, `duplicate disk "${d.name}"`);
+			disks.add(d.name);
+			d.workload.forEach((w, k) => {
+				if (w.offset !== undefined && w.offset >= d.size)
+					throw new ScenarioError(`vms[${i}].disks[${j}].workload[${k}].offset`, `${w.offset} is beyond the disk's ${d.size} bytes`);
+			});
+		});
+	});
+}

@@ -1,0 +1,227 @@
+/**
+ * A simulation: a validated scenario turned into hosts, VMs, disks (each with a datastore device
+ * model, a block store of real bytes, a filter chain and a guest workload), one scheduler and one
+ * trace. `run` drives the virtual clock; it awaits only when an asynchronous store answers with a
+ * Promise, so a run is the same, event for event, whichever store holds the bytes.
+ */
+import { Prng, Scheduler } from './clock';
+import { FilterChain, type AttachedFilter, type ChainEnv, type DiskInfo } from './chain';
+import { createDevice, createLink, type DeviceSpec } from './devices';
+import type { FilterDevice } from './filter';
+import { Guest } from './guest';
+import { SECTOR_BYTES } from './io';
+import { resolveParams } from './params';
+import type { FilterRegistry } from './registry';
+import { ScenarioError, parseScenario, type DiskConfig, type Scenario, type WorkloadInput } from './scenario/schema';
+import { MemoryStoreFactory } from './storage/memory';
+import type { BlockStore, StoreFactory } from './storage/types';
+import { Trace, loadTraceHasher } from './trace';
+import { ExpectedState } from './verify';
+import { ContentSource } from './workload/contents';
+import { WorkloadStream } from './workload/generator';
+import { defaultWorkload } from './workload/spec';
+import type { WorkloadSpec } from './workload/types';
+
+export interface SimulationOptions {
+	registry: FilterRegistry;
+	/** Where disks, filter devices and sidecars keep their bytes (default: memory). */
+	stores?: StoreFactory;
+	/** Restores the guest's expected state per disk (after a reload); key = "vm/disk". */
+	expected?: Map<string, ExpectedState>;
+}
+
+export interface LogEntry {
+	t: number;
+	source: string;
+	message: string;
+}
+
+export interface DiskRuntime {
+	info: DiskInfo;
+	/** "vm/disk" */
+	key: string;
+	config: DiskConfig;
+	chain: FilterChain;
+	guest: Guest;
+	store: BlockStore;
+	expected: ExpectedState;
+}
+
+export class Simulation {
+	readonly sched = new Scheduler();
+	readonly disks: DiskRuntime[] = [];
+	readonly log: LogEntry[] = [];
+	trace!: Trace;
+	/** Events processed so far. */
+	events = 0;
+	private ioSeq = 0;
+	private started = false;
+
+	private constructor(
+		readonly scenario: Scenario,
+		readonly options: SimulationOptions
+	) {}
+
+	/** Validates `input` (throws ScenarioError naming the field) and builds the simulation. */
+	static async create(input: unknown, options: SimulationOptions): Promise<Simulation> {
+		const scenario = parseScenario(input);
+		await loadTraceHasher();
+		const sim = new Simulation(scenario, options);
+		sim.trace = new Trace({ capacity: scenario.run.traceCapacity });
+		await sim.build();
+		return sim;
+	}
+
+	private env(): ChainEnv {
+		return {
+			sched: this.sched,
+			trace: this.trace,
+			nextIoId: () => ++this.ioSeq,
+			log: (source, message) => this.addLog(source, message)
+		};
+	}
+
+	addLog(source: string, message: string): void {
+		if (this.log.length < 10_000) this.log.push({ t: this.sched.now, source, message });
+	}
+
+	private async build(): Promise<void> {
+		const s = this.scenario;
+		const stores = this.options.stores ?? new MemoryStoreFactory();
+		const root = new Prng(s.seed);
+		const env = this.env();
+		for (const [vi, vm] of s.vms.entries()) {
+			for (const [di, d] of vm.disks.entries()) {
+				const path = `vms[${vi}].disks[${di}]`;
+				const key = `${vm.name}/${d.name}`;
+				const diskPrng = root.fork(this.disks.length);
+				const sectors = Math.floor(d.size / SECTOR_BYTES);
+				const info: DiskInfo = { index: this.disks.length, name: d.name, vm: vm.name, host: vm.host, sectors };
+				const device = at(`${path}.datastore`, () =>
+					createDevice({ kind: d.datastore.kind, ...d.datastore.params } as DeviceSpec, diskPrng.fork(1))
+				);
+				const store = await stores.openBlockStore(`disk.${key}`, sectors);
+				const chain = new FilterChain(env, info, device, store);
+				const attached = await this.attachments(path, key, d, stores, diskPrng.fork(2));
+				const ordered = at(`${path}.policy.filters`, () =>
+					FilterChain.order(attached, (a) => a.cls, d.policy.allowCleartextFilters)
+				);
+				await chain.attach(ordered);
+				const expected = this.options.expected?.get(key) ?? new ExpectedState();
+				const guest = new Guest(this.sched, chain, expected, () => ++this.ioSeq);
+				const contents = new ContentSource(diskPrng.fork(3));
+				const wprng = diskPrng.fork(4);
+				d.workload.forEach((w, k) => {
+					const spec = workloadSpec(w);
+					const stream = at(`${path}.workload[${k}]`, () => new WorkloadStream(spec, sectors, wprng.fork(k), contents, k));
+					guest.addStream(stream, spec.iodepth, spec.thinktimeUs);
+				});
+				this.disks.push({ info, key, config: d, chain, guest, store, expected });
+			}
+		}
+	}
+
+	private async attachments(
+		path: string,
+		key: string,
+		d: DiskConfig,
+		stores: StoreFactory,
+		prng: Prng
+	): Promise<(AttachedFilter & { cls: string })[]> {
+		const out: (AttachedFilter & { cls: string })[] = [];
+		for (const [fi, a] of d.policy.filters.entries()) {
+			const fpath = `${path}.policy.filters[${fi}]`;
+			const def = this.options.registry.get(a.type);
+			if (!def)
+				throw new ScenarioError(`${fpath}.type`, `unknown filter "${a.type}" (registered: ${this.options.registry.names().join(', ')})`);
+			if (a.class !== undefined && a.class !== def.class && !def.classConfigurable)
+				throw new ScenarioError(`${fpath}.class`, `filter "${def.name}" is of class ${def.class}; its class cannot be changed`);
+			const params = at(`${fpath}.params`, () => resolveParams(def, a.params));
+			const devices: Record<string, FilterDevice> = {};
+			for (const [role, spec] of Object.entries(a.devices)) {
+				if (spec.kind === 'wan') {
+					devices[role] = { model: undefined, link: createLink({ rttUs: spec.rttUs, mbitPerSec: spec.mbitPerSec }), store: undefined };
+				} else {
+					const model = at(`${fpath}.devices.${role}`, () =>
+						createDevice({ kind: spec.kind, ...spec.params } as DeviceSpec, prng.fork(100 + fi))
+					);
+					const store = await stores.openBlockStore(`dev.${key}.${def.name}.${role}`, Math.floor(d.size / SECTOR_BYTES));
+					devices[role] = { model, link: undefined, store };
+				}
+			}
+			for (const role of def.devices ?? [])
+				if (!devices[role]) throw new ScenarioError(`${fpath}.devices`, `filter "${def.name}" needs a device "${role}"`);
+			const sidecar = await stores.openSidecar(`sidecar.${key}.${def.name}`);
+			out.push({ def, params, devices, sidecar, prng: prng.fork(fi), cls: a.class ?? def.class });
+		}
+		return out;
+	}
+
+	/** Starts the workloads (idempotent). */
+	start(): void {
+		if (this.started) return;
+		this.started = true;
+		for (const d of this.disks) d.guest.start();
+	}
+
+	/** True when every workload is done and no I/O is in any chain. */
+	get finished(): boolean {
+		for (const d of this.disks) if (!d.guest.finished || d.chain.inFlight > 0) return false;
+		return true;
+	}
+
+	/**
+	 * Runs until the workloads finish, the virtual time `untilUs` is reached, or `maxEvents` have
+	 * been processed. Returns true when the run is finished.
+	 */
+	async run(limit: { untilUs?: number; maxEvents?: number } = {}): Promise<boolean> {
+		this.start();
+		const sched = this.sched;
+		const untilUs = Math.min(limit.untilUs ?? Infinity, this.scenario.run.maxRuntimeUs || Infinity);
+		const stopAt = this.events + (limit.maxEvents ?? Infinity);
+		while (this.events < stopAt) {
+			if (this.finished) return true;
+			if (sched.peekTime() > untilUs) {
+				if (Number.isFinite(untilUs)) sched.now = Math.max(sched.now, untilUs);
+				return this.finished || untilUs === this.scenario.run.maxRuntimeUs;
+			}
+			const fn = sched.pop();
+			if (!fn) return true;
+			this.events++;
+			const r = fn();
+			if (r !== undefined) await r;
+		}
+		return this.finished;
+	}
+}
+
+/** Runs `fn`; rethrows its error as a ScenarioError at `path`. */
+function at<T>(path: string, fn: () => T): T {
+	try {
+		return fn();
+	} catch (e) {
+		if (e instanceof ScenarioError) throw e;
+		throw new ScenarioError(path, e instanceof Error ? e.message : String(e));
+	}
+}
+
+/** A workload as written in a scenario, with the defaults filled in. */
+export function workloadSpec(w: WorkloadInput): WorkloadSpec {
+	const d = defaultWorkload();
+	return {
+		rw: w.rw ?? d.rw,
+		bs: w.bs ?? d.bs,
+		bssplit: w.bssplit,
+		blockalign: w.blockalign,
+		iodepth: w.iodepth ?? d.iodepth,
+		rwmixread: w.rwmixread ?? d.rwmixread,
+		offset: w.offset ?? d.offset,
+		size: w.size ?? d.size,
+		ios: w.ios ?? d.ios,
+		runtimeUs: w.runtimeUs ?? d.runtimeUs,
+		randomDistribution: w.randomDistribution ?? d.randomDistribution,
+		dedupePercentage: w.dedupePercentage ?? d.dedupePercentage,
+		thinktimeUs: w.thinktimeUs ?? d.thinktimeUs,
+		rateIops: w.rateIops ?? d.rateIops
+	};
+}

@@ -1,0 +1,229 @@
+/**
+ * The per-I/O trace: for every I/O, when it entered and left each filter on the way down and up,
+ * each filter's verdict, the time it spent deferred and the device time. Rows live in columnar
+ * typed arrays: in-flight rows in a small pool, completed rows in a bounded ring (oldest dropped),
+ * and every completed row is folded into a digest (xxh64) so two runs can be compared bit for bit.
+ */
+import xxhash from 'xxhash-wasm';
+import type { XXHash } from 'xxhash-wasm';
+
+/** Most filters a chain can hold (one per class: seven classes). */
+export const MAX_FILTERS = 8;
+
+/** Float64 columns of a row. */
+export const Col = {
+	id: 0,
+	lba: 1,
+	issuedAt: 2,
+	doneAt: 3,
+	deviceStart: 4,
+	deviceDone: 5,
+	deferredUs: 6,
+	sectors: 7,
+	disk: 8
+} as const;
+const FIXED_F64 = 9;
+/** Per filter k: down-in, down-out, up-in, up-out at FIXED_F64 + 4k + (0..3). */
+export const F64_STRIDE = FIXED_F64 + 4 * MAX_FILTERS;
+
+/** Uint8 columns of a row. */
+export const ByteCol = {
+	op: 0,
+	origin: 1,
+	/** 0 ok, else an error code index (see ERROR_CODES). */
+	status: 2,
+	/** Index+1 of the filter that completed or failed the I/O; 0 = the device; 255 = none. */
+	endedBy: 3,
+	filters: 4
+} as const;
+const FIXED_U8 = 5;
+/** Per filter k: down verdict at FIXED_U8 + 2k, up verdict at FIXED_U8 + 2k + 1 (VerdictCode). */
+export const U8_STRIDE = FIXED_U8 + 2 * MAX_FILTERS;
+
+export const ERROR_CODES = ['', 'EIO', 'ENOSPC', 'EFILTER', 'ETIMEDOUT', 'ECANCELED', 'EINVAL'] as const;
+
+export interface TraceOptions {
+	/** Completed rows kept for queries (older ones are dropped; the digest covers all). */
+	capacity: number;
+}
+
+/** One completed I/O as an object (for tables, exports and tests). */
+export interface TraceRow {
+	id: number;
+	disk: number;
+	op: number;
+	origin: 'guest' | 'filter';
+	lba: number;
+	sectors: number;
+	issuedAt: number;
+	doneAt: number;
+	deviceStart: number;
+	deviceDone: number;
+	deferredUs: number;
+	status: (typeof ERROR_CODES)[number];
+	endedBy: number;
+	filters: { downIn: number; downOut: number; upIn: number; upOut: number; down: number; up: number }[];
+}
+
+let hasherApi: Awaited<ReturnType<typeof xxhash>> | undefined;
+
+/** Loads the hash module once (WebAssembly); call before constructing a Trace. */
+export async function loadTraceHasher(): Promise<void> {
+	hasherApi ??= await xxhash();
+}
+
+const DIGEST_BATCH_ROWS = 1024;
+
+export class Trace {
+	readonly capacity: number;
+	/** Completed rows, ring. */
+	readonly f64: Float64Array;
+	readonly u8: Uint8Array;
+	/** Number of rows completed so far (the ring holds the last `capacity`). */
+	completed = 0;
+
+	// In-flight rows: a growable pool with a free list.
+	live: Float64Array;
+	liveU8: Uint8Array;
+	private free: number[] = [];
+	private liveRows = 0;
+
+	private readonly hasher: XXHash<bigint>;
+	private readonly batchF64 = new Float64Array(DIGEST_BATCH_ROWS * F64_STRIDE);
+	private readonly batchU8 = new Uint8Array(DIGEST_BATCH_ROWS * U8_STRIDE);
+	private batchRows = 0;
+	private batchF64Len = 0;
+	private batchU8Len = 0;
+
+	constructor(options: TraceOptions) {
+		if (!hasherApi) throw new Error('loadTraceHasher() must be awaited before a Trace is created');
+		this.capacity = Math.max(1, options.capacity | 0);
+		this.f64 = new Float64Array(this.capacity * F64_STRIDE);
+		this.u8 = new Uint8Array(this.capacity * U8_STRIDE);
+		this.live = new Float64Array(64 * F64_STRIDE);
+		this.liveU8 = new Uint8Array(64 * U8_STRIDE);
+		for (let i = 63; i >= 0; i--) this.free.push(i);
+		this.liveRows = 64;
+		this.hasher = hasherApi.create64(0n);
+	}
+
+	/** Allocates an in-flight row; returns its index in `live`. */
+	open(id: number, disk: number, op: number, origin: number, lba: number, sectors: number, issuedAt: number, filters: number): number {
+		if (this.free.length === 0) this.grow();
+		const r = this.free.pop()!;
+		const f = r * F64_STRIDE;
+		const live = this.live;
+		live.fill(NaN, f, f + F64_STRIDE);
+		live[f + Col.id] = id;
+		live[f + Col.lba] = lba;
+		live[f + Col.issuedAt] = issuedAt;
+		live[f + Col.sectors] = sectors;
+		live[f + Col.disk] = disk;
+		live[f + Col.deferredUs] = 0;
+		const b = r * U8_STRIDE;
+		this.liveU8.fill(0, b, b + U8_STRIDE);
+		this.liveU8[b + ByteCol.op] = op;
+		this.liveU8[b + ByteCol.origin] = origin;
+		this.liveU8[b + ByteCol.endedBy] = 255;
+		this.liveU8[b + ByteCol.filters] = filters;
+		return r;
+	}
+
+	/** Completes a live row: copies it to the ring, folds it into the digest, frees it. */
+	close(r: number, doneAt: number, status: number): void {
+		const f = r * F64_STRIDE;
+		const b = r * U8_STRIDE;
+		this.live[f + Col.doneAt] = doneAt;
+		this.liveU8[b + ByteCol.status] = status;
+		const slot = this.completed % this.capacity;
+		this.f64.set(this.live.subarray(f, f + F64_STRIDE), slot * F64_STRIDE);
+		this.u8.set(this.liveU8.subarray(b, b + U8_STRIDE), slot * U8_STRIDE);
+		this.completed++;
+		// Digest only the columns in use: fixed ones plus the chain's filters.
+		const nF = this.liveU8[b + ByteCol.filters];
+		const fLen = FIXED_F64 + 4 * nF;
+		const uLen = FIXED_U8 + 2 * nF;
+		this.batchF64.set(this.live.subarray(f, f + fLen), this.batchF64Len);
+		this.batchF64Len += fLen;
+		this.batchU8.set(this.liveU8.subarray(b, b + uLen), this.batchU8Len);
+		this.batchU8Len += uLen;
+		if (++this.batchRows === DIGEST_BATCH_ROWS) this.flushDigest();
+		this.free.push(r);
+	}
+
+	/** Hex digest over every completed row so far (in completion order). */
+	digest(): string {
+		this.flushDigest();
+		// Digest of the stream so far without closing it: xxh64 state is copied by digest().
+		return this.hasher.digest().toString(16).padStart(16, '0');
+	}
+
+	/** Number of completed rows still held in the ring. */
+	get held(): number {
+		return Math.min(this.completed, this.capacity);
+	}
+
+	/** Row by completion index (completed - held ≤ n < completed). */
+	row(n: number): TraceRow | undefined {
+		if (n < this.completed - this.held || n >= this.completed) return undefined;
+		const slot = n % this.capacity;
+		const f = slot * F64_STRIDE;
+		const b = slot * U8_STRIDE;
+		const a = this.f64;
+		const u = this.u8;
+		const nF = u[b + ByteCol.filters];
+		const filters = [];
+		for (let k = 0; k < nF; k++) {
+			const o = f + FIXED_F64 + 4 * k;
+			filters.push({
+				downIn: a[o],
+				downOut: a[o + 1],
+				upIn: a[o + 2],
+				upOut: a[o + 3],
+				down: u[b + FIXED_U8 + 2 * k],
+				up: u[b + FIXED_U8 + 2 * k + 1]
+			});
+		}
+		return {
+			id: a[f + Col.id],
+			disk: a[f + Col.disk],
+			op: u[b + ByteCol.op],
+			origin: u[b + ByteCol.origin] === 0 ? 'guest' : 'filter',
+			lba: a[f + Col.lba],
+			sectors: a[f + Col.sectors],
+			issuedAt: a[f + Col.issuedAt],
+			doneAt: a[f + Col.doneAt],
+			deviceStart: a[f + Col.deviceStart],
+			deviceDone: a[f + Col.deviceDone],
+			deferredUs: a[f + Col.deferredUs],
+			status: ERROR_CODES[u[b + ByteCol.status]] ?? 'EIO',
+			endedBy: u[b + ByteCol.endedBy],
+			filters
+		};
+	}
+
+	private flushDigest(): void {
+		if (this.batchRows === 0) return;
+		this.hasher.update(new Uint8Array(this.batchF64.buffer, 0, this.batchF64Len * 8));
+		this.hasher.update(this.batchU8.subarray(0, this.batchU8Len));
+		this.batchRows = 0;
+		this.batchF64Len = 0;
+		this.batchU8Len = 0;
+	}
+
+	private grow(): void {
+		const old = this.liveRows;
+		const n = old * 2;
+		const live = new Float64Array(n * F64_STRIDE);
+		live.set(this.live);
+		const liveU8 = new Uint8Array(n * U8_STRIDE);
+		liveU8.set(this.liveU8);
+		this.live = live;
+		this.liveU8 = liveU8;
+		for (let i = n - 1; i >= old; i--) this.free.push(i);
+		this.liveRows = n;
+	}
+}
+
+export const FIXED_F64_COLUMNS = FIXED_F64;
+export const FIXED_U8_COLUMNS = FIXED_U8;

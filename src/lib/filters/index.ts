@@ -1,0 +1,12 @@
+/** The built-in filters, registered once in one registry. */
+import { FilterRegistry } from '../engine/registry';
+import { passthrough } from './passthrough';
+import { delay } from './delay';
+import { flaky } from './flaky';
+
+export { passthrough, delay, flaky };
+
+/** A registry holding every built-in filter type. */
+export function builtinRegistry(): FilterRegistry {
+	return new FilterRegistry().register(passthrough).register(delay).register(flaky);
+}
