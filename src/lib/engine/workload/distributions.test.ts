@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { Prng } from '../clock';
+import {
+	createOffsetPicker,
+	NormalPicker,
+	ParetoPicker,
+	RankScrambler,
+	UniformPicker,
+	ZipfPicker
+} from './distributions';
+
+function draw(picker: { pick(p: Prng): number }, seed: number, n: number): number[] {
+	const prng = new Prng(seed);
+	const out: number[] = [];
+	for (let i = 0; i < n; i++) out.push(picker.pick(prng));
+	return out;
+}
+
+describe('RankScrambler', () => {
+	it('is a bijection of [0, n) for small and odd sizes', () => {
+		for (const n of [1, 2, 3, 5, 7, 8, 100, 1000, 4097, 65536, 100_003]) {
+			const s = new RankScrambler(n);
+			const seen = new Uint8Array(n);
+			let bad = 0;
+			for (let r = 0; r < n; r++) {
+				const u = s.map(r);
+				if (u >= 0 && u < n && Number.isInteger(u)) seen[u]++;
+				else bad++;
+			}
+			expect(bad).toBe(0);
+			expect(seen.every((c) => c === 1)).toBe(true);
+		}
+	});
+
+	it('stays injective and in range beyond 2^32 units', () => {
+		const n = 2 ** 33 + 12345;
+		const s = new RankScrambler(n);
+		const seen = new Set<number>();
+		for (let r = 0; r < 20_000; r++) seen.add(s.map(r));
+		for (let r = n - 1000; r < n; r++) seen.add(s.map(r));
+		expect(seen.size).toBe(21_000);
+		expect([...seen].every((u) => Number.isInteger(u) && u >= 0 && u < n)).toBe(true);
+	});
+
+	it('scatters the hottest ranks over the whole range', () => {
+		const n = 5_000_000;
+		const s = new RankScrambler(n);
+		const units = Array.from({ length: 100 }, (_, r) => s.map(r));
+		expect(Math.max(...units) - Math.min(...units)).toBeGreaterThan(n / 2);
+		// Spread over all ten tenths of the region.
+		const tenths = new Set(units.map((u) => Math.floor((u / n) * 10)));
+		expect(tenths.size).toBe(10);
+		expect(units[0]).not.toBe(0);
+	});
+
+	it('is deterministic', () => {
+		expect(new RankScrambler(12345).map(77)).toBe(new RankScrambler(12345).map(77));
+	});
+});
+
+describe('uniform', () => {
+	it('stays in range and covers it evenly', () => {
+		const n = 10;
+		const counts = new Array(n).fill(0);
+		for (const u of draw(new UniformPicker(n), 1, 100_000)) counts[u]++;
+		for (const c of counts) expect(Math.abs(c / 100_000 - 0.1)).toBeLessThan(0.01);
+	});
+
+	it('handles more than 2^32 units', () => {
+		const n = 2 ** 40;
+		const xs = draw(new UniformPicker(n), 2, 1000);
+		expect(xs.every((x) => x >= 0 && x < n && Number.isInteger(x))).toBe(true);
+		expect(Math.max(...xs)).toBeGreaterThan(2 ** 39);
+	});
+});
+
+describe('zipf', () => {
+	it('rejects theta ≤ 0', () => {
+		expect(() => new ZipfPicker(10, 0)).toThrow(/theta/);
+		expect(() => new ZipfPicker(10, -1)).toThrow(/theta/);
+	});
+
+	for (const theta of [0.8, 1, 1.2, 2]) {
+		it(`rank frequencies follow 1/k^θ (θ=${theta})`, () => {
+			const n = 1000;
+			let hn = 0;
+			for (let k = 1; k <= n; k++) hn += Math.pow(k, -theta);
+			const z = new ZipfPicker(n, theta);
+			const prng = new Prng(7);
+			const samples = 200_000;
+			const counts = new Float64Array(n);
+			let bad = 0;
+			for (let i = 0; i < samples; i++) {
+				const r = z.rank(prng);
+				if (r >= 0 && r < n && Number.isInteger(r)) counts[r]++;
+				else bad++;
+			}
+			expect(bad).toBe(0);
+			for (let k = 0; k < 5; k++) {
+				const expected = Math.pow(k + 1, -theta) / hn;
+				expect(Math.abs(counts[k] / samples - expected)).toBeLessThan(Math.max(0.004, expected * 0.05));
+			}
+		});
+	}
+
+	it('5 million units: the top 1% of units get most accesses and rank 0 is the hottest unit', () => {
+		const n = 5_000_000;
+		const z = new ZipfPicker(n, 1.2);
+		const prng = new Prng(11);
+		const samples = 200_000;
+		const counts = new Map<number, number>();
+		let top = 0;
+		for (let i = 0; i < samples; i++) {
+			const r = z.rank(prng);
+			if (r < n / 100) top++;
+			const u = z.scrambler.map(r);
+			counts.set(u, (counts.get(u) ?? 0) + 1);
+		}
+		// Theory: H(50 000, 1.2) / H(5 000 000, 1.2) ≈ 0.94.
+		expect(top / samples).toBeGreaterThan(0.9);
+		let best = -1;
+		let bestCount = 0;
+		for (const [u, c] of counts) if (c > bestCount) [best, bestCount] = [u, c];
+		expect(best).toBe(z.scrambler.map(0));
+	});
+
+	it('pick is deterministic per seed and differs across seeds', () => {
+		const z = createOffsetPicker({ kind: 'zipf', theta: 1.2 }, 1_000_000);
+		expect(draw(z, 5, 200)).toEqual(draw(z, 5, 200));
+		expect(draw(z, 5, 200)).not.toEqual(draw(z, 6, 200));
+	});
+
+	it('works with a single unit', () => {
+		expect(draw(new ZipfPicker(1, 1.2), 1, 50).every((u) => u === 0)).toBe(true);
+	});
+});
+
+describe('pareto', () => {
+	it('rejects h outside (0, 1)', () => {
+		expect(() => new ParetoPicker(10, 0)).toThrow(/pareto/);
+		expect(() => new ParetoPicker(10, 1)).toThrow(/pareto/);
+	});
+
+	for (const [h, hotFraction, share] of [
+		[0.2, 0.2, 0.8],
+		[0.8, 0.2, 0.8],
+		[0.9, 0.1, 0.9],
+		[0.1, 0.1, 0.9]
+	]) {
+		it(`h=${h}: the hottest ${hotFraction * 100}% of units get ~${share * 100}% of accesses`, () => {
+			const n = 1_000_000;
+			const p = new ParetoPicker(n, h);
+			const prng = new Prng(3);
+			const samples = 100_000;
+			let hot = 0;
+			let bad = 0;
+			for (let i = 0; i < samples; i++) {
+				const r = p.rank(prng);
+				if (!(r >= 0 && r < n && Number.isInteger(r))) bad++;
+				if (r < hotFraction * n) hot++;
+			}
+			expect(bad).toBe(0);
+			expect(Math.abs(hot / samples - share)).toBeLessThan(0.01);
+		});
+	}
+
+	it('scatters: picked units land all over the region', () => {
+		const n = 1_000_000;
+		const xs = draw(createOffsetPicker({ kind: 'pareto', h: 0.9 }, n), 4, 10_000);
+		expect(xs.every((x) => x >= 0 && x < n)).toBe(true);
+		const tenths = new Set(xs.map((u) => Math.floor((u / n) * 10)));
+		expect(tenths.size).toBe(10);
+	});
+});
+
+describe('normal', () => {
+	it('is centred on the middle with sigma = sigmaPct % of the region', () => {
+		const n = 1_000_000;
+		const xs = draw(new NormalPicker(n, 10), 9, 100_000);
+		expect(xs.every((x) => Number.isInteger(x) && x >= 0 && x < n)).toBe(true);
+		const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+		const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+		expect(Math.abs(mean / n - 0.5)).toBeLessThan(0.005);
+		expect(Math.abs(sd / n - 0.1)).toBeLessThan(0.005);
+	});
+
+	it('wraps wide deviations into range', () => {
+		const n = 1000;
+		const xs = draw(new NormalPicker(n, 100), 10, 50_000);
+		expect(xs.every((x) => Number.isInteger(x) && x >= 0 && x < n)).toBe(true);
+	});
+});
+
+describe('createOffsetPicker', () => {
+	it('rejects bad unit counts', () => {
+		expect(() => createOffsetPicker({ kind: 'random' }, 0)).toThrow(/units/);
+		expect(() => createOffsetPicker({ kind: 'random' }, 1.5)).toThrow(/units/);
+	});
+});

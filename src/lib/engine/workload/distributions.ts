@@ -1,0 +1,254 @@
+/**
+ * Offset pickers for random workloads: each picks a unit index in [0, units), where a unit is one
+ * blockalign-sized slot of the stream's region. Like fio's random_distribution:
+ *
+ * - `random`: uniform.
+ * - `zipf:θ`: P(rank k) ∝ 1/(k+1)^θ, sampled by rejection-inversion (Hörmann & Derflinger 1996),
+ *   O(1) expected time and memory for any number of units (fio precomputes ζ(N) in O(N)).
+ * - `pareto:h`: fio's formula, n = (N−1)·u^p with p = ln h / ln(1−h): a share max(h, 1−h) of the
+ *   accesses lands on the hottest min(h, 1−h) of the units (h = 0.2 or 0.8 ⇒ 80/20, 0.9 ⇒ 90/10).
+ * - `normal:σ%`: centred at the middle of the region, σ = sigmaPct % of it, wrapped into range.
+ *
+ * Zipf and pareto produce a popularity rank (0 = hottest); as fio hashes the rank to an offset,
+ * the rank goes through a deterministic bijection (`RankScrambler`) so the hot units are scattered
+ * over the region instead of packed at its start. Rank 0 is still the most frequent unit.
+ *
+ * Pickers take the PRNG per call and keep no per-call state: no allocation on the hot path.
+ */
+import type { Prng } from '../clock';
+import type { RandomDistribution } from './types';
+
+export interface OffsetPicker {
+	/** Number of units the picker chooses from. */
+	readonly units: number;
+	/** A unit index in [0, units). */
+	pick(prng: Prng): number;
+}
+
+/** Largest unit count the pickers accept (the scrambler's exact-integer arithmetic needs it). */
+export const MAX_UNITS = 2 ** 50;
+
+/** Builds the picker for `dist` over `units` units (units ≥ 1). */
+export function createOffsetPicker(dist: RandomDistribution, units: number): OffsetPicker {
+	if (!Number.isInteger(units) || units < 1 || units > MAX_UNITS) {
+		throw new RangeError(`offset picker: units must be an integer in [1, 2^50], got ${units}`);
+	}
+	switch (dist.kind) {
+		case 'random':
+			return new UniformPicker(units);
+		case 'zipf':
+			return new ZipfPicker(units, dist.theta);
+		case 'pareto':
+			return new ParetoPicker(units, dist.h);
+		case 'normal':
+			return new NormalPicker(units, dist.sigmaPct);
+		default: {
+			const never: never = dist;
+			throw new Error(`unknown random distribution ${JSON.stringify(never)}`);
+		}
+	}
+}
+
+export class UniformPicker implements OffsetPicker {
+	constructor(readonly units: number) {}
+	pick(prng: Prng): number {
+		return prng.int(this.units);
+	}
+}
+
+/**
+ * A bijection of [0, n): x ↦ ((x ⊕ (x >> s))·A + C) mod 2^k on the enclosing power of two, with
+ * cycle-walking back into [0, n). Each step is a permutation of [0, 2^k), so walking the cycle
+ * from x < n always returns into [0, n); since n > 2^(k−1), at most ~2 steps on average.
+ */
+export class RankScrambler {
+	readonly n: number;
+	private readonly bits: number;
+	private readonly mask: number;
+	private readonly shift: number;
+	private readonly add: number;
+
+	constructor(n: number) {
+		if (!Number.isInteger(n) || n < 1 || n > MAX_UNITS) {
+			throw new RangeError(`rank scrambler: n must be an integer in [1, 2^50], got ${n}`);
+		}
+		this.n = n;
+		let bits = 0;
+		while (2 ** bits < n) bits++;
+		this.bits = bits;
+		this.mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+		this.shift = Math.max(1, bits >> 1);
+		// An additive constant so that rank 0 does not land on unit 0.
+		this.add = Math.floor(0.6180339887498949 * 2 ** bits);
+	}
+
+	/** The unit that popularity rank `rank` (in [0, n)) maps to. */
+	map(rank: number): number {
+		const n = this.n;
+		if (n <= 2) return rank;
+		let x = rank;
+		if (this.bits <= 32) {
+			const mask = this.mask;
+			const s = this.shift;
+			const c = this.add;
+			do {
+				x = ((Math.imul((x ^ (x >>> s)) >>> 0, MULT) + c) & mask) >>> 0;
+			} while (x >= n);
+			return x;
+		}
+		do x = this.stepWide(x);
+		while (x >= n);
+		return x;
+	}
+
+	/** The same step for 2^k > 2^32, in exact float arithmetic (all intermediates < 2^53). */
+	private stepWide(x: number): number {
+		const k = this.bits;
+		const m = 2 ** k;
+		const hiPart = Math.floor(x / 2 ** this.shift);
+		// x ⊕ (x >> s) on numbers up to 2^50: xor the two 25-bit halves separately.
+		x = xorWide(x, hiPart);
+		// (x·A) mod 2^k with x = xh·2^26 + xl: xh·A < 2^45, xl·A < 2^43 (A < 2^17).
+		const xh = Math.floor(x / 2 ** 26);
+		const xl = x - xh * 2 ** 26;
+		const prod = ((xh * MULT_WIDE) % 2 ** (k - 26)) * 2 ** 26 + xl * MULT_WIDE;
+		return (prod + this.add) % m;
+	}
+}
+
+const MULT = 0x2c9277b5; // odd
+const MULT_WIDE = 0x1b873; // odd, < 2^17
+
+function xorWide(a: number, b: number): number {
+	const lo = ((a % 2 ** 25) ^ (b % 2 ** 25)) >>> 0;
+	const hi = (Math.floor(a / 2 ** 25) ^ Math.floor(b / 2 ** 25)) >>> 0;
+	return hi * 2 ** 25 + lo;
+}
+
+/**
+ * Zipf over ranks 1..N with exponent θ > 0 by rejection-inversion (Hörmann & Derflinger,
+ * "Rejection-inversion to generate variates from monotone discrete distributions", 1996), as in
+ * Apache Commons RNG's RejectionInversionZipfSampler. Valid for θ = 1 as well.
+ */
+export class ZipfPicker implements OffsetPicker {
+	readonly units: number;
+	readonly scrambler: RankScrambler;
+	private readonly theta: number;
+	private readonly hIntegralX1: number;
+	private readonly hIntegralN: number;
+	private readonly s: number;
+
+	constructor(units: number, theta: number) {
+		if (!(theta > 0) || !Number.isFinite(theta)) {
+			throw new RangeError(`zipf: theta must be a finite number > 0, got ${theta}`);
+		}
+		this.units = units;
+		this.theta = theta;
+		this.scrambler = new RankScrambler(units);
+		this.hIntegralX1 = this.hIntegral(1.5) - 1;
+		this.hIntegralN = this.hIntegral(units + 0.5);
+		this.s = 2 - this.hIntegralInverse(this.hIntegral(2.5) - this.h(2));
+	}
+
+	/** A popularity rank in [0, units): 0 is the most frequent. */
+	rank(prng: Prng): number {
+		const n = this.units;
+		const x1 = this.hIntegralX1;
+		const xn = this.hIntegralN;
+		for (;;) {
+			const u = xn + prng.next() * (x1 - xn);
+			const x = this.hIntegralInverse(u);
+			let k = Math.floor(x + 0.5);
+			if (k < 1) k = 1;
+			else if (k > n) k = n;
+			if (k - x <= this.s || u >= this.hIntegral(k + 0.5) - this.h(k)) return k - 1;
+		}
+	}
+
+	pick(prng: Prng): number {
+		return this.scrambler.map(this.rank(prng));
+	}
+
+	/** H(x) = ((x^(1−θ)) − 1)/(1−θ), or ln x for θ = 1, computed stably. */
+	private hIntegral(x: number): number {
+		const logX = Math.log(x);
+		return helper2((1 - this.theta) * logX) * logX;
+	}
+
+	private h(x: number): number {
+		return Math.exp(-this.theta * Math.log(x));
+	}
+
+	private hIntegralInverse(x: number): number {
+		let t = x * (1 - this.theta);
+		if (t < -1) t = -1; // limit for rounding errors
+		return Math.exp(helper1(t) * x);
+	}
+}
+
+/** log(1+x)/x, accurate near 0. */
+function helper1(x: number): number {
+	return Math.abs(x) > 1e-8 ? Math.log1p(x) / x : 1 - x * (0.5 - x * (1 / 3 - 0.25 * x));
+}
+
+/** (exp(x)−1)/x, accurate near 0. */
+function helper2(x: number): number {
+	return Math.abs(x) > 1e-8 ? Math.expm1(x) / x : 1 + x * 0.5 * (1 + x * (1 / 3) * (1 + 0.25 * x));
+}
+
+/** fio's pareto: n = (N−1)·u^p, p = ln h / ln(1−h), turned into a rank (0 = hottest). */
+export class ParetoPicker implements OffsetPicker {
+	readonly units: number;
+	readonly scrambler: RankScrambler;
+	private readonly power: number;
+	private readonly hotAtTop: boolean;
+
+	constructor(units: number, h: number) {
+		if (!(h > 0 && h < 1)) throw new RangeError(`pareto: h must be in (0, 1), got ${h}`);
+		this.units = units;
+		this.scrambler = new RankScrambler(units);
+		this.power = Math.log(h) / Math.log(1 - h);
+		// p < 1 piles the mass near N−1, p > 1 near 0: count ranks from the heavy end.
+		this.hotAtTop = this.power < 1;
+	}
+
+	/** A popularity rank in [0, units): 0 is the most frequent. */
+	rank(prng: Prng): number {
+		const n = this.units;
+		const v = Math.pow(prng.next(), this.power); // [0, 1)
+		let r = this.hotAtTop ? Math.floor((1 - v) * n) : Math.floor(v * n);
+		if (r >= n) r = n - 1;
+		else if (r < 0) r = 0;
+		return r;
+	}
+
+	pick(prng: Prng): number {
+		return this.scrambler.map(this.rank(prng));
+	}
+}
+
+/** Normal centred at the middle of the region, σ = sigmaPct % of the units, wrapped into range. */
+export class NormalPicker implements OffsetPicker {
+	readonly units: number;
+	private readonly centre: number;
+	private readonly sigma: number;
+
+	constructor(units: number, sigmaPct: number) {
+		if (!(sigmaPct >= 0) || !Number.isFinite(sigmaPct)) {
+			throw new RangeError(`normal: sigmaPct must be a finite number ≥ 0, got ${sigmaPct}`);
+		}
+		this.units = units;
+		this.centre = units / 2;
+		this.sigma = (sigmaPct / 100) * units;
+	}
+
+	pick(prng: Prng): number {
+		const n = this.units;
+		let x = Math.floor(this.centre + prng.normal() * this.sigma);
+		if (x < 0 || x >= n) {
+			x %= n;
+			if (x < 0) x += n;
+		}
+		return x;
+	}
+}

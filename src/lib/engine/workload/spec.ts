@@ -1,0 +1,350 @@
+/**
+ * Workload specs: the default, the presets, validation, and parsers/formatters for fio's string
+ * forms (random_distribution=zipf:1.2, bssplit=4k/50:8k/30:64k/20).
+ */
+import { parseSize, SECTOR_BYTES } from '../io';
+import type { BsSplit, RandomDistribution, RwMode, WorkloadSpec } from './types';
+
+export const RW_MODES: readonly RwMode[] = ['read', 'write', 'randread', 'randwrite', 'randrw', 'rw'];
+
+/** Sequential modes walk the region; the others pick offsets with the random distribution. */
+export function isSequential(rw: RwMode): boolean {
+	return rw === 'read' || rw === 'write' || rw === 'rw';
+}
+
+/** 4 KiB random read/write, 70 % reads, queue depth 32, 10,000 I/Os, uniform offsets, no dedupe. */
+export function defaultWorkload(): WorkloadSpec {
+	return {
+		rw: 'randrw',
+		bs: 4096,
+		iodepth: 32,
+		rwmixread: 70,
+		offset: 0,
+		size: 0,
+		ios: 10_000,
+		runtimeUs: 0,
+		randomDistribution: { kind: 'random' },
+		dedupePercentage: 0,
+		thinktimeUs: 0,
+		rateIops: 0
+	};
+}
+
+export interface WorkloadPreset {
+	id: string;
+	name: string;
+	/** One sentence for the picker's tooltip. */
+	description: string;
+	spec: Readonly<WorkloadSpec>;
+}
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+function preset(id: string, name: string, description: string, over: Partial<WorkloadSpec>): WorkloadPreset {
+	return { id, name, description, spec: { ...defaultWorkload(), ...over } };
+}
+
+/** Named starting points; take a copy with `workloadFromPreset` before editing. */
+export const WORKLOAD_PRESETS: readonly WorkloadPreset[] = [
+	preset(
+		'oltp',
+		'OLTP database',
+		'8 KiB random I/O, 70 % reads and 30 % writes at queue depth 16, like a transactional database.',
+		{ rw: 'randrw', bs: 8 * KiB, rwmixread: 70, iodepth: 16 }
+	),
+	preset(
+		'vdi-boot-storm',
+		'VDI boot storm',
+		'Many desktops booting at once: mostly random 4 KiB reads with some 8–64 KiB, at a high queue depth.',
+		{
+			rw: 'randrw',
+			bs: 4 * KiB,
+			bssplit: [
+				{ bs: 4 * KiB, pct: 70 },
+				{ bs: 8 * KiB, pct: 12 },
+				{ bs: 16 * KiB, pct: 8 },
+				{ bs: 32 * KiB, pct: 5 },
+				{ bs: 64 * KiB, pct: 5 }
+			],
+			rwmixread: 90,
+			iodepth: 64
+		}
+	),
+	preset(
+		'backup',
+		'Backup (sequential read)',
+		'A backup job streaming the disk in 1 MiB sequential reads at queue depth 4.',
+		{ rw: 'read', bs: 1 * MiB, iodepth: 4, ios: 2048 }
+	),
+	preset(
+		'log-writer',
+		'Log writer',
+		'A database log: sequential 4–64 KiB writes, one at a time (queue depth 1).',
+		{
+			rw: 'write',
+			bs: 4 * KiB,
+			bssplit: [
+				{ bs: 4 * KiB, pct: 50 },
+				{ bs: 8 * KiB, pct: 25 },
+				{ bs: 16 * KiB, pct: 15 },
+				{ bs: 64 * KiB, pct: 10 }
+			],
+			rwmixread: 0,
+			iodepth: 1
+		}
+	),
+	preset(
+		'zipf-hot-set',
+		'Zipf hot set',
+		'4 KiB random reads and writes concentrated on a small hot set (zipf:1.2), the case caches are built for.',
+		{ rw: 'randrw', bs: 4 * KiB, rwmixread: 70, iodepth: 32, randomDistribution: { kind: 'zipf', theta: 1.2 } }
+	),
+	preset(
+		'clone-farm',
+		'Dedup-friendly clone farm',
+		'Random writes from cloned VMs where 70 % of the written blocks repeat earlier content.',
+		{
+			rw: 'randwrite',
+			bs: 4 * KiB,
+			bssplit: [
+				{ bs: 4 * KiB, pct: 40 },
+				{ bs: 16 * KiB, pct: 30 },
+				{ bs: 64 * KiB, pct: 30 }
+			],
+			rwmixread: 0,
+			iodepth: 16,
+			dedupePercentage: 70
+		}
+	)
+];
+
+/** A deep copy of a spec (the presets and callers' specs are never shared). */
+export function cloneWorkload(spec: Readonly<WorkloadSpec>): WorkloadSpec {
+	const out: WorkloadSpec = { ...spec, randomDistribution: { ...spec.randomDistribution } };
+	if (spec.bssplit) out.bssplit = spec.bssplit.map((b) => ({ ...b }));
+	return out;
+}
+
+/** A fresh, editable copy of preset `id`. */
+export function workloadFromPreset(id: string): WorkloadSpec {
+	const p = WORKLOAD_PRESETS.find((x) => x.id === id);
+	if (!p) {
+		throw new Error(`unknown workload preset "${id}" (known: ${WORKLOAD_PRESETS.map((x) => x.id).join(', ')})`);
+	}
+	return cloneWorkload(p.spec);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+/** Problem with a distribution's parameter, or null. */
+export function distributionProblem(d: RandomDistribution): string | null {
+	switch (d.kind) {
+		case 'random':
+			return null;
+		case 'zipf':
+			return d.theta > 0 && Number.isFinite(d.theta) ? null : `zipf theta must be a number > 0, got ${d.theta}`;
+		case 'pareto':
+			return d.h > 0 && d.h < 1 ? null : `pareto h must be between 0 and 1 (exclusive), got ${d.h}`;
+		case 'normal':
+			return d.sigmaPct > 0 && d.sigmaPct <= 100
+				? null
+				: `normal deviation must be a percentage in (0, 100], got ${d.sigmaPct}`;
+		default:
+			return `unknown random distribution ${JSON.stringify(d)}`;
+	}
+}
+
+function isSectorMultiple(bytes: number): boolean {
+	return Number.isInteger(bytes) && bytes % SECTOR_BYTES === 0;
+}
+
+/** Every problem with `spec`, as readable sentences (empty when valid). */
+export function validateWorkload(spec: WorkloadSpec): string[] {
+	const errs: string[] = [];
+	const count = (name: string, v: number, min: number) => {
+		if (!Number.isInteger(v) || v < min) errs.push(`${name} must be an integer ≥ ${min}, got ${v}`);
+	};
+	const nonNeg = (name: string, v: number) => {
+		if (!(v >= 0) || !Number.isFinite(v)) errs.push(`${name} must be a number ≥ 0, got ${v}`);
+	};
+	const pct = (name: string, v: number) => {
+		if (!(v >= 0 && v <= 100)) errs.push(`${name} must be a percentage in [0, 100], got ${v}`);
+	};
+	if (!RW_MODES.includes(spec.rw)) errs.push(`rw must be one of ${RW_MODES.join(', ')}, got "${spec.rw}"`);
+	if (spec.bssplit && spec.bssplit.length > 0) {
+		let total = 0;
+		for (const b of spec.bssplit) {
+			if (!(b.bs > 0) || !isSectorMultiple(b.bs)) errs.push(`bssplit block size ${b.bs} is not a positive multiple of 512 bytes`);
+			if (!(b.pct >= 0 && b.pct <= 100)) errs.push(`bssplit weight for ${b.bs} must be in [0, 100], got ${b.pct}`);
+			else total += b.pct;
+		}
+		if (!(total > 0)) errs.push('bssplit weights add up to 0');
+	} else if (!(spec.bs > 0) || !isSectorMultiple(spec.bs)) {
+		errs.push(`bs ${spec.bs} is not a positive multiple of 512 bytes`);
+	}
+	if (spec.blockalign !== undefined && (!(spec.blockalign > 0) || !isSectorMultiple(spec.blockalign))) {
+		errs.push(`blockalign ${spec.blockalign} is not a positive multiple of 512 bytes`);
+	}
+	count('iodepth', spec.iodepth, 1);
+	pct('rwmixread', spec.rwmixread);
+	if (!(spec.offset >= 0) || !isSectorMultiple(spec.offset)) errs.push(`offset ${spec.offset} is not a multiple of 512 bytes ≥ 0`);
+	if (!(spec.size >= 0) || !isSectorMultiple(spec.size)) errs.push(`size ${spec.size} is not a multiple of 512 bytes ≥ 0`);
+	count('ios', spec.ios, 0);
+	nonNeg('runtimeUs', spec.runtimeUs);
+	const dp = spec.randomDistribution ? distributionProblem(spec.randomDistribution) : 'randomDistribution is missing';
+	if (dp) errs.push(dp);
+	pct('dedupePercentage', spec.dedupePercentage);
+	nonNeg('thinktimeUs', spec.thinktimeUs);
+	nonNeg('rateIops', spec.rateIops);
+	return errs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// fio string forms
+
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
+
+function parseNumber(text: string): number | null {
+	return NUMBER.test(text) ? Number(text) : null;
+}
+
+/** fio's bare `normal` is the mean of 12 uniforms over the region: σ = 1/12 of it. */
+export const DEFAULT_NORMAL_SIGMA_PCT = 100 / 12;
+
+/**
+ * Parses fio's random_distribution: `random`, `zipf[:θ]` (θ > 0, default 1.1), `pareto[:h]`
+ * (0 < h < 1, default 0.2), `normal[:σ%]` or `gauss[:σ%]` (0 < σ ≤ 100, default 100/12).
+ * Unlike fio, zipf:1 is accepted (our sampler handles θ = 1).
+ */
+export function parseRandomDistribution(text: string): RandomDistribution {
+	const raw = String(text);
+	const fail = (why: string): never => {
+		throw new Error(`random_distribution "${raw}": ${why}`);
+	};
+	const parts = raw.trim().toLowerCase().split(':');
+	const name = parts[0];
+	if (parts.length > 2) fail(`the distribution centre suffix ":${parts.slice(2).join(':')}" is not supported`);
+	const arg = parts.length === 2 ? parts[1].trim() : undefined;
+	const value = (what: string, fallback: number): number => {
+		if (arg === undefined) return fallback;
+		if (arg === '') fail(`missing ${what} after ":"`);
+		const v = parseNumber(arg!);
+		if (v === null) fail(`${what} "${arg}" is not a number`);
+		return v!;
+	};
+	switch (name) {
+		case 'random':
+		case 'uniform':
+			if (arg !== undefined) fail('random takes no parameter');
+			return { kind: 'random' };
+		case 'zipf': {
+			const theta = value('theta', 1.1);
+			if (!(theta > 0)) fail(`zipf theta must be > 0, got ${theta}`);
+			return { kind: 'zipf', theta };
+		}
+		case 'pareto': {
+			const h = value('h', 0.2);
+			if (!(h > 0 && h < 1)) fail(`pareto h must be between 0 and 1 (exclusive), got ${h}`);
+			return { kind: 'pareto', h };
+		}
+		case 'normal':
+		case 'gauss': {
+			const sigmaPct = value('deviation', DEFAULT_NORMAL_SIGMA_PCT);
+			if (!(sigmaPct > 0 && sigmaPct <= 100)) fail(`normal deviation must be a percentage in (0, 100], got ${sigmaPct}`);
+			return { kind: 'normal', sigmaPct };
+		}
+		case 'zoned':
+		case 'zoned_abs':
+			return fail(`${name} distributions are not supported (use random, zipf, pareto or normal)`);
+		default:
+			return fail(`unknown distribution "${name}" (expected random, zipf:θ, pareto:h or normal:σ%)`);
+	}
+}
+
+/** The fio string form of a distribution (round-trips through parseRandomDistribution). */
+export function formatRandomDistribution(d: RandomDistribution): string {
+	switch (d.kind) {
+		case 'random':
+			return 'random';
+		case 'zipf':
+			return `zipf:${d.theta}`;
+		case 'pareto':
+			return `pareto:${d.h}`;
+		case 'normal':
+			return `normal:${d.sigmaPct}`;
+	}
+}
+
+/**
+ * Parses fio's bssplit: `bs/pct:bs/pct:…` (sizes like 4k, 64k, 1m; binary suffixes). As in fio,
+ * entries without a percentage share what is left of 100 equally. The percentages must add up
+ * to 100. fio's separate read,write splits (a comma) are not supported.
+ */
+export function parseBsSplit(text: string): BsSplit[] {
+	const raw = String(text);
+	const fail = (why: string): never => {
+		throw new Error(`bssplit "${raw}": ${why}`);
+	};
+	const body = raw.trim();
+	if (body === '') fail('empty');
+	if (body.includes(',')) fail('separate read/write splits (a comma) are not supported; give one list');
+	const out: BsSplit[] = [];
+	let given = 0;
+	let blanks = 0;
+	for (const entry of body.split(':')) {
+		const e = entry.trim();
+		if (e === '') fail('empty entry (two ":" in a row, or a trailing ":")');
+		const slash = e.indexOf('/');
+		const sizeText = slash < 0 ? e : e.slice(0, slash);
+		const pctText = slash < 0 ? undefined : e.slice(slash + 1).trim();
+		let bs = 0;
+		try {
+			bs = parseSize(sizeText);
+		} catch {
+			fail(`"${sizeText}" in "${e}" is not a size (examples: 512, 4k, 64k, 1m)`);
+		}
+		if (!(bs > 0) || bs % SECTOR_BYTES !== 0) fail(`block size "${sizeText}" in "${e}" is not a positive multiple of 512 bytes`);
+		let pct = -1;
+		if (pctText !== undefined) {
+			if (pctText === '') fail(`missing percentage after "/" in "${e}"`);
+			const v = parseNumber(pctText);
+			if (v === null) fail(`percentage "${pctText}" in "${e}" is not a number`);
+			if (!(v! >= 0 && v! <= 100)) fail(`percentage ${v} in "${e}" is outside [0, 100]`);
+			pct = v!;
+			given += pct;
+		} else {
+			blanks++;
+		}
+		out.push({ bs, pct });
+	}
+	if (given > 100 + PCT_TOLERANCE) fail(`percentages add up to ${round(given)}, more than 100`);
+	if (blanks > 0) {
+		const share = (100 - given) / blanks;
+		for (const b of out) if (b.pct < 0) b.pct = share;
+	} else if (Math.abs(given - 100) > PCT_TOLERANCE) {
+		fail(`percentages add up to ${round(given)}, not 100`);
+	}
+	if (!out.some((b) => b.pct > 0)) fail('all percentages are 0');
+	return out;
+}
+
+// Slack for percentages written with few decimals (33.333:33.333:33.333).
+const PCT_TOLERANCE = 0.01;
+
+/** The fio string form of a bssplit (round-trips through parseBsSplit). */
+export function formatBsSplit(split: readonly BsSplit[]): string {
+	return split.map((b) => `${formatSize(b.bs)}/${round(b.pct)}`).join(':');
+}
+
+/** Bytes as fio writes them: 1m, 64k, 512. */
+export function formatSize(bytes: number): string {
+	if (bytes > 0 && bytes % MiB === 0) return `${bytes / MiB}m`;
+	if (bytes > 0 && bytes % KiB === 0) return `${bytes / KiB}k`;
+	return String(bytes);
+}
+
+function round(x: number): number {
+	return Math.round(x * 1e6) / 1e6;
+}
