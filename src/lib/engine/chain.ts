@@ -121,7 +121,7 @@ export class FilterChain {
 	) {}
 
 	/** Orders attachments by class; refuses two filters of one class. */
-	static order(filters: AttachedFilter[], classOf: (f: AttachedFilter) => string, cleartextFirst: boolean): AttachedFilter[] {
+	static order<T extends AttachedFilter>(filters: T[], classOf: (f: T) => string, cleartextFirst: boolean): T[] {
 		const seen = new Map<string, string>();
 		for (const f of filters) {
 			const cls = classOf(f);
@@ -538,13 +538,19 @@ export class FilterInstance implements FilterContext<unknown> {
 		return this.chain.env.sched.now;
 	}
 
-	after(delayUs: number, fn: () => void): void {
+	after(delayUs: number, fn: () => void | Promise<void>): void {
+		// The timer's promise (an asynchronous store) is awaited by the run loop before the next
+		// event, so a run is identical whichever store holds the bytes.
 		this.chain.env.sched.after(delayUs, () => {
-			try {
-				fn();
-			} catch (e) {
+			const onError = (e: unknown) => {
 				this.counters.errors++;
 				this.chain.env.log(this.def.name, `timer threw: ${errorText(e)}`);
+			};
+			try {
+				const r = fn();
+				if (r && typeof (r as Promise<void>).then === 'function') return (r as Promise<void>).then(undefined, onError);
+			} catch (e) {
+				onError(e);
 			}
 		});
 	}

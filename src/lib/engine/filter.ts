@@ -94,8 +94,11 @@ export interface FilterContext<S = unknown> {
 	/** Persistent per-disk state (the VAIO sidecar file next to the disk). */
 	readonly sidecar: SidecarStore;
 
-	/** Runs `fn` after `delayUs` of virtual time. */
-	after(delayUs: number, fn: () => void): void;
+	/**
+	 * Runs `fn` after `delayUs` of virtual time. If `fn` returns a Promise (an asynchronous store),
+	 * the engine waits for it before the next event, so runs stay deterministic.
+	 */
+	after(delayUs: number, fn: () => void | Promise<void>): void;
 	/**
 	 * Charges `us` of work to the disk's I/O path from inside a hook: a blocking call. The disk
 	 * processes nothing else until it has elapsed (that is the lesson: defer does not block).
@@ -125,6 +128,11 @@ export interface FilterContext<S = unknown> {
 	log(message: string): void;
 }
 
+/** A device spec as a scenario writes it: a storage device (with its own store) or a WAN link. */
+export type FilterDeviceSpec =
+	| { kind: 'nvme' | 'sata-ssd' | 'hdd' | 'null'; params?: Record<string, number> }
+	| { kind: 'wan'; rttUs?: number; mbitPerSec?: number };
+
 /** A device a filter owns: its timing model and its own store of real bytes. */
 export interface FilterDevice {
 	readonly model: DeviceModel | undefined;
@@ -146,8 +154,11 @@ export interface FilterDef<S = any> {
 	classConfigurable?: boolean;
 	description: string;
 	params: readonly ParamSpec[];
-	/** Devices the filter needs by role, e.g. ['ssd'] or ['wan', 'replica']. */
-	devices?: readonly string[];
+	/**
+	 * Devices the filter needs, by role, with the spec used when the scenario gives none: e.g.
+	 * { ssd: { kind: 'nvme' } } for a cache, { wan: { kind: 'wan' }, replica: { kind: 'sata-ssd' } }.
+	 */
+	devices?: Readonly<Record<string, FilterDeviceSpec>>;
 	/** Called when attached to a disk (also after a restart: read the sidecar here). */
 	attach(ctx: FilterContext<S>): S | Promise<S>;
 	/** Called before detach: release everything held (deferred I/O, dirty data). */

@@ -7,7 +7,7 @@
 import { Prng, Scheduler } from './clock';
 import { FilterChain, type AttachedFilter, type ChainEnv, type DiskInfo } from './chain';
 import { createDevice, createLink, type DeviceSpec } from './devices';
-import type { FilterDevice } from './filter';
+import type { ControlEvent, FilterDevice, FilterDeviceSpec } from './filter';
 import { Guest } from './guest';
 import { SECTOR_BYTES } from './io';
 import { resolveParams } from './params';
@@ -104,7 +104,7 @@ export class Simulation {
 				const chain = new FilterChain(env, info, device, store);
 				const attached = await this.attachments(path, key, d, stores, diskPrng.fork(2));
 				const ordered = at(`${path}.policy.filters`, () =>
-					FilterChain.order(attached, (a) => a.cls, d.policy.allowCleartextFilters)
+					FilterChain.order(attached, (a) => a.cls, d.policy!.allowCleartextFilters)
 				);
 				await chain.attach(ordered);
 				const expected = this.options.expected?.get(key) ?? new ExpectedState();
@@ -129,7 +129,7 @@ export class Simulation {
 		prng: Prng
 	): Promise<(AttachedFilter & { cls: string })[]> {
 		const out: (AttachedFilter & { cls: string })[] = [];
-		for (const [fi, a] of d.policy.filters.entries()) {
+		for (const [fi, a] of d.policy!.filters.entries()) {
 			const fpath = `${path}.policy.filters[${fi}]`;
 			const def = this.options.registry.get(a.type);
 			if (!def)
@@ -138,19 +138,20 @@ export class Simulation {
 				throw new ScenarioError(`${fpath}.class`, `filter "${def.name}" is of class ${def.class}; its class cannot be changed`);
 			const params = at(`${fpath}.params`, () => resolveParams(def, a.params));
 			const devices: Record<string, FilterDevice> = {};
-			for (const [role, spec] of Object.entries(a.devices)) {
+			// The scenario's devices override the filter's defaults, role by role.
+			const specs = { ...(def.devices ?? {}), ...a.devices } as Record<string, FilterDeviceSpec>;
+			for (const [role, spec] of Object.entries(specs)) {
 				if (spec.kind === 'wan') {
 					devices[role] = { model: undefined, link: createLink({ rttUs: spec.rttUs, mbitPerSec: spec.mbitPerSec }), store: undefined };
 				} else {
 					const model = at(`${fpath}.devices.${role}`, () =>
 						createDevice({ kind: spec.kind, ...spec.params } as DeviceSpec, prng.fork(100 + fi))
 					);
+					// Sized like the disk; stores are thin, so only what the filter writes costs space.
 					const store = await stores.openBlockStore(`dev.${key}.${def.name}.${role}`, Math.floor(d.size / SECTOR_BYTES));
 					devices[role] = { model, link: undefined, store };
 				}
 			}
-			for (const role of def.devices ?? [])
-				if (!devices[role]) throw new ScenarioError(`${fpath}.devices`, `filter "${def.name}" needs a device "${role}"`);
 			const sidecar = await stores.openSidecar(`sidecar.${key}.${def.name}`);
 			out.push({ def, params, devices, sidecar, prng: prng.fork(fi), cls: a.class ?? def.class });
 		}
@@ -162,6 +163,48 @@ export class Simulation {
 		if (this.started) return;
 		this.started = true;
 		for (const d of this.disks) d.guest.start();
+	}
+
+	/** The disk "vm/disk" (or the only disk when `key` is omitted). */
+	disk(key?: string): DiskRuntime {
+		const d = key === undefined ? this.disks[0] : this.disks.find((x) => x.key === key);
+		if (!d) throw new Error(`no disk "${key}" (disks: ${this.disks.map((x) => x.key).join(', ')})`);
+		return d;
+	}
+
+	/**
+	 * Delivers a control operation to every filter of a disk (after its in-flight I/O drains),
+	 * running the clock meanwhile so deferred I/O and destages can finish.
+	 */
+	async control(key: string | undefined, event: ControlEvent): Promise<void> {
+		const d = this.disk(key);
+		this.addLog(d.key, `control: ${event.type}`);
+		const wasRunning = d.guest.running;
+		d.guest.running = false;
+		await this.settle(d.chain.control(event));
+		d.guest.running = wasRunning;
+		if (wasRunning && this.started) d.guest.start();
+	}
+
+	/**
+	 * Keeps the clock running until `p` settles: a control operation waits for I/O to drain and
+	 * for filters to act (a cache flush needs device time). A microtask turn after each event lets
+	 * the operation's promise chain advance at the virtual time it belongs to.
+	 */
+	async settle<T>(p: Promise<T>): Promise<T> {
+		let settled = false;
+		const q = p.finally(() => {
+			settled = true;
+		});
+		while (!settled) {
+			const fn = this.sched.pop();
+			if (!fn) return q;
+			this.events++;
+			const r = fn();
+			if (r !== undefined) await r;
+			await null;
+		}
+		return q;
 	}
 
 	/** True when every workload is done and no I/O is in any chain. */
