@@ -20,6 +20,7 @@ import {
 	type Verdict
 } from './filter';
 import { Op, SECTOR_BYTES, type Io, type IoError, type IoOrigin, type OpCode } from './io';
+import { acquireReadBuffer } from './buffers';
 import type { DeviceModel } from './devices/types';
 import type { BlockStore, SidecarStore } from './storage/types';
 import { Col, ERROR_CODES, F64_STRIDE, FIXED_F64_COLUMNS, FIXED_U8_COLUMNS, U8_STRIDE, ByteCol, type Trace } from './trace';
@@ -50,6 +51,8 @@ export class ChainIo implements Io {
 	/** Filter index that completed or failed it, -1 = device. */
 	endedBy = -2;
 	onDone: ((io: ChainIo) => void) | undefined = undefined;
+	/** The buffer the device read into; the guest recycles it once it has checked the data. */
+	deviceBuffer: Uint8Array | undefined = undefined;
 
 	constructor(
 		readonly id: number,
@@ -322,8 +325,9 @@ export class FilterChain {
 		const store = this.store;
 		switch (io.op) {
 			case Op.read: {
-				const buf = new Uint8Array(io.sectors * SECTOR_BYTES);
+				const buf = acquireReadBuffer(io.sectors * SECTOR_BYTES);
 				io.data = buf;
+				io.deviceBuffer = buf;
 				return store.read(io.lba, buf);
 			}
 			case Op.write:

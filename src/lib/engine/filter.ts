@@ -165,7 +165,10 @@ export interface FilterDef<S = any> {
 	detach?(ctx: FilterContext<S>): void | Promise<void>;
 	/** Every I/O on the way down. Must return a verdict. */
 	onIo(io: Io, ctx: FilterContext<S>): Verdict;
-	/** On the way up, for I/O this filter passed down. May pass, fail or defer. */
+	/**
+	 * On the way up, for I/O this filter passed down. May pass, fail or defer. The data of a read
+	 * (io.data) belongs to the I/O until the guest has it: a filter that keeps it must copy it.
+	 */
 	onDone?(io: Io, ctx: FilterContext<S>): Verdict;
 	/** Control operations; the operation proceeds when the returned promise settles. */
 	onEvent?(event: ControlEvent, ctx: FilterContext<S>): void | Promise<void>;

@@ -7,6 +7,7 @@
 import { Scheduler } from './clock';
 import { ChainIo, type FilterChain } from './chain';
 import { Op, SECTOR_BYTES, SECTORS_PER_BLOCK } from './io';
+import { allocBuffer, releaseReadBuffer } from './buffers';
 import { GuestMetrics } from './metrics';
 import { ExpectedState, UNKNOWN_CONTENT, ZERO_CONTENT, fillWrite } from './verify';
 import type { GuestIoSpec } from './workload/types';
@@ -108,7 +109,7 @@ export class Guest {
 		const now = this.sched.now;
 		let data: Uint8Array | undefined;
 		if (spec.op === Op.write) {
-			data = new Uint8Array(spec.sectors * SECTOR_BYTES);
+			data = allocBuffer(spec.sectors * SECTOR_BYTES);
 			fillWrite(spec.lba, spec.sectors, spec.contents!, data);
 		}
 		const io = new ChainIo(this.nextIoId(), spec.op, spec.lba, spec.sectors, data, 'guest', now, s.index);
@@ -142,6 +143,11 @@ export class Guest {
 		else if (spec.op === Op.unmap) this.expected.recordFill(spec.lba, spec.sectors, ZERO_CONTENT);
 		else if (spec.op === Op.read) this.expected.checkRead(spec.lba, spec.sectors, io.data!, io.id);
 		this.onComplete?.(io);
+		if (io.deviceBuffer) {
+			releaseReadBuffer(io.deviceBuffer);
+			io.deviceBuffer = undefined;
+			io.data = undefined;
+		}
 		if (s.thinktimeUs > 0) this.sched.after(s.thinktimeUs, () => this.fill(s));
 		else this.fill(s);
 		// Another stream may have parked behind this I/O.

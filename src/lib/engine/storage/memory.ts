@@ -6,6 +6,7 @@
  */
 import { BLOCK_BYTES, SECTOR_BYTES, SECTORS_PER_BLOCK } from '../io';
 import { checkRange, sectorsOf } from './range';
+import { allocBuffer } from '../buffers';
 import type { BlockStore, SidecarStore, StoreFactory } from './types';
 
 export class MemoryBlockStore implements BlockStore {
@@ -63,7 +64,7 @@ export class MemoryBlockStore implements BlockStore {
 			const block = sector / SECTORS_PER_BLOCK;
 			let b = this.blocks.get(block);
 			if (b === undefined) {
-				b = new Uint8Array(BLOCK_BYTES);
+				b = allocBuffer(BLOCK_BYTES);
 				this.blocks.set(block, b);
 			}
 			b.set(src);
@@ -80,7 +81,7 @@ export class MemoryBlockStore implements BlockStore {
 			const chunk = Math.min(BLOCK_BYTES - inBlock, total - off);
 			let b = this.blocks.get(block);
 			if (b === undefined) {
-				b = new Uint8Array(BLOCK_BYTES);
+				b = allocBuffer(BLOCK_BYTES);
 				this.blocks.set(block, b);
 			}
 			b.set(chunk === total ? src : src.subarray(off, off + chunk), inBlock);

@@ -1,0 +1,39 @@
+/**
+ * I/O buffers carved from 1 MiB slabs. A new ArrayBuffer per 4 KiB I/O costs more than the rest
+ * of the I/O's trip through a pass-through chain; a view into a slab costs a fraction of that,
+ * and a slab is reclaimed by the garbage collector once every view into it is gone. Fresh slabs
+ * are zero-filled, so a buffer starts as zeros.
+ */
+const SLAB_BYTES = 1 << 20;
+const MAX_CARVED = 64 * 1024;
+
+let slab = new ArrayBuffer(SLAB_BYTES);
+let used = 0;
+
+export function allocBuffer(bytes: number): Uint8Array {
+	if (bytes > MAX_CARVED) return new Uint8Array(bytes);
+	if (used + bytes > SLAB_BYTES) {
+		slab = new ArrayBuffer(SLAB_BYTES);
+		used = 0;
+	}
+	const view = new Uint8Array(slab, used, bytes);
+	// Keep every buffer 8-byte aligned so word-wise views (verification, crypto) work.
+	used += (bytes + 7) & ~7;
+	return view;
+}
+
+// Read buffers of the common 4 KiB size are recycled: the guest hands them back once it has
+// verified the data. Fresh memory costs page faults; reused memory does not.
+const readPool: Uint8Array[] = [];
+const POOL_MAX = 4096;
+
+/** A buffer for data read from a device; returned with releaseReadBuffer after use. */
+export function acquireReadBuffer(bytes: number): Uint8Array {
+	if (bytes === 4096 && readPool.length > 0) return readPool.pop()!;
+	return allocBuffer(bytes);
+}
+
+/** Gives back a buffer from acquireReadBuffer; nothing may use it afterwards. */
+export function releaseReadBuffer(buf: Uint8Array): void {
+	if (buf.length === 4096 && readPool.length < POOL_MAX) readPool.push(buf);
+}
