@@ -1,0 +1,135 @@
+/**
+ * The `vaio` command line: commands, options and their checks (node:util parseArgs). Anything
+ * wrong here is a UsageError: main prints its one-line message and exits 2.
+ */
+import { parseArgs } from 'node:util';
+
+/** Bad input on the command line (or in a file it names): exit code 2, one line, no stack. */
+export class UsageError extends Error {
+	override name = 'UsageError';
+}
+
+export type Command = 'run' | 'list-filters' | 'help' | 'version';
+export const COMMANDS: readonly Command[] = ['run', 'list-filters', 'help', 'version'];
+
+export type StoreKind = 'memory' | 'file';
+
+export interface CliArgs {
+	command: Command;
+	/** For `help`: the command asked about (`vaio help run`, `vaio run --help`). */
+	helpFor?: Command;
+	/** `vaio run FILE` */
+	scenarioFile?: string;
+	/** `--chain` as given (parsed by chain.ts against the registry). */
+	chain?: string;
+	ios?: number;
+	seed?: number;
+	json: boolean;
+	describe: boolean;
+	store: StoreKind;
+	storeDir?: string;
+}
+
+const OPTIONS = {
+	chain: { type: 'string' },
+	ios: { type: 'string' },
+	seed: { type: 'string' },
+	json: { type: 'boolean' },
+	describe: { type: 'boolean' },
+	store: { type: 'string' },
+	'store-dir': { type: 'string' },
+	help: { type: 'boolean', short: 'h' },
+	version: { type: 'boolean', short: 'V' }
+} as const;
+
+/** Options only `run` takes (list-filters takes --json). */
+const RUN_ONLY = ['chain', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
+
+export const MAX_IOS = 1e10;
+export const MAX_SEED = 2 ** 32 - 1;
+
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+	let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+	try {
+		parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+	} catch (e) {
+		throw new UsageError(parseArgsMessage(e));
+	}
+	const { values, positionals } = parsed;
+	if (values.version) return base('version');
+
+	const [first, ...rest] = positionals;
+	if (first === undefined) return base('help');
+	if (!COMMANDS.includes(first as Command))
+		throw new UsageError(`unknown command "${first}" (commands: ${COMMANDS.join(', ')}; see vaio --help)`);
+	const command = first as Command;
+
+	if (command === 'help') {
+		if (rest.length > 1) throw new UsageError(`help: too many arguments (${rest.join(' ')})`);
+		const about = rest[0];
+		if (about !== undefined && !COMMANDS.includes(about as Command))
+			throw new UsageError(`help: unknown command "${about}" (commands: ${COMMANDS.join(', ')})`);
+		return { ...base('help'), helpFor: about as Command | undefined };
+	}
+	if (values.help) return { ...base('help'), helpFor: command };
+	if (command === 'version') {
+		if (rest.length > 0) throw new UsageError(`version: unexpected argument "${rest[0]}"`);
+		return base('version');
+	}
+
+	if (command === 'list-filters') {
+		if (rest.length > 0) throw new UsageError(`list-filters: unexpected argument "${rest[0]}"`);
+		for (const k of RUN_ONLY) if (values[k] !== undefined) throw new UsageError(`list-filters: --${k} is an option of "vaio run"`);
+		return { ...base('list-filters'), json: values.json === true };
+	}
+
+	// run
+	if (rest.length > 1) throw new UsageError(`run: one scenario file at most (got ${rest.map((r) => `"${r}"`).join(', ')})`);
+	const store = values.store ?? (values['store-dir'] !== undefined ? 'file' : 'memory');
+	if (store !== 'memory' && store !== 'file') throw new UsageError(`--store: "${store}" is not memory or file`);
+	if (values['store-dir'] !== undefined) {
+		if (store !== 'file') throw new UsageError('--store-dir: only with --store file');
+		if (values['store-dir'] === '') throw new UsageError('--store-dir: the directory name is empty');
+	}
+	if (values.chain !== undefined && values.chain.trim() === '')
+		throw new UsageError('--chain: empty (give filter names separated by commas, or none)');
+	if (rest[0] === '') throw new UsageError('run: the scenario file name is empty');
+	return {
+		command: 'run',
+		scenarioFile: rest[0],
+		chain: values.chain,
+		ios: values.ios === undefined ? undefined : integer('--ios', values.ios, 1, MAX_IOS),
+		seed: values.seed === undefined ? undefined : integer('--seed', values.seed, 0, MAX_SEED),
+		json: values.json === true,
+		describe: values.describe === true,
+		store,
+		storeDir: values['store-dir']
+	};
+}
+
+function base(command: Command): CliArgs {
+	return { command, json: false, describe: false, store: 'memory' };
+}
+
+/** A decimal integer in [min, max]; "1e4" and "10_000" are accepted too. */
+function integer(option: string, text: string, min: number, max: number): number {
+	const t = text.trim().replace(/_/g, '');
+	const n = /^[+]?(\d+(\.\d*)?|\.\d+)(e[+]?\d+)?$/i.test(t) ? Number(t) : NaN;
+	if (!Number.isInteger(n) || n < min || n > max)
+		throw new UsageError(`${option}: "${text}" is not an integer from ${min} to ${max}`);
+	return n;
+}
+
+/** parseArgs's errors say what is wrong at length, with a code; say it in one short line. */
+function parseArgsMessage(e: unknown): string {
+	const err = e as { code?: string; message?: string };
+	const msg = String(err.message ?? e);
+	const opt = /'(?:-\w, )?(--?[\w-]+)/.exec(msg)?.[1];
+	if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${/'([^']+)'/.exec(msg)?.[1] ?? msg} (see vaio --help)`;
+	if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && opt) {
+		if (/ambiguous/.test(msg)) return `${opt}: a value is missing (for a value starting with a dash write ${opt}=-…)`;
+		if (/missing/.test(msg)) return `${opt}: a value is missing`;
+		if (/does not take/.test(msg)) return `${opt}: takes no value`;
+	}
+	return msg.split('\n')[0].replace(/\.$/, '');
+}

@@ -1,0 +1,323 @@
+/**
+ * `vaio`: runs scenarios headless in Node over the same engine as the page.
+ *
+ *   vaio run [SCENARIO.json] [--chain NAME,…] [--ios N] [--seed N] [--json] [--store memory|file]
+ *   vaio list-filters [--json]
+ *
+ * Exit codes: 0 success, 1 verification found a mismatch or an I/O error reached the guest,
+ * 2 bad input (one line on stderr naming the file, field and reason), 3 internal error.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { builtinRegistry } from '../lib/filters/index';
+import { defaultScenario, parseScenario, runScenario, ScenarioError, type RunResult } from '../lib/engine/index';
+import { FILTER_CLASSES, type FilterDef, type ParamSpec } from '../lib/engine/filter';
+import { ParamError } from '../lib/engine/params';
+import { FilterRegistrationError } from '../lib/engine/registry';
+import { FileStoreFactory } from '../lib/engine/storage/file';
+import { parseCliArgs, UsageError, type CliArgs, type Command } from './args';
+import { applyOverrides, chainScenario, parseChain, type ChainFilter } from './chain';
+import { JsonSyntaxError, parseJson } from './json-error';
+import { formatSummary } from './summary';
+
+export const EXIT_OK = 0;
+export const EXIT_VERIFY = 1;
+export const EXIT_BAD_INPUT = 2;
+export const EXIT_INTERNAL = 3;
+
+/** Bad input found while running `vaio run`: `where` is the file (or --chain, --store-dir). */
+class InputError extends Error {
+	constructor(
+		readonly where: string,
+		message: string
+	) {
+		super(message);
+	}
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+	let args: CliArgs;
+	try {
+		args = parseCliArgs(argv);
+	} catch (e) {
+		if (e instanceof UsageError) return badInput(e.message);
+		throw e;
+	}
+	switch (args.command) {
+		case 'help':
+			process.stdout.write(helpText(args.helpFor));
+			return EXIT_OK;
+		case 'version':
+			process.stdout.write(`vaio ${version()}\n`);
+			return EXIT_OK;
+		case 'list-filters':
+			return listFilters(args);
+		case 'run':
+			return run(args);
+	}
+}
+
+async function run(args: CliArgs): Promise<number> {
+	const file = args.scenarioFile;
+	const where = file ?? (args.chain !== undefined ? '--chain' : 'default scenario');
+	let tempDir: string | undefined;
+	try {
+		const registry = builtinRegistry();
+		const chain: ChainFilter[] | undefined = args.chain !== undefined ? parseChain(args.chain, registry) : undefined;
+		let input: unknown;
+		if (file !== undefined) input = readScenario(file);
+		else input = chain !== undefined ? chainScenario(chain) : defaultScenario();
+		input = applyOverrides(input, { chain: file !== undefined ? chain : undefined, ios: args.ios, seed: args.seed });
+
+		if (args.describe) {
+			const resolved = parseScenario(input);
+			process.stdout.write(JSON.stringify(resolved, null, 2) + '\n');
+			return EXIT_OK;
+		}
+
+		let stores: FileStoreFactory | undefined;
+		if (args.store === 'file') {
+			const dir = args.storeDir ?? (tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaio-')));
+			try {
+				fs.mkdirSync(dir, { recursive: true });
+				fs.accessSync(dir, fs.constants.W_OK);
+			} catch (e) {
+				throw new InputError(`--store-dir ${dir}`, fsReason(e));
+			}
+			stores = new FileStoreFactory(dir);
+			stores.wipe(); // the guest's expected state starts empty, so the disks must too
+		}
+
+		const t0 = performance.now();
+		const result = await runScenario(input, { registry, stores });
+		const ms = performance.now() - t0;
+		const wall = { ms, iops: ms > 0 ? result.ios / (ms / 1000) : 0 };
+		const store = args.store === 'file' ? `file:${args.storeDir ?? 'temporary'}` : 'memory';
+		if (args.json) process.stdout.write(JSON.stringify({ ...result, store, wall }, null, 2) + '\n');
+		else process.stdout.write(formatSummary(result, wall, store));
+		return failed(result) ? EXIT_VERIFY : EXIT_OK;
+	} catch (e) {
+		if (e instanceof UsageError) return badInput(e.message);
+		if (e instanceof InputError) return badInput(`${e.where}: ${e.message}`);
+		if (e instanceof JsonSyntaxError) return badInput(`${where}: ${e.message}`);
+		if (e instanceof ScenarioError || e instanceof ParamError || e instanceof FilterRegistrationError)
+			return badInput(`${where}: ${e.message}`);
+		throw e;
+	} finally {
+		if (tempDir !== undefined) fs.rmSync(tempDir, { recursive: true, force: true });
+	}
+}
+
+/** A run fails when any read returned other bytes than were written, or any I/O failed. */
+export function failed(r: RunResult): boolean {
+	return r.verify.mismatches > 0 || r.errors.count > 0;
+}
+
+function readScenario(file: string): unknown {
+	let text: string;
+	try {
+		text = fs.readFileSync(file, 'utf8');
+	} catch (e) {
+		throw new InputError(file, fsReason(e));
+	}
+	const input = parseJson(text);
+	if (typeof input !== 'object' || input === null || Array.isArray(input))
+		throw new InputError(file, `a scenario is a JSON object, not ${Array.isArray(input) ? 'an array' : input === null ? 'null' : `a ${typeof input}`}`);
+	return input;
+}
+
+function fsReason(e: unknown): string {
+	switch ((e as NodeJS.ErrnoException).code) {
+		case 'ENOENT':
+			return 'no such file';
+		case 'EISDIR':
+			return 'is a directory, not a file';
+		case 'ENOTDIR':
+			return 'not a directory';
+		case 'EACCES':
+		case 'EPERM':
+			return 'permission denied';
+		case 'EROFS':
+			return 'read-only file system';
+		default:
+			return (e as Error).message ?? String(e);
+	}
+}
+
+function badInput(message: string): number {
+	process.stderr.write(`vaio: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+	return EXIT_BAD_INPUT;
+}
+
+// ---- list-filters ----
+
+function listFilters(args: CliArgs): number {
+	const registry = builtinRegistry();
+	const defs = registry.names().map((n) => registry.get(n)!);
+	if (args.json) {
+		const list = defs.map((d) => ({
+			name: d.name,
+			class: d.class,
+			classConfigurable: d.classConfigurable === true,
+			version: d.version,
+			vendor: d.vendor,
+			description: d.description,
+			params: d.params,
+			devices: d.devices ?? {}
+		}));
+		process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+		return EXIT_OK;
+	}
+	process.stdout.write(filterTable(defs));
+	return EXIT_OK;
+}
+
+function filterTable(defs: FilterDef[]): string {
+	const sorted = [...defs].sort(
+		(a, b) => FILTER_CLASSES.indexOf(a.class) - FILTER_CLASSES.indexOf(b.class) || a.name.localeCompare(b.name)
+	);
+	const out: string[] = [];
+	out.push(
+		...table(
+			['NAME', 'CLASS', 'VERSION', 'DESCRIPTION'],
+			sorted.map((d) => [d.name, d.class + (d.classConfigurable ? '*' : ''), d.version, d.description])
+		)
+	);
+	out.push('', `* class is configurable: give one in --chain as NAME:CLASS (classes: ${FILTER_CLASSES.join(', ')})`);
+	for (const d of sorted) {
+		out.push('', `${d.name} ${d.version} (${d.class}${d.classConfigurable ? ', configurable' : ''}) by ${d.vendor}`);
+		out.push(`  ${d.description}`);
+		if (d.devices && Object.keys(d.devices).length)
+			out.push(`  devices: ${Object.entries(d.devices).map(([role, s]) => `${role}=${s.kind}`).join(', ')}`);
+		if (d.params.length === 0) out.push('  params: none');
+		else
+			out.push(
+				...table(
+					['PARAM', 'TYPE', 'DEFAULT', 'RANGE/CHOICES', 'UNIT', 'HELP'],
+					d.params.map((p) => [p.name, p.type, String(p.default), range(p), p.unit ?? '', p.help])
+				).map((l) => '  ' + l)
+			);
+	}
+	return out.join('\n') + '\n';
+}
+
+function range(p: ParamSpec): string {
+	switch (p.type) {
+		case 'int':
+		case 'number':
+			return p.min === undefined && p.max === undefined ? '' : `${p.min ?? '-∞'}..${p.max ?? '∞'}`;
+		case 'enum':
+			return p.choices.join('|');
+		case 'string':
+			return p.maxLength !== undefined ? `≤ ${p.maxLength} chars` : '';
+		case 'bool':
+			return 'true|false';
+	}
+}
+
+function table(header: string[], rows: string[][]): string[] {
+	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+	const line = (r: string[]) =>
+		r
+			.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+			.join('  ')
+			.trimEnd();
+	return [line(header), ...rows.map(line)];
+}
+
+// ---- help and version ----
+
+export function version(): string {
+	try {
+		const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+		return pkg.version ?? 'unknown';
+	} catch {
+		return 'unknown';
+	}
+}
+
+const EXIT_CODES = `Exit codes:
+  0  success
+  1  verification found a mismatch, or an I/O error reached the guest
+  2  bad input: one line on stderr naming the file, field and reason
+  3  internal error (please report it)`;
+
+function helpText(about?: Command): string {
+	if (about === 'run') return RUN_HELP;
+	if (about === 'list-filters')
+		return `Usage: vaio list-filters [--json]
+
+Lists the registered filters: name, class, version, description and parameter table.
+  --json   the same as one JSON array
+`;
+	return `vaio ${version()}: VAIO Playground on the command line. Simulates vSphere APIs for I/O
+Filtering with real bytes and a deterministic virtual clock.
+
+Usage:
+  vaio run [SCENARIO.json] [--chain NAME,NAME…] [--ios N] [--seed N] [--json]
+  vaio list-filters [--json]
+  vaio help [COMMAND]       (or COMMAND --help)
+  vaio --version
+
+Run "vaio help run" for the options of run.
+
+${EXIT_CODES}
+`;
+}
+
+const RUN_HELP = `Usage: vaio run [SCENARIO.json] [options]
+
+Runs a scenario to the end and prints a fio-like summary. Without SCENARIO.json it runs the
+default scenario: one VM, one 20 GiB NVMe disk, a pass-through filter, 4 KiB random 70/30
+read/write at queue depth 32, 10000 I/Os, seed 42.
+
+Options:
+  --chain NAME,NAME…   filters for the disk, registered names (see vaio list-filters), put in
+                       VAIO class order; "none" for no filters. A filter whose class is
+                       configurable takes one as NAME:CLASS (passthrough:cache). One filter per
+                       class. Without SCENARIO: the default scenario's one VM and one disk with
+                       this chain. With SCENARIO: the chain REPLACES the policy filters of every
+                       disk of every VM (their params and devices from the file are dropped; the
+                       policy's allowCleartextFilters is kept). For filter params use a file.
+  --ios N              every workload issues N I/Os (its runtimeUs is cleared)
+  --seed N             the scenario's seed (0..4294967295); same seed, same trace digest
+  --json               print one JSON object instead of the summary: ios, iops, mbps,
+                       latencyUs {p50,p90,p99,p999,mean,max}, ops, verify {reads, mismatches,
+                       firstMismatch}, errors, filters (status counters), traceDigest, wall, …
+  --store memory|file  where the disks' bytes live (default memory)
+  --store-dir DIR      the file store's directory (implies --store file; its disks/ and
+                       sidecars/ are wiped first and kept after the run). Without it, --store
+                       file uses a temporary directory that is removed afterwards.
+  --describe           print the resolved scenario (defaults filled in, sizes in bytes) as JSON
+                       and exit without running
+  -h, --help           this help
+
+Examples:
+  vaio run
+  vaio run --chain passthrough:cache,delay --ios 2000 --seed 7
+  vaio run scenarios/my.json --chain none --json
+  vaio run scenarios/my.json --store-dir /tmp/vaio-disks
+
+${EXIT_CODES}
+`;
+
+/** Runs main and sets the exit code; an unexpected error is exit 3 with a hint to report it. */
+export async function cli(argv: readonly string[]): Promise<void> {
+	process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+		if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); // `vaio run | head`
+		throw e;
+	});
+	try {
+		process.exitCode = await main(argv);
+	} catch (e) {
+		const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+		process.stderr.write(`vaio: internal error: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
+		if (process.env.VAIO_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+		else process.stderr.write('vaio: this is a bug; please report it with the command line and the scenario (VAIO_DEBUG=1 prints the stack)\n');
+		process.exitCode = EXIT_INTERNAL;
+	}
+}
+
+await cli(process.argv.slice(2));
