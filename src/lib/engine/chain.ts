@@ -492,7 +492,7 @@ export class FilterChain {
 	private stamp(io: ChainIo, i: number, which: number, now: number, overwrite: boolean): void {
 		const a = this.env.trace.live;
 		const k = io.row * F64_STRIDE + FIXED_F64_COLUMNS + 4 * i + which;
-		if (overwrite || a[k] !== a[k]) a[k] = now;
+		if (overwrite || a[k] < 0) a[k] = now;
 	}
 
 	private verdict(io: ChainIo, i: number, up: boolean, code: number): void {

@@ -3,6 +3,8 @@
  * that two events at the same instant run in the order they were scheduled. Nothing here reads a
  * wall clock; a run is a pure function of its scenario and seed.
  */
+import { cos, ln } from './detmath';
+
 export type EventFn = () => void | Promise<void>;
 
 export class Scheduler {
@@ -142,14 +144,14 @@ export class Prng {
 
 	/** Exponential with the given mean. */
 	exp(mean: number): number {
-		return -Math.log(1 - this.next()) * mean;
+		return -ln(1 - this.next()) * mean;
 	}
 
 	/** Standard normal via Box–Muller (one value per call, deterministic). */
 	normal(): number {
 		const u = 1 - this.next();
 		const v = this.next();
-		return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+		return Math.sqrt(-2 * ln(u)) * cos(2 * Math.PI * v);
 	}
 
 	/** A child generator with an independent stream, derived deterministically. */

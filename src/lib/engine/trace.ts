@@ -57,6 +57,7 @@ export interface TraceRow {
 	sectors: number;
 	issuedAt: number;
 	doneAt: number;
+	/** -1 when the I/O never reached the device (likewise for every time below). */
 	deviceStart: number;
 	deviceDone: number;
 	deferredUs: number;
@@ -88,7 +89,10 @@ export class Trace {
 	private free: number[] = [];
 	private liveRows = 0;
 
+	// Two streams, one per column type, so the digest does not depend on where the batches were
+	// cut (digest() flushes a partial batch; a mid-run digest must not change the final one).
 	private readonly hasher: XXHash<bigint>;
+	private readonly hasherU8: XXHash<bigint>;
 	private readonly batchF64 = new Float64Array(DIGEST_BATCH_ROWS * F64_STRIDE);
 	private readonly batchU8 = new Uint8Array(DIGEST_BATCH_ROWS * U8_STRIDE);
 	private batchRows = 0;
@@ -105,6 +109,7 @@ export class Trace {
 		for (let i = 63; i >= 0; i--) this.free.push(i);
 		this.liveRows = 64;
 		this.hasher = hasherApi.create64(0n);
+		this.hasherU8 = hasherApi.create64(0n);
 	}
 
 	/** Allocates an in-flight row; returns its index in `live`. */
@@ -113,7 +118,9 @@ export class Trace {
 		const r = this.free.pop()!;
 		const f = r * F64_STRIDE;
 		const live = this.live;
-		live.fill(NaN, f, f + F64_STRIDE);
+		// -1 marks "never happened" (virtual time is never negative). Not NaN: NaN has many bit
+		// patterns and JIT code may produce another, which would change the digest.
+		live.fill(-1, f, f + F64_STRIDE);
 		live[f + Col.id] = id;
 		live[f + Col.lba] = lba;
 		live[f + Col.issuedAt] = issuedAt;
@@ -154,8 +161,9 @@ export class Trace {
 	/** Hex digest over every completed row so far (in completion order). */
 	digest(): string {
 		this.flushDigest();
-		// Digest of the stream so far without closing it: xxh64 state is copied by digest().
-		return this.hasher.digest().toString(16).padStart(16, '0');
+		// Digest of the streams so far without closing them: xxh64 state is copied by digest().
+		const both = new BigUint64Array([this.hasher.digest(), this.hasherU8.digest()]);
+		return hasherApi!.h64Raw(new Uint8Array(both.buffer)).toString(16).padStart(16, '0');
 	}
 
 	/** Number of completed rows still held in the ring. */
@@ -205,7 +213,7 @@ export class Trace {
 	private flushDigest(): void {
 		if (this.batchRows === 0) return;
 		this.hasher.update(new Uint8Array(this.batchF64.buffer, 0, this.batchF64Len * 8));
-		this.hasher.update(this.batchU8.subarray(0, this.batchU8Len));
+		this.hasherU8.update(this.batchU8.subarray(0, this.batchU8Len));
 		this.batchRows = 0;
 		this.batchF64Len = 0;
 		this.batchU8Len = 0;

@@ -17,6 +17,7 @@ import type { Prng } from '../clock';
 import { Op, type OpCode } from '../io';
 import { paramTable, resolveParams, type ParamMeta } from './params';
 import { ServerPool } from './queue';
+import { exp } from '../detmath';
 import type { DeviceKind, DeviceModel, DeviceStats } from './types';
 
 export interface SsdParams {
@@ -166,7 +167,7 @@ export class SsdModel implements DeviceModel {
 
 	private mediaTime(base: number): number {
 		const prng = this.prng;
-		let t = this.sigma > 0 ? base * Math.exp(this.sigma * prng.normal() + this.muShift) : base;
+		let t = this.sigma > 0 ? base * exp(this.sigma * prng.normal() + this.muShift) : base;
 		const stall = this.params.stallProb;
 		if (stall > 0 && prng.next() < stall) t += prng.exp(this.params.stallUs);
 		return t;

@@ -17,6 +17,7 @@
  */
 import type { Prng } from '../clock';
 import type { RandomDistribution } from './types';
+import { exp, expm1, ln, log1p, pow } from '../detmath';
 
 export interface OffsetPicker {
 	/** Number of units the picker chooses from. */
@@ -171,29 +172,29 @@ export class ZipfPicker implements OffsetPicker {
 
 	/** H(x) = ((x^(1−θ)) − 1)/(1−θ), or ln x for θ = 1, computed stably. */
 	private hIntegral(x: number): number {
-		const logX = Math.log(x);
+		const logX = ln(x);
 		return helper2((1 - this.theta) * logX) * logX;
 	}
 
 	private h(x: number): number {
-		return Math.exp(-this.theta * Math.log(x));
+		return exp(-this.theta * ln(x));
 	}
 
 	private hIntegralInverse(x: number): number {
 		let t = x * (1 - this.theta);
 		if (t < -1) t = -1; // limit for rounding errors
-		return Math.exp(helper1(t) * x);
+		return exp(helper1(t) * x);
 	}
 }
 
 /** log(1+x)/x, accurate near 0. */
 function helper1(x: number): number {
-	return Math.abs(x) > 1e-8 ? Math.log1p(x) / x : 1 - x * (0.5 - x * (1 / 3 - 0.25 * x));
+	return Math.abs(x) > 1e-8 ? log1p(x) / x : 1 - x * (0.5 - x * (1 / 3 - 0.25 * x));
 }
 
 /** (exp(x)−1)/x, accurate near 0. */
 function helper2(x: number): number {
-	return Math.abs(x) > 1e-8 ? Math.expm1(x) / x : 1 + x * 0.5 * (1 + x * (1 / 3) * (1 + 0.25 * x));
+	return Math.abs(x) > 1e-8 ? expm1(x) / x : 1 + x * 0.5 * (1 + x * (1 / 3) * (1 + 0.25 * x));
 }
 
 /** fio's pareto: n = (N−1)·u^p, p = ln h / ln(1−h), turned into a rank (0 = hottest). */
@@ -207,7 +208,7 @@ export class ParetoPicker implements OffsetPicker {
 		if (!(h > 0 && h < 1)) throw new RangeError(`pareto: h must be in (0, 1), got ${h}`);
 		this.units = units;
 		this.scrambler = new RankScrambler(units);
-		this.power = Math.log(h) / Math.log(1 - h);
+		this.power = ln(h) / ln(1 - h);
 		// p < 1 piles the mass near N−1, p > 1 near 0: count ranks from the heavy end.
 		this.hotAtTop = this.power < 1;
 	}
@@ -215,7 +216,7 @@ export class ParetoPicker implements OffsetPicker {
 	/** A popularity rank in [0, units): 0 is the most frequent. */
 	rank(prng: Prng): number {
 		const n = this.units;
-		const v = Math.pow(prng.next(), this.power); // [0, 1)
+		const v = pow(prng.next(), this.power); // [0, 1)
 		let r = this.hotAtTop ? Math.floor((1 - v) * n) : Math.floor(v * n);
 		if (r >= n) r = n - 1;
 		else if (r < 0) r = 0;
