@@ -11,10 +11,20 @@ import { allocBuffer, releaseReadBuffer } from './buffers';
 import { GuestMetrics } from './metrics';
 import { ExpectedState, UNKNOWN_CONTENT, ZERO_CONTENT, fillWrite } from './verify';
 import type { GuestIoSpec } from './workload/types';
-import type { WorkloadStream } from './workload/generator';
+
+/**
+ * What the guest needs from a source of I/O: the fio-like WorkloadStream, or a trace replay.
+ * `nextIssueTime` is the earliest virtual time the next I/O may be issued (rate limits, trace
+ * timestamps); `next` hands it out.
+ */
+export interface GuestStream {
+	readonly done: boolean;
+	nextIssueTime(now: number): number;
+	next(now: number): GuestIoSpec | null;
+}
 
 interface StreamState {
-	stream: WorkloadStream;
+	stream: GuestStream;
 	index: number;
 	iodepth: number;
 	thinktimeUs: number;
@@ -53,7 +63,7 @@ export class Guest {
 		private readonly nextIoId: () => number
 	) {}
 
-	addStream(stream: WorkloadStream, iodepth: number, thinktimeUs: number): void {
+	addStream(stream: GuestStream, iodepth: number, thinktimeUs: number): void {
 		this.streams.push({
 			stream,
 			index: this.streams.length,
