@@ -3,10 +3,12 @@ import { FilterRegistry } from '../engine/registry';
 import { passthrough } from './passthrough';
 import { delay } from './delay';
 import { flaky } from './flaky';
+import { encryption } from './encryption';
 
 export { passthrough, delay, flaky };
+export { encryption };
 
 /** A registry holding every built-in filter type. */
 export function builtinRegistry(): FilterRegistry {
-	return new FilterRegistry().register(passthrough).register(delay).register(flaky);
+	return new FilterRegistry().register(passthrough).register(delay).register(flaky).register(encryption);
 }
