@@ -1,80 +1,159 @@
 /**
- * The UI side of the engine Worker: one wrapper class per worker (as svelte.dev's Bundler). It
- * owns the Worker, tags each request with an id, drops answers to anything but the latest
- * request, and exposes the latest result as reactive state.
+ * The page's side of the engine Worker: one wrapper class per worker (as svelte.dev's Bundler).
+ * It owns the Worker and its comlink proxy, exposes the latest load info, frame and result as
+ * reactive state, drops answers that a newer request has made stale, and pulls one frame per
+ * animation frame while a run is live.
  *
- * Construct it in onMount/$effect (never at module top level: a Worker cannot be created during
- * prerendering) and call destroy() in the cleanup.
+ * Construct it in onMount/$effect (a Worker cannot be created while prerendering) and call
+ * destroy() in the cleanup.
  */
-import type { EngineRequest, EngineResponse, RunResult, Scenario } from './protocol';
+import * as Comlink from 'comlink';
+import type { EngineApi, Frame, LoadInfo, RunResult, StoreChoice } from './api';
 
-export type EngineStatus = 'idle' | 'running' | 'done' | 'error';
+export type EngineStatus = 'idle' | 'loading' | 'running' | 'done' | 'error';
+
+/** What the client needs of the remote API (a comlink Remote, or a fake in tests). */
+export type EngineRemote = {
+	[K in keyof EngineApi]: (...args: Parameters<EngineApi[K]>) => Promise<Awaited<ReturnType<EngineApi[K]>>>;
+};
 
 export class EngineClient {
-	/** The latest run's result (kept while a new run is in progress). */
+	info = $state<LoadInfo | null>(null);
+	/** The latest summary (kept while a new run is in progress). */
 	result = $state<RunResult | null>(null);
-	/** The latest run's error message, or null. */
+	/** The latest frame pulled from the worker. */
+	frame = $state.raw<Frame | null>(null);
 	error = $state<string | null>(null);
 	status = $state<EngineStatus>('idle');
-	/** Completed runs (results and errors) since the client was created. */
+	/** Completed runs since the client was created. */
 	runs = $state(0);
-	/** Wall-clock time of the latest completed run as seen by the UI, ms (display only). */
+	/** Wall time of the latest completed run as seen by the page, ms (display only). */
 	wallMs = $state<number | null>(null);
 
-	#worker: Worker;
-	#nextId = 1;
+	readonly api: EngineRemote;
+	#worker: Worker | undefined;
 	#latest = 0;
-	#startedAt = 0;
+	#framesWanted = false;
+	#frameListeners = new Set<(f: Frame) => void>();
 
-	constructor() {
-		this.#worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
-		this.#worker.addEventListener('message', (e: MessageEvent<EngineResponse>) => this.#onMessage(e.data));
-		this.#worker.addEventListener('error', (e: ErrorEvent) => {
-			// The worker script failed to load or threw outside a request.
-			e.preventDefault();
-			this.#fail(e.message || 'the engine worker failed to start');
-		});
-		this.#worker.addEventListener('messageerror', () => this.#fail('a message from the engine worker could not be read'));
+	constructor(api?: EngineRemote) {
+		if (api) this.api = api;
+		else {
+			this.#worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
+			this.#worker.addEventListener('error', (e: ErrorEvent) => {
+				e.preventDefault();
+				this.#fail(e.message || 'the engine worker failed to start');
+			});
+			this.api = Comlink.wrap<EngineApi>(this.#worker) as unknown as EngineRemote;
+		}
 	}
 
-	/** Runs a scenario (null: the engine's default). Returns the request id. */
-	run(scenario: Scenario | null = null): number {
-		const id = this.#nextId++;
-		this.#latest = id;
+	/** Loads a scenario (null: the default) and runs it to the end as fast as possible. */
+	async run(scenario: unknown | null = null, store: StoreChoice = 'memory'): Promise<RunResult | undefined> {
+		const token = ++this.#latest;
+		const started = performance.now();
 		this.status = 'running';
-		this.#startedAt = performance.now();
-		// $state proxies do not survive structured cloning: send a plain snapshot.
-		const request: EngineRequest = { type: 'run', id, scenario: scenario === null ? null : $state.snapshot(scenario) as Scenario };
-		this.#worker.postMessage(request);
-		return id;
+		try {
+			const info = await this.api.load(plain(scenario), store);
+			if (token !== this.#latest) return;
+			this.info = info;
+			const result = await this.api.runToEnd();
+			if (token !== this.#latest) return; // a newer run superseded this one
+			this.result = result;
+			this.error = null;
+			this.status = 'done';
+			this.runs += 1;
+			this.wallMs = performance.now() - started;
+			this.frame = await this.api.frame();
+			return result;
+		} catch (e) {
+			if (token !== this.#latest) return;
+			this.#fail(e instanceof Error ? e.message : String(e));
+		}
+	}
+
+	/** Loads a scenario for live playback (play/pause/step), without running it. */
+	async load(scenario: unknown | null, store: StoreChoice = 'memory'): Promise<LoadInfo | undefined> {
+		const token = ++this.#latest;
+		this.status = 'loading';
+		try {
+			const info = await this.api.load(plain(scenario), store);
+			if (token !== this.#latest) return;
+			this.info = info;
+			this.error = null;
+			this.status = 'idle';
+			this.frame = await this.api.frame();
+			return info;
+		} catch (e) {
+			if (token === this.#latest) this.#fail(e instanceof Error ? e.message : String(e));
+		}
+	}
+
+	async play(): Promise<void> {
+		this.status = 'running';
+		await this.api.play();
+		this.#pullFrames();
+	}
+
+	async pause(): Promise<void> {
+		await this.api.pause();
+	}
+
+	async step(): Promise<void> {
+		await this.api.step();
+		this.#deliver(await this.api.frame());
+	}
+
+	/** Subscribes to frames; returns the unsubscribe function. */
+	onFrame(fn: (f: Frame) => void): () => void {
+		this.#frameListeners.add(fn);
+		return () => this.#frameListeners.delete(fn);
 	}
 
 	destroy(): void {
-		this.#worker.terminate();
+		this.#framesWanted = false;
 		this.#latest = -1;
+		this.#worker?.terminate();
 	}
 
-	#onMessage(msg: EngineResponse): void {
-		if (msg.id !== this.#latest) return; // a stale answer
-		this.runs += 1;
-		this.wallMs = performance.now() - this.#startedAt;
-		if (msg.type === 'result') {
-			this.result = msg.result;
-			this.error = null;
-			this.status = 'done';
-		} else {
-			this.error = msg.message;
-			this.status = 'error';
-		}
+	/** One frame request per animation frame, never more than one outstanding. */
+	#pullFrames(): void {
+		if (this.#framesWanted) return;
+		this.#framesWanted = true;
+		const tick = async () => {
+			if (!this.#framesWanted) return;
+			try {
+				const f = await this.api.frame();
+				this.#deliver(f);
+				if (f.state !== 'running') {
+					this.#framesWanted = false;
+					this.status = f.state === 'error' ? 'error' : f.state === 'finished' ? 'done' : 'idle';
+					if (f.state === 'finished') this.result = await this.api.result();
+					return;
+				}
+			} catch (e) {
+				this.#framesWanted = false;
+				this.#fail(e instanceof Error ? e.message : String(e));
+				return;
+			}
+			requestAnimationFrame(() => void tick());
+		};
+		requestAnimationFrame(() => void tick());
 	}
 
-	/** A failure of the worker itself: ends the pending run, if any, with an error. */
+	#deliver(f: Frame): void {
+		this.frame = f;
+		if (f.error) this.error = f.error;
+		for (const fn of this.#frameListeners) fn(f);
+	}
+
 	#fail(message: string): void {
-		if (this.status === 'running') {
-			this.runs += 1;
-			this.#latest = -1; // whatever it still answers is stale
-		}
 		this.error = message;
 		this.status = 'error';
 	}
+}
+
+/** $state proxies do not survive structured cloning: send plain data. */
+function plain<T>(value: T): T {
+	return value === null || typeof value !== 'object' ? value : (JSON.parse(JSON.stringify(value)) as T);
 }

@@ -1,67 +1,44 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { EngineRequest, EngineResponse, RunResult } from './protocol';
-import { EngineClient } from './engine-client.svelte';
+import { describe, expect, it } from 'vitest';
+import { EngineClient, type EngineRemote } from './engine-client.svelte';
+import type { LoadInfo, RunResult } from './api';
 
-/** A stand-in Worker: records what the client posts and lets the test answer. */
-class FakeWorker extends EventTarget {
-	static last: FakeWorker;
-	posted: EngineRequest[] = [];
-	terminated = false;
-	constructor(
-		public url: URL | string,
-		public options?: WorkerOptions
-	) {
-		super();
-		FakeWorker.last = this;
-	}
-	postMessage(msg: EngineRequest): void {
-		this.posted.push(msg);
-	}
-	terminate(): void {
-		this.terminated = true;
-	}
-	answer(msg: EngineResponse): void {
-		this.dispatchEvent(new MessageEvent('message', { data: msg }));
-	}
+/** A remote whose answers the test releases one by one. */
+function fakeRemote() {
+	const pending: { digest: string; resolve: (r: RunResult) => void }[] = [];
+	const remote = {
+		load: async () => ({ name: 'x', seed: 1, disks: [], restored: false }) as LoadInfo,
+		runToEnd: () => new Promise<RunResult>((resolve) => pending.push({ digest: '', resolve })),
+		frame: async () => ({ state: 'finished' }),
+		result: async () => ({}) as RunResult
+	} as unknown as EngineRemote;
+	return { remote, pending };
 }
 
-const fakeResult = (digest: string) => ({ traceDigest: digest }) as unknown as RunResult;
+const result = (digest: string) => ({ traceDigest: digest }) as unknown as RunResult;
 
 describe('EngineClient', () => {
-	afterEach(() => vi.unstubAllGlobals());
-
-	it('creates a module worker, tags requests and keeps only the latest answer', () => {
-		vi.stubGlobal('Worker', FakeWorker);
-		const client = new EngineClient();
-		const w = FakeWorker.last;
-		expect(w.options).toEqual({ type: 'module' });
-		expect(client.status).toBe('idle');
-
-		const a = client.run();
-		const b = client.run();
-		expect(w.posted).toEqual([
-			{ type: 'run', id: a, scenario: null },
-			{ type: 'run', id: b, scenario: null }
-		]);
-		expect(a).not.toBe(b);
-		expect(client.status).toBe('running');
-
-		w.answer({ type: 'result', id: a, result: fakeResult('stale') });
-		expect(client.result).toBeNull();
-		expect(client.status).toBe('running');
-
-		w.answer({ type: 'result', id: b, result: fakeResult('fresh') });
-		expect(client.result?.traceDigest).toBe('fresh');
+	it('keeps only the answer to the latest run', async () => {
+		const { remote, pending } = fakeRemote();
+		const client = new EngineClient(remote);
+		const first = client.run({ a: 1 });
+		await new Promise((r) => setTimeout(r, 0)); // the first run is now waiting for its result
+		const second = client.run({ a: 2 });
+		await new Promise((r) => setTimeout(r, 0));
+		expect(pending.length).toBe(2);
+		pending[1].resolve(result('new'));
+		await second;
+		pending[0].resolve(result('old'));
+		await first;
+		expect(client.result?.traceDigest).toBe('new');
 		expect(client.status).toBe('done');
 		expect(client.runs).toBe(1);
+	});
 
-		const c = client.run();
-		w.answer({ type: 'error', id: c, message: 'boom' });
+	it('reports a failed load as an error', async () => {
+		const remote = { load: async () => Promise.reject(new Error('vms[0].name: bad')) } as unknown as EngineRemote;
+		const client = new EngineClient(remote);
+		await client.run({});
 		expect(client.status).toBe('error');
-		expect(client.error).toBe('boom');
-		expect(client.result?.traceDigest).toBe('fresh'); // the last good result stays
-
-		client.destroy();
-		expect(w.terminated).toBe(true);
+		expect(client.error).toBe('vms[0].name: bad');
 	});
 });

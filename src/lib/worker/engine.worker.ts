@@ -1,55 +1,93 @@
 /**
- * The engine's Worker. The UI thread never runs the engine: it posts `run` requests here and
- * gets back one `result` or `error` per request (see protocol.ts).
- *
- * Runs execute one at a time (the engine owns storage, and two runs must not interleave). When
- * several requests wait, only the newest is run; the older ones are answered with an error the
- * client drops as stale anyway.
+ * The engine's Worker: the whole framework (engine, filters, stores) runs here, never on the
+ * page's thread. It exposes one typed API (EngineApi, shared with the page through api.ts) with
+ * comlink; frames are pulled by the page once per animation frame and their typed arrays are
+ * transferred, not copied.
  */
-import { defaultScenario, runScenario } from '$lib/engine';
-import type { EngineRequest, EngineResponse } from './protocol';
+import * as Comlink from 'comlink';
+import { builtinRegistry } from '../filters';
+import { EngineSession } from './session';
+import type { EngineApi, StoreChoice } from './api';
+import { defaultScenario } from '../engine/index';
+import { MemoryStoreFactory } from '../engine/storage/memory';
+import type { StoreFactory } from '../engine/storage/types';
+import type { ControlEvent } from '../engine/filter';
 
-// Typed view of the dedicated-worker global scope (the project's TS lib is DOM, not WebWorker).
-const scope = self as unknown as {
-	postMessage(message: EngineResponse): void;
-	addEventListener(type: 'message', listener: (event: MessageEvent<EngineRequest>) => void): void;
+// A zero-delay yield: setTimeout(0) is clamped to ≥ 4 ms once nested, a MessageChannel is not.
+const channel = new MessageChannel();
+const waiting: (() => void)[] = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+const yieldNow = () =>
+	new Promise<void>((resolve) => {
+		waiting.push(resolve);
+		channel.port2.postMessage(0);
+	});
+
+let session: EngineSession | undefined;
+let storeChoice: StoreChoice = 'memory';
+
+async function openStores(choice: StoreChoice): Promise<StoreFactory> {
+	// OPFS and IndexedDB factories plug in here (browser-runtime issue); memory is always there.
+	if (choice !== 'memory') throw new Error(`the ${choice} store is not available in this build`);
+	return new MemoryStoreFactory();
+}
+
+async function ensureSession(choice: StoreChoice): Promise<EngineSession> {
+	if (!session || choice !== storeChoice) {
+		session?.stop();
+		storeChoice = choice;
+		session = new EngineSession({ registry: builtinRegistry(), stores: await openStores(choice), yieldNow });
+	}
+	return session;
+}
+
+function current(): EngineSession {
+	if (!session) throw new Error('no scenario is loaded');
+	return session;
+}
+
+const api: EngineApi = {
+	async load(scenario, store = 'memory') {
+		const s = await ensureSession(store);
+		return s.load(scenario ?? defaultScenario());
+	},
+	play() {
+		void current().play();
+	},
+	pause() {
+		current().pause();
+	},
+	stop() {
+		current().stop();
+	},
+	async step() {
+		await current().step();
+	},
+	setSpeed(usPerMs) {
+		current().setSpeed(usPerMs);
+	},
+	async runToEnd() {
+		return current().runToEnd();
+	},
+	result() {
+		return current().result();
+	},
+	async control(diskKey: string | undefined, event: ControlEvent) {
+		await current().control(diskKey, event);
+	},
+	async reset() {
+		await session?.reset();
+	},
+	frame() {
+		const f = current().frame();
+		return Comlink.transfer(f, [f.sample.buffer]);
+	},
+	traceRows(from, count) {
+		return current().traceRows(from, count);
+	},
+	traceRange() {
+		return session ? session.traceRange() : { first: 0, end: 0 };
+	}
 };
 
-let queue: EngineRequest[] = [];
-let busy = false;
-
-function describe(err: unknown): string {
-	return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
-async function drain(): Promise<void> {
-	if (busy) return;
-	busy = true;
-	try {
-		while (queue.length > 0) {
-			const pending = queue;
-			queue = [];
-			const req = pending[pending.length - 1];
-			for (const old of pending.slice(0, -1)) {
-				scope.postMessage({ type: 'error', id: old.id, message: 'superseded by a newer run' });
-			}
-			try {
-				const result = await runScenario(req.scenario ?? defaultScenario());
-				scope.postMessage({ type: 'result', id: req.id, result });
-			} catch (err) {
-				// Also catches a DataCloneError if a result is not plain data.
-				scope.postMessage({ type: 'error', id: req.id, message: describe(err) });
-			}
-		}
-	} finally {
-		busy = false;
-	}
-}
-
-scope.addEventListener('message', (event) => {
-	const req = event.data;
-	if (req?.type === 'run') {
-		queue.push(req);
-		void drain();
-	}
-});
+Comlink.expose(api);

@@ -1,0 +1,34 @@
+/**
+ * The one API between the page and the engine Worker (comlink). Both sides import this
+ * interface: the Worker implements it, the page calls it through `Comlink.Remote<EngineApi>`.
+ * Everything that crosses is structured-cloneable; frames transfer their typed arrays.
+ */
+import type { ControlEvent } from '../engine/filter';
+import type { RunResult } from '../engine/result';
+import type { TraceRow } from '../engine/trace';
+import type { Frame, LoadInfo } from './session';
+
+export type StoreChoice = 'memory' | 'opfs' | 'idb';
+
+export interface EngineApi {
+	/** Validates and builds a scenario (null: the default one). Throws a ScenarioError message. */
+	load(scenario: unknown | null, store?: StoreChoice): Promise<LoadInfo>;
+	play(): void;
+	pause(): void;
+	stop(): void;
+	/** Runs until one more guest I/O completes. */
+	step(): Promise<void>;
+	/** Virtual µs per wall ms; Infinity (or ≤ 0) = as fast as possible. */
+	setSpeed(usPerMs: number): void;
+	runToEnd(): Promise<RunResult>;
+	result(): RunResult;
+	control(diskKey: string | undefined, event: ControlEvent): Promise<void>;
+	/** Wipes disks, sidecars and the saved session. */
+	reset(): Promise<void>;
+	/** Everything since the previous frame (call once per animation frame). */
+	frame(): Frame;
+	traceRows(from: number, count: number): TraceRow[];
+	traceRange(): { first: number; end: number };
+}
+
+export type { Frame, LoadInfo, RunResult };

@@ -1,0 +1,421 @@
+/**
+ * One engine session: the simulation that the Worker owns, its playback (virtual time mapped to
+ * wall time at a chosen speed, or as fast as possible), single-stepping, control operations, and
+ * the frames the page pulls once per animation frame (aggregates plus a bounded sample of I/O
+ * events in typed arrays). No DOM here: the same class runs in the Worker and in Node tests.
+ *
+ * The wall clock is read here (playback is about wall time) and never inside the engine.
+ */
+import { runResult, type RunResult } from '../engine/result';
+import { Simulation } from '../engine/simulation';
+import type { ControlEvent } from '../engine/filter';
+import type { FilterRegistry } from '../engine/registry';
+import type { StoreFactory } from '../engine/storage/types';
+import { ExpectedState } from '../engine/verify';
+import { F64_STRIDE, U8_STRIDE, type TraceRow } from '../engine/trace';
+import type { ChainIo } from '../engine/chain';
+import { parseScenario, type Scenario } from '../engine/scenario/schema';
+
+export type PlayState = 'empty' | 'ready' | 'running' | 'paused' | 'finished' | 'stopped' | 'error';
+
+/** Columns of one sampled I/O event in Frame.sample (Float64Array, EVENT_STRIDE per event). */
+export const EventCol = { id: 0, disk: 1, op: 2, status: 3, issuedAt: 4, doneAt: 5, deviceStart: 6, deviceDone: 7, endedBy: 8, lba: 9, sectors: 10 } as const;
+export const EVENT_FIXED = 11;
+/** Per filter k (up to 8): down-in, down-out, up-in, up-out, down verdict, up verdict. */
+export const EVENT_PER_FILTER = 6;
+export const EVENT_STRIDE = EVENT_FIXED + 8 * EVENT_PER_FILTER;
+
+export interface LoadInfo {
+	name: string;
+	seed: number;
+	disks: { key: string; sizeBytes: number; chain: { name: string; class: string; index: number }[] }[];
+	/** True when disks and verification state were restored from an earlier session. */
+	restored: boolean;
+}
+
+export interface FrameWindow {
+	fromUs: number;
+	toUs: number;
+	ios: number;
+	reads: number;
+	writes: number;
+	bytes: number;
+	errors: number;
+	/** Latency percentiles of the I/Os completed in this window, µs (0 when none). */
+	p50: number;
+	p99: number;
+	max: number;
+}
+
+export interface Frame {
+	seq: number;
+	state: PlayState;
+	nowUs: number;
+	events: number;
+	ios: number;
+	errors: number;
+	inFlight: number;
+	verify: { reads: number; mismatches: number; firstMismatch?: { sector: number; expectedContent: number; foundContent: number; ioId: number } };
+	window: FrameWindow;
+	/** Per filter (all disks): framework counters plus the filter's own status. */
+	filters: { disk: string; name: string; index: number; status: Record<string, number | string> }[];
+	/** Sampled completed I/Os since the last frame: `sampleCount` rows of EVENT_STRIDE. */
+	sample: Float64Array;
+	sampleCount: number;
+	/** Completed I/Os since the last frame (the sample is a subset when this is larger). */
+	completedSinceLast: number;
+	log: { t: number; source: string; message: string }[];
+	error?: string;
+}
+
+export interface SessionOptions {
+	registry: FilterRegistry;
+	stores: StoreFactory;
+	/** Yields to the host's event loop (MessageChannel in a Worker, setImmediate in Node). */
+	yieldNow?: () => Promise<void>;
+	/** Wall clock in ms (performance.now). */
+	wallMs?: () => number;
+	/** Most I/O events per frame. */
+	sampleLimit?: number;
+}
+
+const SAVED_SCENARIO = 'scenario.json';
+const SAVED_EXPECTED = 'expected.json';
+/** Wall time one playback slice may take before yielding, ms. */
+const SLICE_MS = 8;
+
+export class EngineSession {
+	sim: Simulation | undefined;
+	state: PlayState = 'empty';
+	/** Virtual µs per wall ms; Infinity = as fast as possible. */
+	speed = Infinity;
+	error: string | undefined;
+
+	private scenario: Scenario | undefined;
+	private playToken = 0;
+	private anchorWall = 0;
+	private anchorVirtual = 0;
+	private frameSeq = 0;
+	private logSent = 0;
+	private completedAtLastFrame = 0;
+	private windowFrom = 0;
+	private readonly latencies: number[] = [];
+	private windowReads = 0;
+	private windowWrites = 0;
+	private windowBytes = 0;
+	private windowErrors = 0;
+	private readonly sampleLimit: number;
+	private readonly yieldNow: () => Promise<void>;
+	private readonly wallMs: () => number;
+	private completedIos = 0;
+
+	constructor(private readonly options: SessionOptions) {
+		this.sampleLimit = options.sampleLimit ?? 256;
+		this.yieldNow = options.yieldNow ?? (() => new Promise((r) => setTimeout(r, 0)));
+		this.wallMs = options.wallMs ?? (() => performance.now());
+	}
+
+	/**
+	 * Validates and builds a scenario (not started). With `restore`, the guest's expected state
+	 * saved by an earlier session is reloaded, so reads of data written then are verified too.
+	 */
+	async load(input: unknown, restore = false): Promise<LoadInfo> {
+		this.pause();
+		const scenario = parseScenario(input);
+		let expected: Map<string, ExpectedState> | undefined;
+		let restored = false;
+		if (restore) {
+			expected = await this.savedExpected();
+			restored = expected !== undefined;
+		}
+		const sim = await Simulation.create(scenario, { registry: this.options.registry, stores: this.options.stores, expected });
+		this.sim = sim;
+		this.scenario = scenario;
+		this.state = 'ready';
+		this.error = undefined;
+		this.frameSeq = 0;
+		this.logSent = 0;
+		this.completedAtLastFrame = 0;
+		this.completedIos = 0;
+		this.resetWindow(0);
+		for (const d of sim.disks) d.guest.onComplete = (io) => this.onGuestComplete(io);
+		await this.save();
+		return {
+			name: scenario.name,
+			seed: scenario.seed,
+			restored,
+			disks: sim.disks.map((d) => ({
+				key: d.key,
+				sizeBytes: d.config.size,
+				chain: d.chain.filters.map((f) => ({ name: f.def.name, class: f.def.class, index: f.index }))
+			}))
+		};
+	}
+
+	/** The scenario saved by an earlier session, if any. */
+	async savedScenario(): Promise<unknown | undefined> {
+		const side = await this.options.stores.openSidecar('session');
+		const bytes = await side.get(SAVED_SCENARIO);
+		return bytes ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
+	}
+
+	setSpeed(usPerMs: number): void {
+		this.speed = usPerMs > 0 ? usPerMs : Infinity;
+		this.anchor();
+	}
+
+	/** Starts or resumes playback; resolves when playback stops (pause, finish, error). */
+	async play(): Promise<void> {
+		const sim = this.requireSim();
+		if (this.state === 'finished' || this.state === 'stopped' || this.state === 'running') return;
+		this.state = 'running';
+		const token = ++this.playToken;
+		this.anchor();
+		try {
+			while (this.playToken === token && this.state === 'running') {
+				const sliceEnd = this.wallMs() + SLICE_MS;
+				let done = false;
+				while (!done && this.wallMs() < sliceEnd) {
+					const untilUs = this.speed === Infinity ? Infinity : this.anchorVirtual + (this.wallMs() - this.anchorWall) * this.speed;
+					done = await sim.run({ untilUs, maxEvents: 4096 });
+					if (this.speed !== Infinity && sim.sched.peekTime() > untilUs) break; // caught up with the wall
+				}
+				if (done) {
+					this.state = 'finished';
+					await this.save();
+					break;
+				}
+				await this.yieldNow();
+			}
+		} catch (e) {
+			this.fail(e);
+		}
+	}
+
+	pause(): void {
+		this.playToken++;
+		if (this.state === 'running') this.state = 'paused';
+	}
+
+	/** Stops playback for good (the run can be inspected but not resumed). */
+	stop(): void {
+		this.playToken++;
+		if (this.sim) this.state = 'stopped';
+	}
+
+	/** Runs until one more guest I/O completes (or the run ends). */
+	async step(): Promise<void> {
+		const sim = this.requireSim();
+		this.pause();
+		if (this.state === 'finished' || this.state === 'stopped') return;
+		const target = this.completedIos + 1;
+		try {
+			while (this.completedIos < target) {
+				if (await sim.run({ maxEvents: 1 })) {
+					this.state = 'finished';
+					break;
+				}
+			}
+			if (this.state !== 'finished') this.state = 'paused';
+		} catch (e) {
+			this.fail(e);
+		}
+	}
+
+	/** Runs to the end as fast as possible and returns the summary. */
+	async runToEnd(): Promise<RunResult> {
+		this.setSpeed(Infinity);
+		await this.play();
+		if (this.state === 'error') throw new Error(this.error);
+		return this.result();
+	}
+
+	result(): RunResult {
+		return runResult(this.requireSim());
+	}
+
+	/** Delivers a control operation while the run is live (playback pauses around it). */
+	async control(diskKey: string | undefined, event: ControlEvent): Promise<void> {
+		const sim = this.requireSim();
+		const wasRunning = this.state === 'running';
+		this.pause();
+		await sim.control(diskKey, event);
+		await this.save();
+		if (wasRunning) void this.play();
+	}
+
+	/** Wipes every store and the saved session (the page's "reset"). */
+	async reset(): Promise<void> {
+		this.stop();
+		this.sim = undefined;
+		this.scenario = undefined;
+		this.state = 'empty';
+		await this.options.stores.wipe();
+	}
+
+	/** What happened since the last frame: called by the page once per animation frame. */
+	frame(): Frame {
+		const sim = this.sim;
+		const now = sim?.sched.now ?? 0;
+		const completed = sim?.trace.completed ?? 0;
+		const since = completed - this.completedAtLastFrame;
+		const { sample, count } = sim ? this.sampleRows(this.completedAtLastFrame, completed) : { sample: new Float64Array(0), count: 0 };
+		this.completedAtLastFrame = completed;
+		const lat = this.latencies.sort((a, b) => a - b);
+		const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.max(0, Math.ceil((p / 100) * lat.length) - 1))] : 0);
+		const window: FrameWindow = {
+			fromUs: this.windowFrom,
+			toUs: now,
+			ios: lat.length,
+			reads: this.windowReads,
+			writes: this.windowWrites,
+			bytes: this.windowBytes,
+			errors: this.windowErrors,
+			p50: pct(50),
+			p99: pct(99),
+			max: lat.length ? lat[lat.length - 1] : 0
+		};
+		this.resetWindow(now);
+		let reads = 0;
+		let mismatches = 0;
+		let firstMismatch: Frame['verify']['firstMismatch'];
+		let errors = 0;
+		let inFlight = 0;
+		let ios = 0;
+		const filters: Frame['filters'] = [];
+		for (const d of sim?.disks ?? []) {
+			reads += d.expected.reads;
+			mismatches += d.expected.mismatches;
+			firstMismatch ??= d.expected.firstMismatch;
+			errors += d.guest.errorCount;
+			inFlight += d.guest.metrics.outstanding;
+			ios += d.guest.metrics.ios;
+			for (const f of d.chain.filters) filters.push({ disk: d.key, name: f.def.name, index: f.index, status: f.status() });
+		}
+		const log = sim ? sim.log.slice(this.logSent) : [];
+		this.logSent += log.length;
+		return {
+			seq: ++this.frameSeq,
+			state: this.state,
+			nowUs: now,
+			events: sim?.events ?? 0,
+			ios,
+			errors,
+			inFlight,
+			verify: { reads, mismatches, ...(firstMismatch ? { firstMismatch } : {}) },
+			window,
+			filters,
+			sample,
+			sampleCount: count,
+			completedSinceLast: since,
+			log,
+			...(this.error ? { error: this.error } : {})
+		};
+	}
+
+	/** Completed trace rows [from, from + count) that the ring still holds. */
+	traceRows(from: number, count: number): TraceRow[] {
+		const t = this.requireSim().trace;
+		const lo = Math.max(from, t.completed - t.held);
+		const hi = Math.min(from + count, t.completed);
+		const out: TraceRow[] = [];
+		for (let n = lo; n < hi; n++) out.push(t.row(n)!);
+		return out;
+	}
+
+	/** Range of completed-row indexes the trace ring holds. */
+	traceRange(): { first: number; end: number } {
+		const t = this.sim?.trace;
+		return t ? { first: t.completed - t.held, end: t.completed } : { first: 0, end: 0 };
+	}
+
+	private onGuestComplete(io: ChainIo): void {
+		this.completedIos++;
+		this.latencies.push(this.sim!.sched.now - io.issuedAt);
+		if (io.op === 0) this.windowReads++;
+		else if (io.op === 1) this.windowWrites++;
+		this.windowBytes += io.sectors * 512;
+		if (io.error) this.windowErrors++;
+	}
+
+	/** Up to sampleLimit rows evenly spread over [from, to), packed for transfer. */
+	private sampleRows(from: number, to: number): { sample: Float64Array; count: number } {
+		const t = this.sim!.trace;
+		const lo = Math.max(from, t.completed - t.held);
+		const n = Math.max(0, to - lo);
+		const count = Math.min(n, this.sampleLimit);
+		const out = new Float64Array(count * EVENT_STRIDE);
+		for (let i = 0; i < count; i++) {
+			const row = lo + Math.floor((i * n) / count);
+			const slot = row % t.capacity;
+			const f = slot * F64_STRIDE;
+			const b = slot * U8_STRIDE;
+			const o = i * EVENT_STRIDE;
+			out[o + EventCol.id] = t.f64[f + 0];
+			out[o + EventCol.disk] = t.f64[f + 8];
+			out[o + EventCol.op] = t.u8[b + 0];
+			out[o + EventCol.status] = t.u8[b + 2];
+			out[o + EventCol.issuedAt] = t.f64[f + 2];
+			out[o + EventCol.doneAt] = t.f64[f + 3];
+			out[o + EventCol.deviceStart] = t.f64[f + 4];
+			out[o + EventCol.deviceDone] = t.f64[f + 5];
+			out[o + EventCol.endedBy] = t.u8[b + 3];
+			out[o + EventCol.lba] = t.f64[f + 1];
+			out[o + EventCol.sectors] = t.f64[f + 7];
+			const nF = t.u8[b + 4];
+			for (let k = 0; k < nF; k++) {
+				const p = o + EVENT_FIXED + k * EVENT_PER_FILTER;
+				const q = f + 9 + 4 * k;
+				out[p] = t.f64[q];
+				out[p + 1] = t.f64[q + 1];
+				out[p + 2] = t.f64[q + 2];
+				out[p + 3] = t.f64[q + 3];
+				out[p + 4] = t.u8[b + 5 + 2 * k];
+				out[p + 5] = t.u8[b + 5 + 2 * k + 1];
+			}
+		}
+		return { sample: out, count };
+	}
+
+	private resetWindow(now: number): void {
+		this.windowFrom = now;
+		this.latencies.length = 0;
+		this.windowReads = 0;
+		this.windowWrites = 0;
+		this.windowBytes = 0;
+		this.windowErrors = 0;
+	}
+
+	private anchor(): void {
+		this.anchorWall = this.wallMs();
+		this.anchorVirtual = this.sim?.sched.now ?? 0;
+	}
+
+	private fail(e: unknown): void {
+		this.state = 'error';
+		this.error = e instanceof Error ? e.message : String(e);
+	}
+
+	private requireSim(): Simulation {
+		if (!this.sim) throw new Error('no scenario is loaded');
+		return this.sim;
+	}
+
+	/** Saves the scenario and the guest's expected state next to the disks. */
+	private async save(): Promise<void> {
+		if (!this.sim || !this.scenario) return;
+		const side = await this.options.stores.openSidecar('session');
+		const enc = new TextEncoder();
+		await side.set(SAVED_SCENARIO, enc.encode(JSON.stringify(this.scenario)));
+		const expected = Object.fromEntries(this.sim.disks.map((d) => [d.key, d.expected.toJSON()]));
+		await side.set(SAVED_EXPECTED, enc.encode(JSON.stringify(expected)));
+	}
+
+	private async savedExpected(): Promise<Map<string, ExpectedState> | undefined> {
+		const side = await this.options.stores.openSidecar('session');
+		const bytes = await side.get(SAVED_EXPECTED);
+		if (!bytes) return undefined;
+		const obj = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, [number, number | number[]][]>;
+		return new Map(Object.entries(obj).map(([k, v]) => [k, ExpectedState.fromJSON(v)]));
+	}
+}
