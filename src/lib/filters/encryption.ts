@@ -34,7 +34,7 @@ import { FILTER_CONTRACT_VERSION, PASS, complete, type FilterContext, type Filte
 import { Op, SECTOR_BYTES, type Io } from '../engine/io';
 import { allocBuffer } from '../engine/buffers';
 import { getJson, putJson } from './sdk';
-import { XtsAes } from './encryption/xts';
+import { XtsAes, allZero } from './encryption/xts';
 import { KeyServer, defaultKeyServer } from './encryption/keyserver';
 
 export const ENCRYPTION_CIPHERS = ['aes-xts-plain64'] as const;
@@ -161,6 +161,11 @@ export const encryption: FilterDef<EncryptionState> = {
 		const cipher = io.data;
 		if (!cipher || cipher.length !== io.sectors * SECTOR_BYTES) return PASS;
 		const s = ctx.state;
+		if (allZero(cipher)) {
+			// Nothing but holes (never written, unmapped): the zeros are the plaintext already.
+			s.holeSectors += io.sectors;
+			return PASS;
+		}
 		const plain = allocBuffer(cipher.length);
 		const holes = s.xts.decryptThin(cipher, plain, io.lba, SECTOR_BYTES);
 		const sectors = cipher.length / SECTOR_BYTES;

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { XtsAes } from './xts';
+import { XtsAes, allZero } from './xts';
 import { IEEE1619_VECTORS } from './xts.vectors';
 import { KeyServer, XTS_KEY_BYTES, defaultKeyServer } from './keyserver';
 
@@ -159,5 +159,16 @@ describe('simulated KMS', () => {
 		expect(() => defaultKeyServer.fetchKey('vm-01')).toThrow(/no key/);
 		expect(() => defaultKeyServer.fetchKey('kms:vm-01:0')).toThrow(/no key/);
 		expect(() => new KeyServer(new Uint8Array(16))).toThrow(/32 bytes/);
+	});
+});
+
+describe('allZero', () => {
+	it('tells a read of holes only from one with any non-zero byte', () => {
+		const b = new Uint8Array(4096);
+		expect(allZero(b)).toBe(true);
+		b[4095] = 1;
+		expect(allZero(b)).toBe(false);
+		expect(allZero(b.subarray(1, 4095))).toBe(true); // unaligned view
+		expect(allZero(b.subarray(1))).toBe(false);
 	});
 });
