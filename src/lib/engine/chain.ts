@@ -71,6 +71,8 @@ export class ChainIo implements Io {
 /** One filter attached to this chain. */
 export interface AttachedFilter {
 	def: FilterDef;
+	/** The class it runs in: its own, or the one the scenario chose for a configurable filter. */
+	cls: string;
 	params: ParamValues;
 	/** Devices the scenario gave the filter, by role. */
 	devices: Record<string, FilterDevice>;
@@ -518,6 +520,8 @@ export class FilterInstance implements FilterContext<unknown> {
 	charged = 0;
 	inHook = false;
 	readonly def: FilterDef;
+	/** The class this instance runs in. */
+	readonly cls: string;
 	readonly params: ParamValues;
 	readonly prng: Prng;
 	readonly sidecar: SidecarStore;
@@ -530,6 +534,7 @@ export class FilterInstance implements FilterContext<unknown> {
 		a: AttachedFilter
 	) {
 		this.def = a.def;
+		this.cls = a.cls;
 		this.params = a.params;
 		this.prng = a.prng;
 		this.sidecar = a.sidecar;

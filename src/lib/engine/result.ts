@@ -58,7 +58,11 @@ export function runResult(sim: Simulation): RunResult {
 		firstMismatch ??= d.expected.firstMismatch;
 		errorCount += d.guest.errorCount;
 		firstErrors.push(...d.guest.errors.slice(0, 10 - firstErrors.length));
-		for (const f of d.chain.filters) filters[multi ? `${d.key}/${f.def.name}` : f.def.name] = f.status();
+		for (const f of d.chain.filters) {
+			const twice = d.chain.filters.filter((g) => g.def.name === f.def.name).length > 1;
+			const name = twice ? `${f.def.name}@${f.cls}` : f.def.name;
+			filters[multi ? `${d.key}/${name}` : name] = f.status();
+		}
 	}
 	const elapsedS = all.elapsedS;
 	const ops = {} as Record<OpName, OpResult>;

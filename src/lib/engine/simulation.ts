@@ -127,8 +127,8 @@ export class Simulation {
 		d: DiskConfig,
 		stores: StoreFactory,
 		prng: Prng
-	): Promise<(AttachedFilter & { cls: string })[]> {
-		const out: (AttachedFilter & { cls: string })[] = [];
+	): Promise<AttachedFilter[]> {
+		const out: AttachedFilter[] = [];
 		for (const [fi, a] of d.policy!.filters.entries()) {
 			const fpath = `${path}.policy.filters[${fi}]`;
 			const def = this.options.registry.get(a.type);
@@ -152,8 +152,10 @@ export class Simulation {
 					devices[role] = { model, link: undefined, store };
 				}
 			}
-			const sidecar = await stores.openSidecar(`sidecar.${key}.${def.name}`);
-			out.push({ def, params, devices, sidecar, prng: prng.fork(fi), cls: a.class ?? def.class });
+			const cls = a.class ?? def.class;
+			// Named by class too: one type may run twice in one chain (a configurable class).
+			const sidecar = await stores.openSidecar(`sidecar.${key}.${cls}.${def.name}`);
+			out.push({ def, params, devices, sidecar, prng: prng.fork(fi), cls });
 		}
 		return out;
 	}
@@ -198,7 +200,13 @@ export class Simulation {
 		});
 		while (!settled) {
 			const fn = this.sched.pop();
-			if (!fn) return q;
+			if (!fn) {
+				// The operation may not have reached the filters yet (it awaits the drain first):
+				// let pending callbacks run before deciding that nothing is left to do.
+				await new Promise((r) => setTimeout(r, 0));
+				if (this.sched.peekTime() === Infinity) return q;
+				continue;
+			}
 			this.events++;
 			const r = fn();
 			if (r !== undefined) await r;

@@ -147,7 +147,7 @@ export class EngineSession {
 			disks: sim.disks.map((d) => ({
 				key: d.key,
 				sizeBytes: d.config.size,
-				chain: d.chain.filters.map((f) => ({ name: f.def.name, class: f.def.class, index: f.index }))
+				chain: d.chain.filters.map((f) => ({ name: f.def.name, class: f.cls, index: f.index }))
 			}))
 		};
 	}
