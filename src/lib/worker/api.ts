@@ -7,10 +7,13 @@ import type { ControlEvent } from '../engine/filter';
 import type { RunResult } from '../engine/result';
 import type { TraceRow } from '../engine/trace';
 import type { Frame, LoadInfo } from './session';
+import type { FilterInfo } from '../filters/catalog';
 
 export type StoreChoice = 'memory' | 'opfs' | 'idb';
 
 export interface EngineApi {
+	/** Every registered filter type with its parameter table (for the palette and panels). */
+	catalog(): FilterInfo[];
 	/** Validates and builds a scenario (null: the default one). Throws a ScenarioError message. */
 	load(scenario: unknown | null, store?: StoreChoice): Promise<LoadInfo>;
 	play(): void;
@@ -31,4 +34,4 @@ export interface EngineApi {
 	traceRange(): { first: number; end: number };
 }
 
-export type { Frame, LoadInfo, RunResult };
+export type { Frame, LoadInfo, RunResult, FilterInfo };

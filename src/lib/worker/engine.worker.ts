@@ -6,6 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import { builtinRegistry } from '../filters';
+import { filterCatalog } from '../filters/catalog';
 import { EngineSession } from './session';
 import type { EngineApi, StoreChoice } from './api';
 import { defaultScenario } from '../engine/index';
@@ -36,7 +37,7 @@ async function ensureSession(choice: StoreChoice): Promise<EngineSession> {
 	if (!session || choice !== storeChoice) {
 		session?.stop();
 		storeChoice = choice;
-		session = new EngineSession({ registry: builtinRegistry(), stores: await openStores(choice), yieldNow });
+		session = new EngineSession({ registry, stores: await openStores(choice), yieldNow });
 	}
 	return session;
 }
@@ -46,7 +47,12 @@ function current(): EngineSession {
 	return session;
 }
 
+const registry = builtinRegistry();
+
 const api: EngineApi = {
+	catalog() {
+		return filterCatalog(registry);
+	},
 	async load(scenario, store = 'memory') {
 		const s = await ensureSession(store);
 		return s.load(scenario ?? defaultScenario());
