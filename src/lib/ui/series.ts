@@ -1,0 +1,88 @@
+/**
+ * Live time series for the charts, built from the frames the worker streams. Each frame covers a
+ * window of virtual time; windows are merged into points of at least `minSpanUs` so a chart gets
+ * steady points whatever the frame rate, and only the last `capacity` points are kept.
+ */
+import type { Frame } from '$lib/worker/api';
+
+export interface SeriesPoint {
+	/** End of the point's window, virtual µs. */
+	t: number;
+	iops: number;
+	mbps: number;
+	readIops: number;
+	writeIops: number;
+	p50: number;
+	p99: number;
+	/** Filter gauges at the end of the window, by "filter.counter" (e.g. "cache.readHitRatio"). */
+	gauges: Record<string, number>;
+}
+
+/** Filter counters that make sense as live gauges (the rest are totals shown in panels). */
+export const GAUGES: Record<string, string[]> = {
+	cache: ['readHitRatio', 'writeHitRatio', 'dirtyBlocks', 'occupancyPct'],
+	dedup: ['dedupRatio', 'physicalBlocks', 'logicalBlocks'],
+	replication: ['rpoUs', 'lagBytes', 'journalBytes'],
+	tiering: ['fastShare'],
+	analytics: ['workingSetBlocks']
+};
+
+export class SeriesBuilder {
+	readonly points: SeriesPoint[] = [];
+	private acc = { from: -1, ios: 0, reads: 0, writes: 0, bytes: 0, p50: 0, p99: 0, weight: 0 };
+
+	constructor(
+		readonly minSpanUs = 1000,
+		readonly capacity = 600
+	) {}
+
+	clear(): void {
+		this.points.length = 0;
+		this.acc = { from: -1, ios: 0, reads: 0, writes: 0, bytes: 0, p50: 0, p99: 0, weight: 0 };
+	}
+
+	/** Adds a frame; returns true when a new point was emitted. */
+	add(f: Frame): boolean {
+		const w = f.window;
+		const a = this.acc;
+		if (a.from < 0) a.from = w.fromUs;
+		a.ios += w.ios;
+		a.reads += w.reads;
+		a.writes += w.writes;
+		a.bytes += w.bytes;
+		// Percentiles of merged windows: an I/O-weighted mean of the windows' percentiles.
+		a.p50 += w.p50 * w.ios;
+		a.p99 = Math.max(a.p99, w.p99);
+		a.weight += w.ios;
+		const span = w.toUs - a.from;
+		if (span < this.minSpanUs && f.state === 'running') return false;
+		if (span <= 0) return false;
+		const perS = 1e6 / span;
+		this.points.push({
+			t: w.toUs,
+			iops: a.ios * perS,
+			mbps: (a.bytes / 1e6) * perS,
+			readIops: a.reads * perS,
+			writeIops: a.writes * perS,
+			p50: a.weight ? a.p50 / a.weight : 0,
+			p99: a.p99,
+			gauges: gauges(f)
+		});
+		if (this.points.length > this.capacity) this.points.splice(0, this.points.length - this.capacity);
+		this.acc = { from: w.toUs, ios: 0, reads: 0, writes: 0, bytes: 0, p50: 0, p99: 0, weight: 0 };
+		return true;
+	}
+}
+
+function gauges(f: Frame): Record<string, number> {
+	const out: Record<string, number> = {};
+	for (const filter of f.filters) {
+		const keys = GAUGES[filter.name];
+		if (!keys) continue;
+		for (const k of keys) {
+			const v = filter.status[k];
+			if (typeof v === 'number') out[`${filter.name}.${k}`] = v;
+		}
+	}
+	return out;
+}
