@@ -5,12 +5,14 @@ import { delay } from './delay';
 import { flaky } from './flaky';
 import { dedup } from './dedup';
 import { encryption } from './encryption';
+import { analytics } from './analytics';
 
 export { passthrough, delay, flaky };
 export { dedup };
 export { encryption };
+export { analytics };
 
 /** A registry holding every built-in filter type. */
 export function builtinRegistry(): FilterRegistry {
-	return new FilterRegistry().register(passthrough).register(delay).register(flaky).register(dedup).register(encryption);
+	return new FilterRegistry().register(analytics).register(passthrough).register(delay).register(flaky).register(dedup).register(encryption);
 }
