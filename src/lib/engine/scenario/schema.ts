@@ -93,6 +93,8 @@ export const WorkloadSchema = v.strictObject({
 	size: v.optional(sectorMultiple(size(0, MAX_DISK_BYTES))),
 	ios: v.optional(int(0, 1e10)),
 	runtimeUs: v.optional(num(0, 1e13)),
+	/** Bytes to issue before stopping (fio io_size), also with ios or runtimeUs; may exceed the region. */
+	ioSize: v.optional(sectorMultiple(size(512, 2 ** 52))),
 	randomDistribution: v.optional(DistributionSchema),
 	dedupePercentage: v.optional(num(0, 100)),
 	thinktimeUs: v.optional(num(0, 1e9)),
@@ -125,7 +127,7 @@ export const ScenarioSchema = v.strictObject({
 	run: v.optional(
 		v.strictObject({
 			/** Completed trace rows kept for queries (the digest covers all). */
-			traceCapacity: v.optional(int(1, 4_000_000), 65_536),
+			traceCapacity: v.optional(int(1, 500_000), 65_536),
 			/** Stop after this much virtual time even if workloads are not done (0 = no limit). */
 			maxRuntimeUs: v.optional(num(0, 1e13), 0)
 		}),
@@ -182,7 +184,7 @@ function issueReason(issue: v.BaseIssue<unknown>): string {
 	if (issue.type === 'union' && nested && nested.length > 0 && !issue.message.startsWith('must'))
 		return issueReason(nested[0]);
 	if (issue.type === 'strict_object' && issue.expected === 'never') return `unknown field (${issue.received.replace(/"/g, '')} is not allowed here)`;
-	if (issue.type === 'object' && issue.received === 'undefined') return 'is required';
+	if ((issue.type === 'object' || issue.type === 'strict_object') && issue.received === 'undefined') return 'is required';
 	return issue.message.replace(/^Invalid (type|key|value): /, '');
 }
 
