@@ -73,7 +73,8 @@ function clean(r: RunResult): void {
 	expect(r.verify.reads).toBeGreaterThan(0);
 }
 
-describe('analytics filter', () => {
+// Generous timeouts: these tests do a few seconds of work and the machine is shared.
+describe('analytics filter', { timeout: 60_000 }, () => {
 	it('sees every guest I/O, passes it unchanged at no virtual time, and its SHARDS curve matches the exact one', async () => {
 		const workload = [zipfMix(25_000)];
 		const { sim, r } = await run(

@@ -131,7 +131,14 @@ export const analytics: FilterDef<AnalyticsState> = {
 			ws: new BlockCounter(p.wsExactLimit as number),
 			wsWritten: new BlockCounter(p.wsExactLimit as number),
 			heat: HeatMap.forDisk(ctx.disk.sectors, p.heatBuckets as number, p.heatWindowUs as number, p.heatMaxWindows as number),
-			shards: new Shards(p.shardsRate as number, p.shardsMaxBlocks as number, p.shardsSalt as number),
+			// Distance bins: 1/R blocks, but at most 2^18 bins across the disk (fixed-size SHARDS from
+			// R = 1 on a large disk would otherwise keep one bin per block).
+			shards: new Shards(
+				p.shardsRate as number,
+				p.shardsMaxBlocks as number,
+				p.shardsSalt as number,
+				Math.ceil(ctx.disk.sectors / SECTORS_PER_BLOCK / 2 ** 18)
+			),
 			exact: p.exactMrc ? new ExactMrc() : null,
 			clockOffsetUs: 0,
 			cpuUsPerIo: p.cpuUsPerIo as number,

@@ -96,7 +96,8 @@ describe('exact MRC (Mattson)', () => {
 	});
 });
 
-describe('SHARDS', () => {
+// Generous timeouts: these tests do a few seconds of work and the machine is shared.
+describe('SHARDS', { timeout: 60_000 }, () => {
 	it('samples blocks by spatial hash: every reference of a sampled block, about R of the blocks', () => {
 		const s = new Shards(0.1);
 		const sampled = new Map<number, number>();
