@@ -6,13 +6,15 @@ import { flaky } from './flaky';
 import { dedup } from './dedup';
 import { encryption } from './encryption';
 import { analytics } from './analytics';
+import { replication } from './replication';
 
 export { passthrough, delay, flaky };
 export { dedup };
 export { encryption };
 export { analytics };
+export { replication };
 
 /** A registry holding every built-in filter type. */
 export function builtinRegistry(): FilterRegistry {
-	return new FilterRegistry().register(analytics).register(passthrough).register(delay).register(flaky).register(dedup).register(encryption);
+	return new FilterRegistry().register(analytics).register(passthrough).register(delay).register(flaky).register(dedup).register(encryption).register(replication);
 }
