@@ -164,6 +164,8 @@ export interface DedupState {
 	spaceWaiters: Job[];
 	/** Blocks being discarded below (not yet reusable). */
 	discarding: number;
+	/** Freed blocks taken by the persist in progress (reusable once it has written). */
+	releasing: number;
 	dirty: boolean;
 	persisting: boolean;
 	persistWaiters: ((err?: unknown) => void)[];
@@ -234,6 +236,7 @@ export const dedup: FilterDef<DedupState> = {
 			freedActive: 0,
 			spaceWaiters: [],
 			discarding: 0,
+			releasing: 0,
 			dirty: false,
 			persisting: false,
 			persistWaiters: [],
@@ -328,7 +331,7 @@ export const dedup: FilterDef<DedupState> = {
 			indexEntries: s.index.size,
 			hashCollisions: s.stats.hashCollisions,
 			freeBlocks: s.alloc.freeBlocks,
-			pendingFreeBlocks: s.limbo.length + s.discarding,
+			pendingFreeBlocks: s.limbo.length + s.releasing + s.discarding,
 			physicalCapacity: s.alloc.capacity,
 			dedupHits: s.stats.dedupHits,
 			uniqueWrites: s.stats.uniqueWrites,
@@ -665,7 +668,7 @@ function mapPhase(s: DedupState, job: Job): void {
 	// Freed blocks become reusable only after a persist: when they are what is missing, wait.
 	let needed = 0;
 	for (let k = 0; k < n; k++) if (job.content[k] !== null && !job.match[k]) needed++;
-	if (needed > s.alloc.freeBlocks && (s.limbo.length > 0 || s.discarding > 0 || s.freedActive > 0 || s.persisting)) {
+	if (needed > s.alloc.freeBlocks && (s.limbo.length > 0 || s.releasing > 0 || s.discarding > 0 || s.freedActive > 0)) {
 		s.stats.spaceWaits++;
 		s.spaceWaiters.push(job);
 		kickPersist(s);
@@ -892,9 +895,11 @@ function startPersist(s: DedupState): void {
 	s.persistWaiters = [];
 	const releasable = s.limbo;
 	s.limbo = [];
+	s.releasing = releasable.length;
 	const snap = snapshot(s);
 	const ctx = s.ctx;
 	const done = (err?: unknown) => {
+		s.releasing = 0;
 		if (err) {
 			ctx.log(`metadata persist failed: ${errText(err)}`);
 			for (const p of releasable) s.limbo.push(p);
@@ -1091,8 +1096,9 @@ export function dedupInvariants(s: DedupState): string[] {
 		else if (s.alloc.isFree(p)) bad.push(`referenced block ${p} is on the free list`);
 		if (limbo.has(p)) bad.push(`referenced block ${p} is waiting to be freed`);
 	}
-	const accounted = s.map.refs.size + s.alloc.freeBlocks + s.limbo.length + s.discarding;
-	if (accounted !== s.alloc.capacity) bad.push(`blocks: ${s.map.refs.size} used + ${s.alloc.freeBlocks} free + ${s.limbo.length + s.discarding} pending ≠ ${s.alloc.capacity}`);
+	const waiting = s.limbo.length + s.releasing + s.discarding;
+	const accounted = s.map.refs.size + s.alloc.freeBlocks + waiting;
+	if (accounted !== s.alloc.capacity) bad.push(`blocks: ${s.map.refs.size} used + ${s.alloc.freeBlocks} free + ${waiting} pending ≠ ${s.alloc.capacity}`);
 	if (s.pending.size > 0) bad.push(`${s.pending.size} physical writes still pending`);
 	if (s.locks.size > 0 || s.lockQueue.length > 0) bad.push('logical blocks still locked');
 	if (s.spaceWaiters.length > 0 || s.freedActive !== 0 || s.active.size > 0) bad.push('writes still in progress');
