@@ -6,15 +6,17 @@ import { flaky } from './flaky';
 import { dedup } from './dedup';
 import { encryption } from './encryption';
 import { analytics } from './analytics';
+import { tiering } from './tiering';
 import { replication } from './replication';
 
 export { passthrough, delay, flaky };
 export { dedup };
 export { encryption };
 export { analytics };
+export { tiering };
 export { replication };
 
 /** A registry holding every built-in filter type. */
 export function builtinRegistry(): FilterRegistry {
-	return new FilterRegistry().register(analytics).register(passthrough).register(delay).register(flaky).register(dedup).register(encryption).register(replication);
+	return new FilterRegistry().register(analytics).register(passthrough).register(delay).register(flaky).register(dedup).register(encryption).register(tiering).register(replication);
 }
