@@ -20,6 +20,8 @@ export interface CliArgs {
 	helpFor?: Command;
 	/** `vaio run FILE` */
 	scenarioFile?: string;
+	/** `--fio JOB.fio`: the workload from a fio job file (one VM, one disk, a stream per job). */
+	fioFile?: string;
 	/** `--chain` as given (parsed by chain.ts against the registry). */
 	chain?: string;
 	ios?: number;
@@ -32,6 +34,7 @@ export interface CliArgs {
 
 const OPTIONS = {
 	chain: { type: 'string' },
+	fio: { type: 'string' },
 	ios: { type: 'string' },
 	seed: { type: 'string' },
 	json: { type: 'boolean' },
@@ -43,7 +46,7 @@ const OPTIONS = {
 } as const;
 
 /** Options only `run` takes (list-filters takes --json). */
-const RUN_ONLY = ['chain', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
+const RUN_ONLY = ['chain', 'fio', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
 
 export const MAX_IOS = 1e10;
 export const MAX_SEED = 2 ** 32 - 1;
@@ -94,9 +97,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 	if (values.chain !== undefined && values.chain.trim() === '')
 		throw new UsageError('--chain: empty (give filter names separated by commas, or none)');
 	if (rest[0] === '') throw new UsageError('run: the scenario file name is empty');
+	if (values.fio !== undefined) {
+		if (values.fio === '') throw new UsageError('--fio: the job file name is empty');
+		if (rest[0] !== undefined) throw new UsageError(`run: give a scenario file or --fio, not both (got "${rest[0]}" and --fio ${values.fio})`);
+	}
 	return {
 		command: 'run',
 		scenarioFile: rest[0],
+		fioFile: values.fio,
 		chain: values.chain,
 		ios: values.ios === undefined ? undefined : integer('--ios', values.ios, 1, MAX_IOS),
 		seed: values.seed === undefined ? undefined : integer('--seed', values.seed, 0, MAX_SEED),

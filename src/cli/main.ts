@@ -2,6 +2,7 @@
  * `vaio`: runs scenarios headless in Node over the same engine as the page.
  *
  *   vaio run [SCENARIO.json] [--chain NAME,…] [--ios N] [--seed N] [--json] [--store memory|file]
+ *   vaio run --fio JOB.fio [--chain NAME,…] …
  *   vaio list-filters [--json]
  *
  * Exit codes: 0 success, 1 verification found a mismatch or an I/O error reached the guest,
@@ -21,6 +22,8 @@ import { parseCliArgs, UsageError, type CliArgs, type Command } from './args';
 import { applyOverrides, chainScenario, parseChain, type ChainFilter } from './chain';
 import { JsonSyntaxError, parseJson } from './json-error';
 import { formatSummary } from './summary';
+import { FioParseError, parseFioJob, type FioParseResult } from '../lib/engine/workload/fio';
+import { fioScenario, fioScenarioError, fioSummaryLines } from './workloads';
 
 export const EXIT_OK = 0;
 export const EXIT_VERIFY = 1;
@@ -61,15 +64,23 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 async function run(args: CliArgs): Promise<number> {
 	const file = args.scenarioFile;
-	const where = file ?? (args.chain !== undefined ? '--chain' : 'default scenario');
+	const where = file ?? args.fioFile ?? (args.chain !== undefined ? '--chain' : 'default scenario');
 	let tempDir: string | undefined;
+	let fio: FioParseResult | undefined;
 	try {
 		const registry = builtinRegistry();
 		const chain: ChainFilter[] | undefined = args.chain !== undefined ? parseChain(args.chain, registry) : undefined;
 		let input: unknown;
 		if (file !== undefined) input = readScenario(file);
-		else input = chain !== undefined ? chainScenario(chain) : defaultScenario();
+		else if (args.fioFile !== undefined) {
+			fio = parseFioJob(readText(args.fioFile), args.fioFile);
+			input = fioScenario(fio, args.fioFile, chain);
+		} else input = chain !== undefined ? chainScenario(chain) : defaultScenario();
 		input = applyOverrides(input, { chain: file !== undefined ? chain : undefined, ios: args.ios, seed: args.seed });
+		if (fio) {
+			parseScenario(input); // bad input is one line on stderr: validate before the warnings
+			for (const w of fio.warnings) process.stderr.write(`vaio: warning: ${w}\n`);
+		}
 
 		if (args.describe) {
 			const resolved = parseScenario(input);
@@ -95,11 +106,23 @@ async function run(args: CliArgs): Promise<number> {
 		const ms = performance.now() - t0;
 		const wall = { ms, iops: ms > 0 ? result.ios / (ms / 1000) : 0 };
 		const store = args.store === 'file' ? `file:${args.storeDir ?? 'temporary'}` : 'memory';
-		if (args.json) process.stdout.write(JSON.stringify({ ...result, store, wall }, null, 2) + '\n');
-		else process.stdout.write(formatSummary(result, wall, store));
+		const extra = fio
+			? { fio: { file: args.fioFile, jobs: fio.jobs.map((j) => j.name), ignored: fio.ignored, warnings: fio.warnings, notes: fio.notes } }
+			: {};
+		if (args.json) process.stdout.write(JSON.stringify({ ...result, store, wall, ...extra }, null, 2) + '\n');
+		else {
+			let text = formatSummary(result, wall, store);
+			if (fio) text += fioSummaryLines(fio, args.fioFile!).join('\n') + '\n';
+			process.stdout.write(text);
+		}
 		return failed(result) ? EXIT_VERIFY : EXIT_OK;
 	} catch (e) {
 		if (e instanceof UsageError) return badInput(e.message);
+		if (e instanceof FioParseError) return badInput(e.message);
+		if (fio && e instanceof ScenarioError) {
+			const msg = fioScenarioError(e, fio, args.fioFile!);
+			if (msg) return badInput(msg);
+		}
 		if (e instanceof InputError) return badInput(`${e.where}: ${e.message}`);
 		if (e instanceof JsonSyntaxError) return badInput(`${where}: ${e.message}`);
 		if (e instanceof ScenarioError || e instanceof ParamError || e instanceof FilterRegistrationError)
@@ -115,14 +138,16 @@ export function failed(r: RunResult): boolean {
 	return r.verify.mismatches > 0 || r.errors.count > 0;
 }
 
-function readScenario(file: string): unknown {
-	let text: string;
+function readText(file: string): string {
 	try {
-		text = fs.readFileSync(file, 'utf8');
+		return fs.readFileSync(file, 'utf8');
 	} catch (e) {
 		throw new InputError(file, fsReason(e));
 	}
-	const input = parseJson(text);
+}
+
+function readScenario(file: string): unknown {
+	const input = parseJson(readText(file));
 	if (typeof input !== 'object' || input === null || Array.isArray(input))
 		throw new InputError(file, `a scenario is a JSON object, not ${Array.isArray(input) ? 'an array' : input === null ? 'null' : `a ${typeof input}`}`);
 	return input;
@@ -257,6 +282,7 @@ Filtering with real bytes and a deterministic virtual clock.
 
 Usage:
   vaio run [SCENARIO.json] [--chain NAME,NAME…] [--ios N] [--seed N] [--json]
+  vaio run --fio JOB.fio [--chain NAME,NAME…] [--json]
   vaio list-filters [--json]
   vaio help [COMMAND]       (or COMMAND --help)
   vaio --version
@@ -281,6 +307,14 @@ Options:
                        this chain. With SCENARIO: the chain REPLACES the policy filters of every
                        disk of every VM (their params and devices from the file are dropped; the
                        policy's allowCleartextFilters is kept). For filter params use a file.
+  --fio JOB.fio        the workload from a fio job file instead of a scenario: the default VM
+                       and disk (20 GiB, or as large as the jobs reach), one stream per job
+                       (numjobs clones included), the chain from --chain (default:
+                       passthrough), the seed from randseed. [global] sections, comments, fio's
+                       size and time units and the options that shape a workload are read;
+                       options that do not apply (ioengine, direct, filename, …) are listed as
+                       ignored; options not modelled (stonewall, fsync, …) and unknown ones
+                       are warnings on stderr; a malformed file is exit 2 with FILE:LINE
   --ios N              every workload issues N I/Os (its runtimeUs is cleared)
   --seed N             the scenario's seed (0..4294967295); same seed, same trace digest
   --json               print one JSON object instead of the summary: ios, iops, mbps,
@@ -299,6 +333,7 @@ Examples:
   vaio run --chain passthrough:cache,delay --ios 2000 --seed 7
   vaio run scenarios/my.json --chain none --json
   vaio run scenarios/my.json --store-dir /tmp/vaio-disks
+  vaio run --fio randrw.fio --chain cache
 
 ${EXIT_CODES}
 `;

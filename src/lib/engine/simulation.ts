@@ -8,7 +8,7 @@ import { Prng, Scheduler } from './clock';
 import { FilterChain, type AttachedFilter, type ChainEnv, type DiskInfo } from './chain';
 import { createDevice, createLink, type DeviceSpec } from './devices';
 import type { ControlEvent, FilterDevice, FilterDeviceSpec } from './filter';
-import { Guest } from './guest';
+import { Guest, type GuestStream } from './guest';
 import { SECTOR_BYTES } from './io';
 import { resolveParams } from './params';
 import type { FilterRegistry } from './registry';
@@ -28,6 +28,30 @@ export interface SimulationOptions {
 	stores?: StoreFactory;
 	/** Restores the guest's expected state per disk (after a reload); key = "vm/disk". */
 	expected?: Map<string, ExpectedState>;
+	/**
+	 * Guest streams that replace the scenario's workload of a disk (key "vm/disk"), such as a
+	 * trace replay. Each factory is called once, while its disk is built.
+	 */
+	streams?: Map<string, (disk: DiskStreamContext) => AttachedStream[]>;
+}
+
+/** What a stream factory gets from the disk it feeds. */
+export interface DiskStreamContext {
+	/** "vm/disk" */
+	key: string;
+	/** Disk size in 512-byte sectors. */
+	sectors: number;
+	/** The disk's source of write content ids (shared by all its streams). */
+	contents: ContentSource;
+	/** The PRNG the disk's workload streams fork from. */
+	prng: Prng;
+}
+
+/** A stream to attach to a disk's guest, with its queue depth and think time. */
+export interface AttachedStream {
+	stream: GuestStream;
+	iodepth: number;
+	thinktimeUs?: number;
 }
 
 export interface LogEntry {
@@ -111,14 +135,20 @@ export class Simulation {
 				const guest = new Guest(this.sched, chain, expected, () => ++this.ioSeq);
 				const contents = new ContentSource(diskPrng.fork(3));
 				const wprng = diskPrng.fork(4);
-				d.workload.forEach((w, k) => {
-					const spec = workloadSpec(w);
-					const stream = at(`${path}.workload[${k}]`, () => new WorkloadStream(spec, sectors, wprng.fork(k), contents, k));
-					guest.addStream(stream, spec.iodepth, spec.thinktimeUs);
-				});
+				const custom = this.options.streams?.get(key);
+				if (custom) for (const a of custom({ key, sectors, contents, prng: wprng })) guest.addStream(a.stream, a.iodepth, a.thinktimeUs ?? 0);
+				else
+					d.workload.forEach((w, k) => {
+						const spec = workloadSpec(w);
+						const stream = at(`${path}.workload[${k}]`, () => new WorkloadStream(spec, sectors, wprng.fork(k), contents, k));
+						guest.addStream(stream, spec.iodepth, spec.thinktimeUs);
+					});
 				this.disks.push({ info, key, config: d, chain, guest, store, expected });
 			}
 		}
+		for (const key of this.options.streams?.keys() ?? [])
+			if (!this.disks.some((d) => d.key === key))
+				throw new ScenarioError('vms', `streams are given for disk "${key}", which the scenario does not have (disks: ${this.disks.map((d) => d.key).join(', ')})`);
 	}
 
 	private async attachments(
@@ -270,6 +300,7 @@ export function workloadSpec(w: WorkloadInput): WorkloadSpec {
 		size: w.size ?? d.size,
 		ios: w.ios ?? d.ios,
 		runtimeUs: w.runtimeUs ?? d.runtimeUs,
+		...(w.ioSize !== undefined ? { ioSize: w.ioSize } : {}),
 		randomDistribution: w.randomDistribution ?? d.randomDistribution,
 		dedupePercentage: w.dedupePercentage ?? d.dedupePercentage,
 		thinktimeUs: w.thinktimeUs ?? d.thinktimeUs,

@@ -10,7 +10,8 @@
  * - rwmixread is the percentage of reads in randrw and rw; bssplit picks a size per I/O by weight.
  * - Stops after `ios` I/Os or once `now ≥ runtimeUs`, whichever is set (0 = unset). With neither,
  *   it stops once it has issued `size` bytes (fio's io_size = size): one pass over the region for
- *   sequential modes, size/bs I/Os for random ones.
+ *   sequential modes, size/bs I/Os for random ones. `ioSize` (fio's io_size) sets that byte limit
+ *   explicitly; it applies together with `ios` and `runtimeUs` (the first limit reached stops).
  * - rate_iops: I/O k (0-based) is not issued before firstIssue + k·1e6/rateIops (`nextIssueTime`);
  *   like fio, a stream that fell behind may catch up. Thinktime is the engine's to apply.
  *
@@ -122,7 +123,12 @@ export class WorkloadStream {
 
 		this.maxIos = spec.ios;
 		this.runtimeUs = spec.runtimeUs;
-		this.sectorLimit = spec.ios > 0 || spec.runtimeUs > 0 ? Infinity : this.regionSectors;
+		this.sectorLimit =
+			spec.ioSize !== undefined && spec.ioSize > 0
+				? spec.ioSize / SECTOR_BYTES
+				: spec.ios > 0 || spec.runtimeUs > 0
+					? Infinity
+					: this.regionSectors;
 		this.intervalUs = spec.rateIops > 0 ? 1e6 / spec.rateIops : 0;
 		this.dedupe = spec.dedupePercentage;
 		this.offRng = prng.fork(1);

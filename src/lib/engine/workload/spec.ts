@@ -193,6 +193,8 @@ export function validateWorkload(spec: WorkloadSpec): string[] {
 	if (!(spec.size >= 0) || !isSectorMultiple(spec.size)) errs.push(`size ${spec.size} is not a multiple of 512 bytes ≥ 0`);
 	count('ios', spec.ios, 0);
 	nonNeg('runtimeUs', spec.runtimeUs);
+	if (spec.ioSize !== undefined && (!(spec.ioSize > 0) || !isSectorMultiple(spec.ioSize)))
+		errs.push(`ioSize ${spec.ioSize} is not a positive multiple of 512 bytes`);
 	const dp = spec.randomDistribution ? distributionProblem(spec.randomDistribution) : 'randomDistribution is missing';
 	if (dp) errs.push(dp);
 	pct('dedupePercentage', spec.dedupePercentage);

@@ -37,6 +37,12 @@ export interface WorkloadSpec {
 	ios: number;
 	/** Stop issuing after this much virtual time (0 = no limit). */
 	runtimeUs: number;
+	/**
+	 * Stop once this many bytes were issued, also when `ios` or `runtimeUs` is set (fio's
+	 * io_size; a multiple of 512). Absent: the stream stops after one pass over the region only
+	 * when neither `ios` nor `runtimeUs` is set.
+	 */
+	ioSize?: number;
 	randomDistribution: RandomDistribution;
 	/** Percentage of written blocks whose content repeats earlier content (fio dedupe_percentage). */
 	dedupePercentage: number;

@@ -1,0 +1,485 @@
+import { describe, expect, it } from 'vitest';
+import { Prng } from '../clock';
+import { ContentSource } from './contents';
+import { WorkloadStream } from './generator';
+import { FioParseError, fioDefaultSpec, formatFioJob, parseFioJob, parseFioSize, type FioJob } from './fio';
+import { WORKLOAD_PRESETS, validateWorkload } from './spec';
+import type { RwMode, WorkloadSpec } from './types';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+/** fio's defaults with some fields changed. */
+function spec(over: Partial<WorkloadSpec>): WorkloadSpec {
+	return { ...fioDefaultSpec(), ...over };
+}
+
+interface Case {
+	name: string;
+	file: string;
+	jobs: { name: string; spec: Partial<WorkloadSpec> }[];
+	ignored?: string[];
+	warnings?: RegExp[];
+	notes?: RegExp[];
+	seed?: number;
+}
+
+// Job files in the style of fio's examples/ directory.
+const CASES: Case[] = [
+	{
+		name: 'ssd-test: [global] inherited by four jobs, comments, stonewall',
+		file: `# Sequential and random speeds of an SSD at queue depth 4.
+#
+[global]
+bs=4k
+ioengine=libaio
+iodepth=4
+size=10g
+direct=1
+runtime=60
+directory=/mount-point-of-ssd
+filename=ssd.test.file
+
+[seq-read]
+rw=read
+stonewall
+
+[rand-read]
+rw=randread
+stonewall
+
+[seq-write]
+rw=write
+stonewall
+
+[rand-write]
+rw=randwrite
+stonewall
+`,
+		jobs: (['read', 'randread', 'write', 'randwrite'] as RwMode[]).map((rw, i) => ({
+			name: ['seq-read', 'rand-read', 'seq-write', 'rand-write'][i],
+			// runtime without time_based: the job also stops after size bytes, as fio's.
+			spec: { rw, bs: 4 * KiB, iodepth: 4, size: 10 * GiB, runtimeUs: 60e6, ioSize: 10 * GiB }
+		})),
+		ignored: ['ioengine', 'direct', 'directory', 'filename'],
+		warnings: [/^ssd\.fio:15: stonewall is not modelled/, /^ssd\.fio:19: stonewall/, /^ssd\.fio:23: stonewall/, /^ssd\.fio:27: stonewall/]
+	},
+	{
+		name: 'zipf: a skewed random read, norandommap accepted with a note',
+		file: `; Random reads from a zipf distribution instead of each block once.
+[job]
+ioengine=null
+rw=randread
+norandommap
+size=1280m
+bs=4k
+random_distribution=zipf:0.5
+`,
+		jobs: [{ name: 'job', spec: { rw: 'randread', size: 1280 * MiB, randomDistribution: { kind: 'zipf', theta: 0.5 } } }],
+		ignored: ['ioengine'],
+		notes: [/^norandommap:/]
+	},
+	{
+		name: 'iometer file server: bssplit, rwmixread, iodepth 64, randrepeat',
+		file: `# Mimics the IOMeter file server access pattern
+[global]
+description=Emulation of the IOmeter File Server Access Pattern
+
+[iometer]
+bssplit=512/10:1k/5:2k/5:4k/60:8k/2:16k/4:32k/4:64k/10
+rw=randrw
+rwmixread=80
+direct=1
+size=4g
+ioengine=libaio
+# fully random, as IOMeter's server test
+randrepeat=0
+iodepth=64
+`,
+		jobs: [
+			{
+				name: 'iometer',
+				spec: {
+					rw: 'randrw',
+					rwmixread: 80,
+					iodepth: 64,
+					size: 4 * GiB,
+					bssplit: [
+						{ bs: 512, pct: 10 },
+						{ bs: 1 * KiB, pct: 5 },
+						{ bs: 2 * KiB, pct: 5 },
+						{ bs: 4 * KiB, pct: 60 },
+						{ bs: 8 * KiB, pct: 2 },
+						{ bs: 16 * KiB, pct: 4 },
+						{ bs: 32 * KiB, pct: 4 },
+						{ bs: 64 * KiB, pct: 10 }
+					]
+				}
+			}
+		],
+		ignored: ['description', 'direct', 'ioengine'],
+		notes: [/^randrepeat:/]
+	},
+	{
+		name: 'numjobs clones with offset_increment; rwmixwrite; time_based runtime in minutes',
+		file: `[global]
+time_based
+runtime=2m
+group_reporting
+
+[writers]
+rw=randrw
+rwmixwrite=30
+blocksize=8k
+numjobs=3
+size=256m
+offset_increment=256m
+iodepth=8
+`,
+		jobs: [0, 1, 2].map((k) => ({
+			name: `writers.${k}`,
+			spec: { rw: 'randrw' as RwMode, rwmixread: 70, bs: 8 * KiB, size: 256 * MiB, offset: k * 256 * MiB, iodepth: 8, runtimeUs: 120e6 }
+		})),
+		ignored: ['group_reporting']
+	},
+	{
+		name: 'limits: io_size, number_ios, rate_iops, thinktime, dedupe, randseed, verify, blockalign',
+		file: `[global]
+randseed=77
+verify=crc32c
+verify_pattern=0xff
+
+[limited]
+rw=readwrite
+io_size=64m
+size=16m
+bs=64k
+ba=4k
+number_ios=500
+rate_iops=2000
+thinktime=250
+dedupe_percentage=60
+
+[fast]
+rw=randwrite
+thinktime=2ms
+number_ios=1k
+`,
+		jobs: [
+			{
+				name: 'limited',
+				spec: { rw: 'rw', ioSize: 64 * MiB, size: 16 * MiB, bs: 64 * KiB, blockalign: 4 * KiB, ios: 500, rateIops: 2000, thinktimeUs: 250, dedupePercentage: 60 }
+			},
+			{ name: 'fast', spec: { rw: 'randwrite', thinktimeUs: 2000, ios: 1024 } }
+		],
+		ignored: ['verify_pattern'],
+		notes: [/^verify:/],
+		seed: 77
+	},
+	{
+		name: 'a later [global] reaches only the jobs after it; name= renames; sizes and times in fio units',
+		file: `[global]
+bs=16k
+
+[first]
+rw=write
+size=0x100000
+
+[global]
+iodepth=32
+kb_base=1000
+bs=16KiB
+
+[second]
+name=renamed
+rw=read
+size=1024k
+runtime=1500ms
+time_based
+`,
+		jobs: [
+			{ name: 'first', spec: { rw: 'write', bs: 16 * KiB, iodepth: 1, size: 1 * MiB } },
+			{ name: 'renamed', spec: { rw: 'read', bs: 16 * KiB, iodepth: 32, size: 1_024_000, runtimeUs: 1.5e6 } }
+		]
+	},
+	{
+		name: 'blocksize_range becomes an even bssplit of the multiples of the minimum',
+		file: `[range]
+rw=randread
+bsrange=4k-16k
+`,
+		jobs: [
+			{
+				name: 'range',
+				spec: {
+					rw: 'randread',
+					bssplit: [
+						{ bs: 4 * KiB, pct: 25 },
+						{ bs: 8 * KiB, pct: 25 },
+						{ bs: 12 * KiB, pct: 25 },
+						{ bs: 16 * KiB, pct: 25 }
+					]
+				}
+			}
+		]
+	},
+	{
+		name: 'per-direction values that agree, or that the job does not use, are accepted',
+		file: `[reads-only]
+rw=randread
+bs=8k,64k
+rate_iops=100,5
+
+[same]
+rw=randrw
+bs=4k,4k
+`,
+		jobs: [
+			{ name: 'reads-only', spec: { rw: 'randread', bs: 8 * KiB, rateIops: 100 } },
+			{ name: 'same', spec: { rw: 'randrw', bs: 4 * KiB } }
+		]
+	},
+	{
+		name: 'unknown options are named in warnings; normal and pareto distributions',
+		file: `[n]
+rw=randread
+random_distribution=normal:10
+some_future_option=3
+
+[p]
+rw=randwrite
+random_distribution=pareto:0.3
+`,
+		jobs: [
+			{ name: 'n', spec: { rw: 'randread', randomDistribution: { kind: 'normal', sigmaPct: 10 } } },
+			{ name: 'p', spec: { rw: 'randwrite', randomDistribution: { kind: 'pareto', h: 0.3 } } }
+		],
+		warnings: [/^f\.fio:4: unknown option "some_future_option": ignored/]
+	}
+];
+
+describe('parseFioJob', () => {
+	for (const c of CASES) {
+		it(c.name, () => {
+			const file = c.name.startsWith('ssd-test') ? 'ssd.fio' : 'f.fio';
+			const r = parseFioJob(c.file, file);
+			expect(r.jobs.map((j) => j.name)).toEqual(c.jobs.map((j) => j.name));
+			r.jobs.forEach((j, i) => {
+				expect(j.spec, j.name).toEqual(spec(c.jobs[i].spec));
+				expect(validateWorkload(j.spec)).toEqual([]);
+			});
+			if (c.ignored) expect(r.ignored).toEqual(c.ignored);
+			expect(r.warnings.length, r.warnings.join('\n')).toBe(c.warnings?.length ?? 0);
+			c.warnings?.forEach((w, i) => expect(r.warnings[i]).toMatch(w));
+			if (c.notes) {
+				expect(r.notes).toHaveLength(c.notes.length);
+				c.notes.forEach((n, i) => expect(r.notes[i]).toMatch(n));
+			}
+			expect(r.seed).toBe(c.seed);
+		});
+	}
+
+	it('lists an ignored option once however often it appears', () => {
+		const r = parseFioJob('[a]\nioengine=libaio\ndirect=1\n[b]\nioengine=sync\ndirect=0\n', 'x.fio');
+		expect(r.ignored).toEqual(['ioengine', 'direct']);
+	});
+
+	it('warns that fio reads KiB as 1000 bytes under its default kb_base', () => {
+		const r = parseFioJob('[a]\nsize=512KiB\n', 'x.fio');
+		expect(r.jobs[0].spec.size).toBe(512_000);
+		expect(r.warnings[0]).toMatch(/^x\.fio:2: size=512KiB: fio reads KiB, MiB, … as powers of 1000/);
+	});
+});
+
+describe('parseFioSize follows fio (parse.c)', () => {
+	it.each([
+		['4096', 1024, 4096],
+		['4k', 1024, 4096],
+		['4K', 1024, 4096],
+		['4kb', 1024, 4096],
+		['1m', 1024, MiB],
+		['20g', 1024, 20 * GiB],
+		['2t', 1024, 2 * 2 ** 40],
+		['0x1000', 1024, 4096],
+		['4kib', 1024, 4000],
+		['4k', 1000, 4000],
+		['4KiB', 1000, 4096],
+		['1MiB', 1000, MiB]
+	])('%s with kb_base=%d is %d bytes', (text, base, bytes) => {
+		expect(parseFioSize(text, base)).toBe(bytes);
+	});
+});
+
+interface BadCase {
+	file: string;
+	error: RegExp;
+}
+
+const BAD: BadCase[] = [
+	{ file: '', error: /^bad\.fio:1: no job sections/ },
+	{ file: '[global]\nbs=4k\n', error: /^bad\.fio:3: no job: only \[global\] options/ },
+	{ file: 'rw=read\n[job]\n', error: /^bad\.fio:1: option "rw=read" outside of a \[section\]/ },
+	{ file: '[job\nrw=read\n', error: /^bad\.fio:1: a section header is "\[name\]" alone on its line/ },
+	{ file: '[]\n', error: /^bad\.fio:1: empty section name/ },
+	{ file: '[job]\n\n\nrw=sideways\n', error: /^bad\.fio:4: rw=sideways: not a mode/ },
+	{ file: '[job]\nrw=randread:8\n', error: /^bad\.fio:2: rw=randread:8: the ":8" modifier \(a new random offset only every N I\/Os\) is not supported/ },
+	{ file: '[job]\nrw=write:4k\n', error: /^bad\.fio:2: rw=write:4k: the ":4k" modifier \(holes between sequential I\/Os\) is not supported/ },
+	{ file: '[job]\nrw=trim\n', error: /^bad\.fio:2: rw=trim: trim workloads are not supported/ },
+	{ file: '[job]\nbs=4q\n', error: /^bad\.fio:2: bs=4q: unknown unit "q"/ },
+	{ file: '[job]\nbs=1000\n', error: /^bad\.fio:2: bs=1000 is 1000 bytes, not a multiple of 512/ },
+	{ file: '[job]\nsize=50%\n', error: /^bad\.fio:2: size=50%: a percentage of the device is not supported/ },
+	{ file: '[job]\nsize=1.5g\n', error: /^bad\.fio:2: size=1\.5g: decimals are not allowed/ },
+	{ file: '[job]\niodepth=0\n', error: /^bad\.fio:2: iodepth=0: must be from 1 to 4096/ },
+	{ file: '[job]\niodepth=many\n', error: /^bad\.fio:2: iodepth=many: not an integer/ },
+	{ file: '[job]\nrwmixread=101\n', error: /^bad\.fio:2: rwmixread=101: must be from 0 to 100/ },
+	{ file: '[job]\nruntime=10fortnights\n', error: /^bad\.fio:2: runtime=10fortnights: unknown unit/ },
+	{ file: '[job]\nrw=randrw\nbs=4k,64k\n', error: /^bad\.fio:3: bs=4k,64k: different values for reads and writes are not supported/ },
+	{ file: '[job]\nbssplit=4k/50:8k/20\n', error: /^bad\.fio:2: bssplit "4k\/50:8k\/20": percentages add up to 70, not 100/ },
+	{ file: '[job]\nrandom_distribution=zoned:50/5:50/95\n', error: /^bad\.fio:2: random_distribution "zoned:50\/5:50\/95"/ },
+	{ file: '[job]\nbsrange=512-1m\n', error: /^bad\.fio:2: blocksize_range=512-1m spans more than 256 block sizes/ },
+	{ file: '[job]\niodpeth=32\n', error: /^bad\.fio:2: unknown option "iodpeth" \(did you mean iodepth\?\)$/ },
+	{ file: '[job]\nrwmixred=70\n', error: /^bad\.fio:2: unknown option "rwmixred" \(did you mean rwmixread\?\)$/ },
+	{ file: '[job]\ninclude other.fio\n', error: /^bad\.fio:2: include is not supported/ },
+	{ file: '[job]\nsize=${SIZE}\n', error: /^bad\.fio:2: size=\$\{SIZE\}: environment variables/ },
+	{ file: '[job]\nbs=(4*1024)\n', error: /^bad\.fio:2: bs=\(4\*1024\): arithmetic expressions/ },
+	{ file: '[job]\ntime_based\n', error: /^bad\.fio:1: job "job": time_based needs runtime or number_ios/ },
+	{ file: '[job]\ntime_based=yes\n', error: /^bad\.fio:2: time_based is a flag/ },
+	{ file: '[job]\nkb_base=1010\n', error: /^bad\.fio:2: kb_base must be 1024 or 1000/ },
+	{ file: '[job]\nnumjobs=100000\n', error: /^bad\.fio:2: numjobs=100000: must be from 1 to 256/ },
+	{ file: '[job]\nrw=read\x00\n', error: /^bad\.fio:2: unexpected control character U\+0000/ },
+	{ file: '[job]\n=4k\n', error: /^bad\.fio:2: "=4k" has no option name/ }
+];
+
+describe('parseFioJob rejects a malformed file with FILE:LINE: reason', () => {
+	for (const c of BAD) {
+		it(JSON.stringify(c.file).slice(0, 60), () => {
+			let err: unknown;
+			try {
+				parseFioJob(c.file, 'bad.fio');
+			} catch (e) {
+				err = e;
+			}
+			expect(err).toBeInstanceOf(FioParseError);
+			expect((err as Error).message).toMatch(c.error);
+		});
+	}
+});
+
+/** A random spec that fio can express exactly (integers where fio takes integers). */
+function randomSpec(p: Prng): WorkloadSpec {
+	const modes: RwMode[] = ['read', 'write', 'randread', 'randwrite', 'randrw', 'rw'];
+	const rw = modes[p.int(modes.length)];
+	const s = spec({
+		rw,
+		bs: 512 * (1 + p.int(256)),
+		iodepth: 1 + p.int(256),
+		rwmixread: p.int(101),
+		offset: 4096 * p.int(1000),
+		size: p.next() < 0.5 ? 0 : MiB * (1 + p.int(1000)),
+		ios: p.next() < 0.5 ? 0 : 1 + p.int(100000),
+		runtimeUs: p.next() < 0.5 ? 0 : 1 + p.int(1e8),
+		dedupePercentage: p.int(101),
+		thinktimeUs: p.next() < 0.7 ? 0 : p.int(10000),
+		rateIops: p.next() < 0.7 ? 0 : 1 + p.int(100000)
+	});
+	if (p.next() < 0.3) s.bssplit = [
+		{ bs: 4096, pct: 50 },
+		{ bs: 512 * (1 + p.int(128)), pct: 12.5 },
+		{ bs: 65536, pct: 37.5 }
+	];
+	if (p.next() < 0.3) s.blockalign = 512 * (1 + p.int(16));
+	if (p.next() < 0.3) s.ioSize = 512 * (1 + p.int(1e6));
+	if (rw.startsWith('rand')) {
+		const k = p.int(4);
+		s.randomDistribution =
+			k === 0 ? { kind: 'random' } : k === 1 ? { kind: 'zipf', theta: 0.5 + p.int(20) / 10 } : k === 2 ? { kind: 'pareto', h: (1 + p.int(9)) / 10 } : { kind: 'normal', sigmaPct: 1 + p.int(99) };
+	}
+	return s;
+}
+
+describe('formatFioJob', () => {
+	it('round-trips: parse(format(x)) gives x back, names included', () => {
+		const p = new Prng(8);
+		for (let n = 0; n < 200; n++) {
+			const jobs: FioJob[] = Array.from({ length: 1 + p.int(4) }, (_, i) => ({ name: `job-${n}-${i}`, spec: randomSpec(p) }));
+			const text = formatFioJob(jobs, { seed: n });
+			const back = parseFioJob(text, 'rt.fio');
+			expect(back.jobs, text).toEqual(jobs);
+			expect(back.seed).toBe(n);
+			expect(back.warnings).toEqual([]);
+			expect(back.ignored).toEqual(['ioengine', 'direct', 'filename']);
+		}
+	});
+
+	it('round-trips every preset, and what the parser made of the example files', () => {
+		const presets = WORKLOAD_PRESETS.map((x) => x.spec as WorkloadSpec);
+		expect(parseFioJob(formatFioJob(presets), 'p.fio').jobs.map((j) => j.spec)).toEqual(presets);
+		for (const c of CASES) {
+			const jobs = parseFioJob(c.file, 'c.fio').jobs;
+			expect(parseFioJob(formatFioJob(jobs, { diskBytes: 20 * GiB }), 'c2.fio').jobs).toEqual(jobs);
+		}
+	});
+
+	it('writes a job file fio accepts: [global] with an engine and a file, one section per job', () => {
+		const text = formatFioJob([{ name: 'global-ish]', spec: spec({ rw: 'randrw', rwmixread: 70, iodepth: 32, ios: 1000 }) }], {
+			title: 'two\nlines',
+			diskBytes: 20 * GiB,
+			seed: 9
+		});
+		expect(text).toBe(
+			[
+				'; two lines',
+				'; Exported by the VAIO Playground as a fio job file. Point filename at the device or file',
+				'; to test. The playground verifies every read; for fio to do so too, add verify=crc32c.',
+				'[global]',
+				'ioengine=libaio',
+				'direct=1',
+				'filename=vaio-disk.img',
+				'filesize=20g',
+				'norandommap',
+				'randseed=9',
+				'',
+				'[job-global-ish_]',
+				'rw=randrw',
+				'rwmixread=70',
+				'bs=4k',
+				'iodepth=32',
+				'number_ios=1000',
+				'time_based',
+				''
+			].join('\n')
+		);
+	});
+
+	it('rounds what fio cannot express, with a comment', () => {
+		const text = formatFioJob([spec({ rw: 'randread', rateIops: 0.5, runtimeUs: 1.5 })]);
+		expect(text).toMatch(/^; rate_iops rounded from 0\.5\nrate_iops=1$/m);
+		expect(text).toMatch(/^runtime=2us\n; runtime rounded from 1\.5us$/m);
+	});
+});
+
+describe('io_size (WorkloadSpec.ioSize) in the generator', () => {
+	const run = (over: Partial<WorkloadSpec>, now = 0) => {
+		const s = new WorkloadStream(spec(over), (20 * GiB) / 512, new Prng(1), new ContentSource(new Prng(2)), 0);
+		let n = 0;
+		while (s.next(now) && n < 1e6) n++;
+		return n;
+	};
+
+	it('stops after io_size bytes even when number_ios or runtime is set (fio without time_based)', () => {
+		expect(run({ rw: 'randread', ios: 1000, ioSize: 40 * KiB })).toBe(10);
+		expect(run({ rw: 'read', runtimeUs: 1e6, ioSize: 64 * KiB, bs: 16 * KiB })).toBe(4);
+		expect(run({ rw: 'write', ios: 3, ioSize: 40 * KiB })).toBe(3);
+	});
+
+	it('may exceed size: a sequential job wraps around its region', () => {
+		expect(run({ rw: 'read', size: 16 * KiB, ioSize: 64 * KiB })).toBe(16);
+	});
+
+	it('a time_based job (no ioSize) runs to number_ios past the end of its region', () => {
+		expect(run({ rw: 'read', size: 16 * KiB, ios: 100 })).toBe(100);
+		expect(run(parseFioJob('[a]\nsize=16k\nnumber_ios=100\n', 'a.fio').jobs[0].spec)).toBe(4);
+		expect(run(parseFioJob('[a]\nsize=16k\nnumber_ios=100\ntime_based\n', 'a.fio').jobs[0].spec)).toBe(100);
+	});
+});
