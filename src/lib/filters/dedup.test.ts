@@ -361,6 +361,20 @@ describe('dedup filter', () => {
 		expect(r.traceRows).toBe(5000);
 	}, 30_000);
 
+	it('stays correct with a bounded index (old advice forgotten) and without discards', async () => {
+		const sc = (params: Record<string, number | boolean>) =>
+			scenario([{ rw: 'randrw', bssplit: [{ bs: 6656, pct: 50 }, { bs: 16384, pct: 50 }], blockalign: 512, iodepth: 8, ios: 1500, dedupePercentage: 50, size: MiB }], params);
+		const bounded = await run(sc({ indexLimit: 16, discard: false }), new MemoryStoreFactory());
+		expectClean(bounded);
+		const b = status(bounded);
+		expect(b.indexEntries).toBeLessThanOrEqual(16);
+		expect(b.indexEvictions).toBeGreaterThan(100);
+		expect(b.discardedBlocks).toBe(0);
+		const full = status(await run(sc({}), new MemoryStoreFactory()));
+		expect(full.dedupHits).toBeGreaterThan(b.dedupHits);
+		expect(full.discardedBlocks).toBeGreaterThan(0);
+	}, 30_000);
+
 	it('is deterministic: same scenario and seed, same trace digest and counters', async () => {
 		const sc = scenario([
 			{ rw: 'randrw', bssplit: [{ bs: 6656, pct: 50 }, { bs: 12288, pct: 50 }], blockalign: 512, iodepth: 8, ios: 800, dedupePercentage: 50, size: MiB }

@@ -36,7 +36,11 @@
  * - Unmap releases the logical blocks (a partial block is zeroed by read-modify-write).
  * - Freed physical blocks (reference count zero) are reused only after the metadata that stopped
  *   referencing them is persisted (else a restart from the older metadata would map a logical
- *   block onto someone else's data); then they are discarded below (unmap) and reused.
+ *   block onto someone else's data); then they are discarded below (unmap) and reused. A persist
+ *   starts early once many freed blocks wait (as a journal commits when it fills), and a write
+ *   that is short of space waits for it rather than failing.
+ * - Concurrent writes of one content (VDO's hash locks): a write whose fingerprint gained advice
+ *   while it was comparing compares again with that advice, so one content is stored once.
  *
  * Persistence: the map and the index live in the sidecar (binary, Float64 pairs) with a JSON
  * record; reference counts and the free list are rebuilt from the map on reload (a recovery
@@ -114,8 +118,8 @@ class Job {
 	/** Physical block chosen per block (-1: unmapped), and whether this job allocated it. */
 	phys: number[] = [];
 	fresh: boolean[] = [];
-	/** Mappings before this job, for blocks it remapped (persisted while the job is in flight). */
-	old: Map<number, number> | undefined = undefined;
+	/** Mapping before this job per block (-1 unmapped, -2 not remapped): persisted while in flight. */
+	old: number[] = [];
 	freed: number[] = [];
 	// read
 	out: Uint8Array | undefined = undefined;
@@ -678,7 +682,7 @@ function mapPhase(s: DedupState, job: Job): void {
 	const map = s.map;
 	job.phys = new Array(n).fill(-1);
 	job.fresh = new Array(n).fill(false);
-	job.old = new Map();
+	job.old = new Array(n).fill(-2);
 	s.active.add(job);
 	let k = 0;
 	for (; k < n; k++) {
@@ -719,7 +723,7 @@ function mapPhase(s: DedupState, job: Job): void {
 		}
 		job.phys[k] = p;
 		const old = map.remap(b, p < 0 ? undefined : p);
-		job.old.set(b, old);
+		job.old[k] = old;
 		if (hold >= 0) {
 			map.unref(hold);
 			s.stats.dedupHits++;
@@ -937,7 +941,7 @@ function snapshot(s: DedupState): Snapshot {
 	let override: Map<number, number> | undefined;
 	if (s.active.size > 0) {
 		override = new Map();
-		for (const job of s.active) for (const [l, p] of job.old!) if (!override.has(l)) override.set(l, p);
+		for (const job of s.active) for (let k = 0; k < job.n; k++) if (job.old[k] !== -2) override.set(job.first + k, job.old[k]);
 	}
 	const map = s.map.encode(override);
 	// Index entries only for blocks the persisted map references.
