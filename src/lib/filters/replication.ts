@@ -222,7 +222,11 @@ export class Replicator implements ReplicaHost {
 			this.bitmapSince = this.time();
 			ctx.log(`attach: ${this.intent.count} changed blocks to resynchronise`);
 		}
-		if (this.remote.consistent && this.state === 'journal') this.remote.appliedSeq = this.lastSeq;
+		if (this.state === 'journal') {
+			// Nothing was unacknowledged: the replica holds exactly what the source holds.
+			this.remote.consistent = true;
+			this.remote.appliedSeq = this.lastSeq;
+		}
 		await this.persist();
 		ctx.after(this.pollUs, () => this.tick());
 		if (this.state !== 'journal') this.kickResync();
@@ -867,7 +871,7 @@ export class Replicator implements ReplicaHost {
 			lastSeq: this.lastSeq,
 			appliedSeq: this.remote.appliedSeq,
 			ackedSeq: this.ackedSeq,
-			points: this.log.points().length,
+			points: this.log.pointCount,
 			pointsCreated: this.pointNo,
 			pointsLost: this.pointsLost,
 			pointsExpired: this.log.pointsExpired,
@@ -904,7 +908,7 @@ export const replication: FilterDef<Replicator> = {
 		{ name: 'shipBatchKiB', type: 'int', default: 256, min: 1, max: 65_536, unit: 'KiB', help: 'Largest message the shipper sends (several journal entries per message).' },
 		{ name: 'resyncChunkKiB', type: 'int', default: 1024, min: 4, max: 65_536, unit: 'KiB', help: 'Changed blocks read from the source and shipped per resync message.' },
 		{ name: 'retentionSec', type: 'number', default: 60, min: 0, max: 2_592_000, unit: 's', help: 'Journal history kept at the replica (virtual seconds): consistency points this old can be recovered. 0 = no history.' },
-		{ name: 'retentionMiB', type: 'number', default: 256, min: 0, max: 1_048_576, unit: 'MiB', help: 'Space of the journal history (before-images) on the remote journal device; the oldest records go first.' },
+		{ name: 'retentionMiB', type: 'number', default: 64, min: 0, max: 1_048_576, unit: 'MiB', help: 'Space of the journal history (before-images) on the remote journal device; the oldest records go first.' },
 		{ name: 'pollMs', type: 'number', default: 100, min: 1, max: 60_000, unit: 'ms', help: 'Interval of the link-state poll, lazy bitmap saves and retention trimming (virtual time).' },
 		{ name: 'initialSync', type: 'enum', default: 'none', choices: ['none', 'full'], help: 'First attach: none assumes a new (zero) disk; full copies every block to the replica.' }
 	],

@@ -56,6 +56,8 @@ export class UndoLog {
 	dataBytes = 0;
 	/** Points dropped from the window (by time or space). */
 	pointsExpired = 0;
+	/** Points inside the window. */
+	pointCount = 0;
 
 	constructor(readonly capacity: number) {}
 
@@ -99,13 +101,17 @@ export class UndoLog {
 		this.head = rec.off + rec.len;
 		this.nextNo = rec.no + 1;
 		if (rec.kind === REC_UNDO) this.dataBytes += rec.sectors * SECTOR_BYTES;
+		else this.pointCount++;
 	}
 
 	dropOldest(): void {
 		const r = this.records.shift();
 		if (!r) return;
 		if (r.kind === REC_UNDO) this.dataBytes -= r.sectors * SECTOR_BYTES;
-		else this.pointsExpired++;
+		else {
+			this.pointsExpired++;
+			this.pointCount--;
+		}
 	}
 
 	/** Drops records logged before `time`; returns how many. */
@@ -183,6 +189,7 @@ export class UndoLog {
 	async scan(store: BlockStore, tailNo: number, tailOff: number): Promise<void> {
 		this.reset();
 		this.pointsExpired = 0;
+		this.pointCount = 0;
 		const hdr = new Uint8Array(SECTOR_BYTES);
 		const read = async (off: number): Promise<HistRecord | undefined> => {
 			if (off < 0 || off >= this.capacity) return undefined;
