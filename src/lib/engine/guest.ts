@@ -43,7 +43,11 @@ export interface GuestErrorRecord {
 	source: string;
 }
 
+/** Completions handled inside a completion before the refill goes through the scheduler. */
+const MAX_INLINE_DEPTH = 32;
+
 export class Guest {
+	private depth = 0;
 	readonly metrics = new GuestMetrics();
 	readonly streams: StreamState[] = [];
 	/** Blocks with an I/O in flight: block -> count. */
@@ -158,8 +162,18 @@ export class Guest {
 			io.deviceBuffer = undefined;
 			io.data = undefined;
 		}
+		// A filter that completes I/O inside onIo brings the completion back on the issuing stack:
+		// refilling inline then recurses. Past a small depth, refill from a new event instead.
 		if (s.thinktimeUs > 0) this.sched.after(s.thinktimeUs, () => this.fill(s));
-		else this.fill(s);
+		else if (this.depth >= MAX_INLINE_DEPTH) this.sched.after(0, () => this.fill(s));
+		else {
+			this.depth++;
+			try {
+				this.fill(s);
+			} finally {
+				this.depth--;
+			}
+		}
 		// Another stream may have parked behind this I/O.
 		if (this.streams.length > 1) for (const o of this.streams) if (o !== s && o.parked) this.fill(o);
 	}
