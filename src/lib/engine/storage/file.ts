@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SECTOR_BYTES } from '../io';
 import { checkRange, sectorsOf } from './range';
+import { decodeName, encodeName } from './names';
 import type { BlockStore, SidecarStore, StoreFactory } from './types';
 
 /** Scratch for unmap: a chunk is read, and only its non-zero sectors are overwritten. */
@@ -168,26 +169,7 @@ function writeAll(fd: number, src: Uint8Array, offset: number, length: number, p
 	}
 }
 
-/**
- * Encodes any string as a file name: UTF-8 bytes in [a-z0-9_-] stay, every other byte becomes
- * `%XX` (uppercase hex). Reversible, never `.`/`..`, no separators, and distinct even on
- * case-insensitive file systems (literal letters are all lowercase). Throws RangeError if the
- * result (plus `prefixLength`) would exceed the usual 255-byte name limit.
- */
-export function encodeName(name: string, prefixLength = 0): string {
-	let out = '';
-	for (const byte of new TextEncoder().encode(name)) {
-		const safe =
-			(byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === 0x2d;
-		out += safe ? String.fromCharCode(byte) : '%' + byte.toString(16).toUpperCase().padStart(2, '0');
-	}
-	if (out.length + prefixLength > 255) throw new RangeError(`name too long for a file name: "${name}"`);
-	return out;
-}
-
-export function decodeName(encoded: string): string {
-	return decodeURIComponent(encoded);
-}
+export { encodeName, decodeName };
 
 const KEY_PREFIX = 'k_';
 const TMP_PREFIX = 'tmp.';
