@@ -8,6 +8,7 @@ import { encryption } from './encryption';
 import { analytics } from './analytics';
 import { tiering } from './tiering';
 import { replication } from './replication';
+import { cache } from './cache';
 
 export { passthrough, delay, flaky };
 export { dedup };
@@ -15,8 +16,9 @@ export { encryption };
 export { analytics };
 export { tiering };
 export { replication };
+export { cache };
 
 /** A registry holding every built-in filter type. */
 export function builtinRegistry(): FilterRegistry {
-	return new FilterRegistry().register(analytics).register(passthrough).register(delay).register(flaky).register(dedup).register(encryption).register(tiering).register(replication);
+	return new FilterRegistry().register(analytics).register(passthrough).register(delay).register(flaky).register(dedup).register(encryption).register(tiering).register(replication).register(cache);
 }
