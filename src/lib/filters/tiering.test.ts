@@ -271,11 +271,14 @@ describe('tiering filter', () => {
 		expect(stat(sim2, 'syncs')).toBe(dirty);
 		expect(imageMismatches(sim2, region / SECTOR_BYTES, 'capacity')).toBe(0);
 		await sim2.control(KEY, { type: 'power-off' });
-		const sim3 = await create(scenario(params, zipf({ region, ios: 1500, mix: 50 }), 12), stores, sim2.disk().expected);
+		// Restarted with half the fast tier: the coldest extents go back to capacity.
+		const sim3 = await create(scenario({ ...params, fastCapacityMiB: 2 }, zipf({ region, ios: 1500, mix: 50 }), 12), stores, sim2.disk().expected);
 		expect(stat(sim3, 'dirtyFastExtents')).toBe(0);
 		expect(placement(sim3)).toEqual(placement(sim2));
 		await sim3.run();
 		expectClean(sim3);
+		expect(stat(sim3, 'fastExtents')).toBeLessThanOrEqual(32);
+		expect(stat(sim3, 'demotions')).toBeGreaterThanOrEqual(placement(sim2).length - 32);
 		expect(imageMismatches(sim3, region / SECTOR_BYTES, 'tiers')).toBe(0);
 	});
 

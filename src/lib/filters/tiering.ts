@@ -96,7 +96,6 @@ interface Migration {
 	len: number;
 	/** Bytes copied (0 for a clean demotion). */
 	bytes: number;
-	startedAt: number;
 	done: (() => void) | undefined;
 }
 
@@ -119,7 +118,10 @@ export interface TieringState {
 	/** Extent size, sectors. */
 	S: number;
 	diskSectors: number;
+	/** Slots in the arrays (at least the configured size: a restart may find more in use). */
 	slots: number;
+	/** Slots the fast tier is configured for; extents beyond it are demoted. */
+	targetSlots: number;
 	ext: Map<number, Extent>;
 	/** Extent held by each slot (-1 = none). */
 	slotOwner: Int32Array;
@@ -138,6 +140,7 @@ export interface TieringState {
 	scanIntervalUs: number;
 	/** Migrations running, and how many may run at once. */
 	active: number;
+	promoting: number;
 	demoting: number;
 	maxActive: number;
 	nextMigrationAt: number;
@@ -200,10 +203,12 @@ export const tiering: FilterDef<TieringState> = {
 			ctx.log(`extent size ${S / 2} KiB ignored: the fast tier holds ${saved.map.length} extents of ${saved.extentSectors / 2} KiB (detach to change it)`);
 			S = saved.extentSectors;
 		}
-		let slots = Math.min(Math.floor(((p.fastCapacityMiB as number) * 2048) / S), Math.floor(diskSectors / S));
+		const target = Math.min(Math.floor(((p.fastCapacityMiB as number) * 2048) / S), Math.floor(diskSectors / S));
+		let slots = target;
 		if (saved) for (const [, sl] of saved.map) slots = Math.max(slots, sl + 1);
 		const st = newState(ctx, fast, S, diskSectors, slots);
-		if (saved) {
+		st.targetSlots = target;
+		if (saved && saved.map.length > 0) {
 			const clean = saved.cleanShutdown ? new Set(saved.clean) : undefined;
 			for (const [e, sl] of saved.map) {
 				const x = getExt(st, e);
@@ -214,7 +219,8 @@ export const tiering: FilterDef<TieringState> = {
 			}
 			ctx.log(`restored ${saved.map.length} fast extents (${saved.cleanShutdown ? 'clean shutdown' : 'after a crash: all counted dirty'})`);
 		}
-		for (let sl = slots - 1; sl >= 0; sl--) if (st.slotOwner[sl] < 0) st.free.push(sl);
+		for (let sl = target - 1; sl >= 0; sl--) if (st.slotOwner[sl] < 0) st.free.push(sl);
+		if (st.fastCount > target) ctx.log(`the fast tier holds ${st.fastCount} extents, more than its ${target} slots: demoting the coldest`);
 		if (savedHeat && Array.isArray(savedHeat.heat)) st.policy.importHeat(savedHeat.heat, ctx.now);
 		// From now on the clean flags in the sidecar are stale until the next clean shutdown.
 		if (saved) await savePlacement(st, ctx, false);
@@ -330,6 +336,7 @@ export const tiering: FilterDef<TieringState> = {
 			ioDuringMigration: st.ioDuringMigration,
 			migrating: st.active,
 			migrationErrors: st.migrationErrors,
+			ioErrors: st.ioErrors,
 			trackedExtents: st.policy.tracked
 		};
 	}
@@ -347,6 +354,7 @@ function newState(ctx: FilterContext<TieringState>, fast: FilterDevice, S: numbe
 		S,
 		diskSectors,
 		slots,
+		targetSlots: slots,
 		ext: new Map(),
 		slotOwner: new Int32Array(slots).fill(-1),
 		slotReaders: new Int32Array(slots),
@@ -363,6 +371,7 @@ function newState(ctx: FilterContext<TieringState>, fast: FilterDevice, S: numbe
 		rate: p.migrationMBps as number,
 		scanIntervalUs: (p.scanIntervalMs as number) * 1000,
 		active: 0,
+		promoting: 0,
 		demoting: 0,
 		maxActive: p.migrationConcurrency as number,
 		nextMigrationAt: 0,
@@ -395,7 +404,12 @@ function newState(ctx: FilterContext<TieringState>, fast: FilterDevice, S: numbe
 	};
 	st.view = {
 		get freeSlots() {
+			// No promotion while a shrunk fast tier still holds too many extents.
+			if (st.fastCount + st.promoting - st.demoting > st.targetSlots) return 0;
 			return st.free.length + st.pendingFree + st.demoting;
+		},
+		get overCapacity() {
+			return Math.max(0, st.fastCount + st.promoting - st.demoting - st.targetSlots);
 		},
 		isFast: (e) => {
 			const x = st.ext.get(e);
@@ -625,6 +639,7 @@ function freeSlot(st: TieringState, sl: number): void {
 
 /** Keeps `free` sorted descending so pop() hands out the lowest slot (deterministic layout). */
 function pushFree(st: TieringState, sl: number): void {
+	if (sl >= st.targetSlots) return; // a slot beyond a shrunk fast tier is retired
 	const f = st.free;
 	let i = f.length;
 	f.push(sl);
@@ -692,9 +707,10 @@ function startDecision(st: TieringState, ctx: FilterContext<TieringState>, d: Ti
 function startMigration(st: TieringState, ctx: FilterContext<TieringState>, kind: MigrationKind, x: Extent, slot: number, done: (() => void) | undefined): void {
 	const len = extentLen(st, x.id);
 	const copies = kind === 'promote' || x.dirty;
-	const m: Migration = { kind, x, slot, len, bytes: copies ? len * SECTOR_BYTES : 0, startedAt: ctx.now, done };
+	const m: Migration = { kind, x, slot, len, bytes: copies ? len * SECTOR_BYTES : 0, done };
 	st.active++;
 	if (kind === 'demote') st.demoting++;
+	else if (kind === 'promote') st.promoting++;
 	x.migrating = true;
 	if (kind !== 'sync') {
 		// Pacing: the next migration may start once this one's bytes fit in the bandwidth.
@@ -807,6 +823,7 @@ function finishMigration(st: TieringState, ctx: FilterContext<TieringState>, m: 
 	m.x.onQuiet = null;
 	st.active--;
 	if (m.kind === 'demote') st.demoting--;
+	else if (m.kind === 'promote') st.promoting--;
 	releaseHeld(st, ctx, m.x);
 	if (m.kind !== 'sync' && ctx.now - st.lastHeatSave >= HEAT_SAVE_INTERVAL_US) {
 		st.lastHeatSave = ctx.now;

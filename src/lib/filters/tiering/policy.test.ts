@@ -4,7 +4,8 @@ import { HeatPolicy, type PlacementView } from './policy';
 /** A placement with `slots` fast slots holding `fast` (extents), some of them migrating. */
 function view(slots: number, fast: number[], migrating: number[] = []): PlacementView {
 	return {
-		freeSlots: slots - fast.length,
+		freeSlots: Math.max(0, slots - fast.length),
+		overCapacity: Math.max(0, fast.length - slots),
 		isFast: (e) => fast.includes(e),
 		movable: (e) => !migrating.includes(e),
 		forEachFast: (fn) => fast.forEach(fn)
@@ -57,6 +58,16 @@ describe('HeatPolicy', () => {
 		// After the demotion frees a slot, the candidate is promoted.
 		p.demoted(2);
 		expect(p.decide(0, view(2, [1]))).toMatchObject({ kind: 'promote', extent: 3 });
+	});
+
+	it('demotes the coldest fast extent while the fast tier holds more than its capacity', () => {
+		const p = new HeatPolicy({ halfLifeUs: H, promoteMinHeat: 1, hysteresis: 0.5 });
+		p.touch(1, 0, 5);
+		p.touch(2, 0, 3);
+		p.touch(3, 0, 9);
+		expect(p.decide(0, view(1, [1, 2, 3]))).toMatchObject({ kind: 'demote', extent: 2 });
+		expect(p.decide(0, view(1, [1, 3], [1]))).toMatchObject({ kind: 'demote', extent: 3 });
+		expect(p.decide(0, view(1, [3]))).toBeUndefined();
 	});
 
 	it('exports a pruned heat table and imports it back', () => {

@@ -16,7 +16,8 @@
  * merges in the extents touched since (plus demoted ones). The coldest fast extent is found by
  * scanning the fast tier, which holds at most a few thousand extents.
  *
- * Decisions: promote the hottest movable capacity extent if its heat is at least `promoteMinHeat`
+ * Decisions: if the fast tier holds more extents than its (shrunk) capacity, demote the coldest;
+ * otherwise promote the hottest movable capacity extent if its heat is at least `promoteMinHeat`
  * and the fast tier has a free slot; when the fast tier is full, demote the coldest movable fast
  * extent if the best candidate is hotter than it by more than the `hysteresis` factor (so two
  * extents of similar heat do not swap back and forth). One decision at a time: the filter asks
@@ -28,6 +29,8 @@ import { exp } from '../../engine/detmath';
 export interface PlacementView {
 	/** Fast slots that a promotion could use now (or very soon). */
 	readonly freeSlots: number;
+	/** Fast extents beyond the fast tier's (shrunk) capacity: demote this many first. */
+	readonly overCapacity: number;
 	isFast(extent: number): boolean;
 	/** False while the extent is being migrated. */
 	movable(extent: number): boolean;
@@ -149,6 +152,11 @@ export class HeatPolicy implements TieringPolicy {
 		for (let i = 0; i < keep; i++) top[i] = cand[order[i]];
 		this.top = top;
 
+		if (view.overCapacity > 0) {
+			const cold = this.coldest(now, view);
+			if (cold.extent >= 0) return { kind: 'demote', extent: cold.extent, heat: cold.heat };
+		}
+
 		let best = -1;
 		let bestHeat = 0;
 		for (let i = 0; i < keep; i++) {
@@ -162,6 +170,13 @@ export class HeatPolicy implements TieringPolicy {
 		if (best < 0 || bestHeat < promoteMinHeat) return undefined;
 		if (view.freeSlots > 0) return { kind: 'promote', extent: best, heat: bestHeat };
 
+		const cold = this.coldest(now, view);
+		if (cold.extent >= 0 && bestHeat > cold.heat * (1 + hysteresis)) return { kind: 'demote', extent: cold.extent, heat: cold.heat };
+		return undefined;
+	}
+
+	/** The coldest movable fast extent (lowest number on ties), or extent -1. */
+	private coldest(now: number, view: PlacementView): { extent: number; heat: number } {
 		let cold = -1;
 		let coldHeat = Infinity;
 		view.forEachFast((e) => {
@@ -172,8 +187,7 @@ export class HeatPolicy implements TieringPolicy {
 				coldHeat = x;
 			}
 		});
-		if (cold >= 0 && bestHeat > coldHeat * (1 + hysteresis)) return { kind: 'demote', extent: cold, heat: coldHeat };
-		return undefined;
+		return { extent: cold, heat: coldHeat };
 	}
 
 	exportHeat(now: number, minHeat: number): [number, number][] {
