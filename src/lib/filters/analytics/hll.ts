@@ -4,6 +4,7 @@
  * 32-bit hash, rank from a second), so large cardinalities need no large-range correction.
  */
 import { fmix32 } from './shards';
+import { ln } from '../../engine/detmath';
 
 const P = 14;
 const M = 1 << P;
@@ -32,7 +33,7 @@ export class HyperLogLog {
 			if (r[i] === 0) zeros++;
 		}
 		const e = (ALPHA * M * M) / sum;
-		if (e <= 2.5 * M && zeros > 0) return M * Math.log(M / zeros);
+		if (e <= 2.5 * M && zeros > 0) return M * ln(M / zeros);
 		return e;
 	}
 }
