@@ -245,6 +245,55 @@ describe('cache filter: writes', () => {
 	});
 });
 
+describe('cache filter: I/O the guest does not serialise (from a filter above)', () => {
+	for (const mode of ['write-through', 'write-back', 'write-around'])
+		it(`${mode}: a read miss that overlaps a write in flight does not populate stale data`, async () => {
+			const sim = await create(
+				scenario([], { cache: { mode }, datastore: { kind: 'null', params: { latencyUs: 100 } } }),
+				new MemoryStoreFactory()
+			);
+			const chain = sim.disk().chain;
+			let id = 1e9;
+			const submit = (op: 0 | 1, fill = 0) =>
+				new Promise<ChainIo>((resolve) =>
+					chain.submit(new ChainIo(id++, op, 64, 8, op === Op.write ? new Uint8Array(4096).fill(fill) : undefined, 'filter', sim.sched.now, -1), resolve)
+				);
+			// The read reaches the datastore first and gets the old (zero) bytes; the write lands after.
+			const [r1, w] = await sim.settle(Promise.all([submit(Op.read), submit(Op.write, 0xab)]));
+			expect(r1.error).toBeUndefined();
+			expect(w.error).toBeUndefined();
+			expect(r1.data![0]).toBe(0);
+			const r2 = await sim.settle(submit(Op.read));
+			expect(r2.data!.every((x) => x === 0xab)).toBe(true);
+		});
+});
+
+describe('cache filter: overlapping writes from a filter above', () => {
+	for (const mode of ['write-through', 'write-back'])
+		it(`${mode}: two concurrent partial writes to one cached block both survive (read-modify-write is serialised)`, async () => {
+			const sim = await create(scenario([], { cache: { mode } }), new MemoryStoreFactory());
+			const chain = sim.disk().chain;
+			let id = 1e9;
+			const submit = (op: 0 | 1, lba: number, sectors: number, fill = 0) =>
+				new Promise<ChainIo>((resolve) =>
+					chain.submit(
+						new ChainIo(id++, op, lba, sectors, op === Op.write ? new Uint8Array(sectors * 512).fill(fill) : undefined, 'filter', sim.sched.now, -1),
+						resolve
+					)
+				);
+			// Make block 8 resident and dirty (write-back) or clean (write-through), its copy on the SSD only.
+			await sim.settle(submit(Op.write, 64, 8, 0x01));
+			await sim.settle(new Promise<void>((r) => sim.sched.after(5000, r)));
+			const [a, b] = await sim.settle(Promise.all([submit(Op.write, 64, 2, 0x11), submit(Op.write, 68, 2, 0x22)]));
+			expect(a.error).toBeUndefined();
+			expect(b.error).toBeUndefined();
+			const r = await sim.settle(submit(Op.read, 64, 8));
+			const sector = (k: number) => r.data![k * 512];
+			expect([0, 1, 2, 3, 4, 5, 6, 7].map(sector)).toEqual([0x11, 0x11, 0x01, 0x01, 0x22, 0x22, 0x01, 0x01]);
+			expect(engine(sim).status().waitedForWrite as number).toBeGreaterThanOrEqual(1);
+		});
+});
+
 describe('cache filter: integrity in every mode and policy', () => {
 	for (const mode of ['write-through', 'write-back', 'write-around'])
 		for (const policy of ['lru', 'arc', 's3fifo'])
@@ -375,6 +424,43 @@ describe('cache filter: persistence', () => {
 		expect(expected.mismatches - before).toBe(0);
 		await last.sim.control(KEY, { type: 'detach' });
 		expect(await verifyDatastore(stores, expected, size)).toBe(0);
+	});
+
+	it('a write-back cache restarted in write-around mode still serves and destages its dirty blocks', async () => {
+		const stores = new MemoryStoreFactory();
+		const mixed = (ios: number) => [{ rw: 'randrw', rwmixread: 50, bssplit: UNALIGNED, blockalign: 512, size: '1m', iodepth: 8, ios }];
+		const first = await run(scenario(mixed(800), { cache: { mode: 'write-back', destageMBps: 0, capacityBlocks: 512 } }), stores);
+		clean(first.r);
+		expect(first.c.dirtyBlocks as number).toBeGreaterThan(50);
+		const expected = first.sim.disk().expected;
+		const before = expected.mismatches;
+		const second = await run(scenario(mixed(800), { cache: { mode: 'write-around', destageMBps: 5, capacityBlocks: 512 } }), stores, expected);
+		expect(second.r.errors.count).toBe(0);
+		expect(expected.mismatches - before).toBe(0);
+		expect(second.c.warmDirty).toBe(first.c.dirtyBlocks);
+		await second.sim.control(KEY, { type: 'suspend' });
+		expect(engine(second.sim).status().dirtyBlocks).toBe(0);
+		expect(await verifyDatastore(stores, expected, '1m')).toBe(0);
+	});
+
+	it('migrate destages and drops the host-local cache, durably', async () => {
+		const stores = new MemoryStoreFactory();
+		const params = { mode: 'write-back', destageMBps: 0, capacityBlocks: 512 };
+		const w = [{ rw: 'randrw', rwmixread: 50, bssplit: UNALIGNED, blockalign: 512, size: '1m', iodepth: 8, ios: 600 }];
+		const first = await run(scenario(w, { cache: params }), stores);
+		clean(first.r);
+		expect(first.c.occupancyBlocks as number).toBeGreaterThan(100);
+		await first.sim.control(KEY, { type: 'migrate', toHost: 'esx-02' });
+		const st = engine(first.sim).status();
+		expect(st.dirtyBlocks).toBe(0);
+		expect(st.occupancyBlocks).toBe(0);
+		const expected = first.sim.disk().expected;
+		expect(await verifyDatastore(stores, expected, '1m')).toBe(0);
+		const before = expected.mismatches;
+		const again = await run(scenario(w, { cache: params }), stores, expected);
+		expect(again.c.warmBlocks).toBe(0);
+		expect(again.r.errors.count).toBe(0);
+		expect(expected.mismatches - before).toBe(0);
 	});
 
 	it('a clean cache whose capacity changes starts cold', async () => {

@@ -36,8 +36,12 @@
  *   datastore is ever needed to complete a guest write.
  * The same bypass applies when no clean victim can be freed (every candidate dirty or busy).
  *
- * Concurrency. The guest serialises overlapping guest I/O per 4 KiB block; the filter's own
- * background I/O is not, so each slot has state: a generation number bumped on every content
+ * Concurrency. The guest serialises overlapping guest I/O per 4 KiB block, but I/O issued by
+ * filters above is not, so writes and unmaps are serialised per block here too (a later
+ * overlapping write waits; a read-modify-write never works on a copy that another write is
+ * changing), and a read miss does not populate a block that a write touched while the read was
+ * in flight (what it read may be older). The filter's own background I/O is not serialised
+ * against any of it, so each slot has state: a generation number bumped on every content
  * change, an in-memory copy while its SSD write is in flight (read hits are served from it;
  * SSD writes of one slot are serialised so they land in order), pins (SSD reads in flight), and
  * DESTAGING. A destage marks a block clean only if its generation did not change meanwhile (a
@@ -127,6 +131,8 @@ class WriteOp {
 	waitingCommit = false;
 	learned = false;
 	counted = false;
+	/** Its blocks are registered in `writing`. */
+	holds = false;
 	error: string | undefined = undefined;
 	constructor(readonly io: Io) {}
 }
@@ -140,6 +146,8 @@ class ReadOp {
 	overlay: number[] = [];
 	/** Fully covered missing blocks the policy admits. */
 	admit: number[] = [];
+	/** Admitted blocks written meanwhile (by a filter above: the guest serialises its own I/O). */
+	stale: Set<number> | undefined = undefined;
 	constructor(
 		readonly io: Io,
 		readonly buf: Uint8Array | undefined
@@ -205,6 +213,11 @@ export class CacheEngine {
 	private pressure = false;
 	private readonly barriers: Barrier[] = [];
 	private blocked: WriteOp[] = [];
+	private retryArmed = false;
+	/** Block -> the write or unmap in progress on it (writes to one block are serialised). */
+	private readonly writing = new Map<number, WriteOp>();
+	/** Missing block -> the read miss that will populate it. */
+	private readonly filling = new Map<number, ReadOp>();
 
 	// ---- SSD writes and metadata commits ----
 	private readonly landWait = new Map<number, LandWaiter[]>();
@@ -246,6 +259,8 @@ export class CacheEngine {
 	destageRaces = 0;
 	/** Datastore-bound writes that waited for a destage of a block they touch. */
 	waitedForDestage = 0;
+	/** Writes that waited for an overlapping write in progress (filter I/O from above). */
+	waitedForWrite = 0;
 
 	constructor(readonly ctx: FilterContext<CacheEngine>) {
 		const p = ctx.params;
@@ -329,7 +344,12 @@ export class CacheEngine {
 		this.initSlots(capacity);
 		for (const e of entries) {
 			const s = e.slot;
-			if (this.map.has(e.block)) continue;
+			if (this.map.has(e.block)) {
+				// Never written so, but a second slot for one block must be recorded free before reuse.
+				this.recBlock[s] = e.block;
+				this.setRec(s, -1, 0);
+				continue;
+			}
 			this.map.set(e.block, s);
 			this.slotBlock[s] = e.block;
 			this.flags[s] = VALID | (e.dirty ? DIRTY : 0);
@@ -748,7 +768,10 @@ export class CacheEngine {
 					this.pins[s]++;
 					op.overlay.push(s);
 				}
-			} else if (this.policy.miss(b) && b * SPB >= lo && (b + 1) * SPB <= hi) op.admit.push(b);
+			} else if (this.policy.miss(b) && b * SPB >= lo && (b + 1) * SPB <= hi) {
+				op.admit.push(b);
+				this.filling.set(b, op);
+			}
 		}
 		io.slots[this.ctx.index] = op;
 		return PASS;
@@ -756,6 +779,7 @@ export class CacheEngine {
 
 	private readDone(io: Io, op: ReadOp): Verdict {
 		const data = io.data;
+		for (const b of op.admit) if (this.filling.get(b) === op) this.filling.delete(b);
 		if (io.error || !data) {
 			for (const s of op.overlay) {
 				this.pins[s]--;
@@ -766,7 +790,7 @@ export class CacheEngine {
 		const lo = io.lba;
 		// Populate: copy each fully covered missing block; its SSD write runs in the background.
 		for (const b of op.admit) {
-			if (this.map.has(b)) continue;
+			if (this.map.has(b) || op.stale?.has(b)) continue;
 			const s = this.allocate(b);
 			if (s < 0) break;
 			this.populations++;
@@ -830,8 +854,27 @@ export class CacheEngine {
 			if (all) this.writeHits++;
 			else this.writeMisses++;
 		}
+		// Overlapping writes from filters above are not serialised by the guest: do it here, so
+		// that a read-modify-write never works on a copy another write is changing.
+		for (let b = first; b < end; b++) {
+			const w = this.writing.get(b);
+			if (w !== undefined && w !== op) {
+				this.waitedForWrite++;
+				this.blocked.push(op);
+				return DEFER;
+			}
+		}
 		const learn = !op.learned;
 		op.learned = true;
+		if (this.filling.size > 0)
+			for (let b = first; b < end; b++) {
+				// A read miss in flight on this block must not populate it with what it read.
+				const r = this.filling.get(b);
+				if (r) {
+					(r.stale ??= new Set()).add(b);
+					this.filling.delete(b);
+				}
+			}
 		let wb = isWrite && this.mode === 'write-back';
 		let needed = 0;
 		let incoming = -1;
@@ -847,6 +890,7 @@ export class CacheEngine {
 
 		if (wb) {
 			op.kind = WB;
+			this.hold(op, first, end);
 			for (let b = first; b < end; b++) {
 				let s = map.get(b);
 				if (s === undefined) s = this.allocate(b);
@@ -871,6 +915,7 @@ export class CacheEngine {
 			}
 		}
 		op.kind = THROUGH;
+		this.hold(op, first, end);
 		if (isWrite && this.mode === 'write-back') this.bypassedWrites++;
 		const keep = isWrite && this.mode !== 'write-around';
 		for (let b = first; b < end; b++) {
@@ -900,10 +945,40 @@ export class CacheEngine {
 		return PASS;
 	}
 
+	private hold(op: WriteOp, first: number, end: number): void {
+		op.holds = true;
+		for (let b = first; b < end; b++) this.writing.set(b, op);
+	}
+
+	/** A write is done with its blocks: writes waiting for them may go. */
+	private release(op: WriteOp): void {
+		if (!op.holds) return;
+		op.holds = false;
+		const io = op.io;
+		const end = Math.ceil((io.lba + io.sectors) / SPB);
+		for (let b = Math.floor(io.lba / SPB); b < end; b++) if (this.writing.get(b) === op) this.writing.delete(b);
+		if (this.blocked.length > 0) this.armRetry();
+	}
+
+	private armRetry(): void {
+		if (this.retryArmed) return;
+		this.retryArmed = true;
+		this.ctx.after(0, () => {
+			this.retryArmed = false;
+			const list = this.blocked;
+			this.blocked = [];
+			for (const op of list) {
+				const v = this.routeWrite(op);
+				if (v.kind === 'pass') this.ctx.resume(op.io);
+			}
+		});
+	}
+
 	private writeDone(io: Io, op: WriteOp): Verdict {
 		op.downDone = true;
 		if (op.pending === 0 && this.committedSeq >= op.needSeq) {
 			op.finished = true;
+			this.release(op);
 			return op.error && !io.error ? fail('EIO', op.error) : PASS;
 		}
 		op.heldUp = true;
@@ -928,6 +1003,7 @@ export class CacheEngine {
 			return;
 		}
 		op.finished = true;
+		this.release(op);
 		if (op.kind === WB) {
 			if (op.error) this.ctx.fail(op.io, 'EIO', op.error);
 			else this.ctx.complete(op.io);
@@ -1071,14 +1147,7 @@ export class CacheEngine {
 		}
 		this.resolveBarriers(s);
 		this.maybeFree(s);
-		if (this.blocked.length > 0) {
-			const list = this.blocked;
-			this.blocked = [];
-			for (const op of list) {
-				const v = this.routeWrite(op);
-				if (v.kind === 'pass') this.ctx.resume(op.io);
-			}
-		}
+		if (this.blocked.length > 0) this.armRetry();
 		if (!error) this.pump();
 		this.checkIdle();
 	}
@@ -1177,6 +1246,7 @@ export class CacheEngine {
 			flushes: this.flushes,
 			destageRaces: this.destageRaces,
 			waitedForDestage: this.waitedForDestage,
+			waitedForWrite: this.waitedForWrite,
 			ssdReads: this.ssdReads,
 			ssdWrites: this.ssdWrites,
 			ssdErrors: this.ssdErrors,
