@@ -22,6 +22,8 @@ export interface CliArgs {
 	scenarioFile?: string;
 	/** `--fio JOB.fio`: the workload from a fio job file (one VM, one disk, a stream per job). */
 	fioFile?: string;
+	/** `--trace FILE`: a block trace replayed on the default VM's disk. */
+	trace?: TraceArgs;
 	/** `--chain` as given (parsed by chain.ts against the registry). */
 	chain?: string;
 	ios?: number;
@@ -32,9 +34,29 @@ export interface CliArgs {
 	storeDir?: string;
 }
 
+export type TraceFormatArg = 'vscsi' | 'msr' | 'blkparse';
+export const TRACE_FORMAT_ARGS: readonly TraceFormatArg[] = ['vscsi', 'msr', 'blkparse'];
+
+export interface TraceArgs {
+	file: string;
+	/** Undefined: told from the file name. */
+	format?: TraceFormatArg;
+	timing: 'trace' | 'afap';
+	speed: number;
+	/** Undefined: the timing's default. */
+	iodepth?: number;
+	blkparseEvent: 'D' | 'Q';
+}
+
 const OPTIONS = {
 	chain: { type: 'string' },
 	fio: { type: 'string' },
+	trace: { type: 'string' },
+	format: { type: 'string' },
+	timing: { type: 'string' },
+	speed: { type: 'string' },
+	iodepth: { type: 'string' },
+	'blkparse-event': { type: 'string' },
 	ios: { type: 'string' },
 	seed: { type: 'string' },
 	json: { type: 'boolean' },
@@ -46,7 +68,9 @@ const OPTIONS = {
 } as const;
 
 /** Options only `run` takes (list-filters takes --json). */
-const RUN_ONLY = ['chain', 'fio', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
+const RUN_ONLY = ['chain', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
+/** Options that only make sense with --trace. */
+const TRACE_ONLY = ['format', 'timing', 'speed', 'iodepth', 'blkparse-event'] as const;
 
 export const MAX_IOS = 1e10;
 export const MAX_SEED = 2 ** 32 - 1;
@@ -100,11 +124,36 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 	if (values.fio !== undefined) {
 		if (values.fio === '') throw new UsageError('--fio: the job file name is empty');
 		if (rest[0] !== undefined) throw new UsageError(`run: give a scenario file or --fio, not both (got "${rest[0]}" and --fio ${values.fio})`);
+		if (values.trace !== undefined) throw new UsageError('run: give --fio or --trace, not both');
 	}
+	let trace: TraceArgs | undefined;
+	if (values.trace !== undefined) {
+		if (values.trace === '') throw new UsageError('--trace: the trace file name is empty');
+		if (rest[0] !== undefined) throw new UsageError(`run: give a scenario file or --trace, not both (got "${rest[0]}" and --trace ${values.trace})`);
+		const format = values.format;
+		if (format !== undefined && !TRACE_FORMAT_ARGS.includes(format as TraceFormatArg))
+			throw new UsageError(`--format: "${format}" is not ${TRACE_FORMAT_ARGS.join(', ')}`);
+		const timing = values.timing ?? 'trace';
+		if (timing !== 'trace' && timing !== 'afap') throw new UsageError(`--timing: "${timing}" is not trace or afap`);
+		const event = values['blkparse-event'] ?? 'D';
+		if (event !== 'D' && event !== 'Q') throw new UsageError(`--blkparse-event: "${event}" is not D or Q`);
+		if (values['blkparse-event'] !== undefined && format !== undefined && format !== 'blkparse')
+			throw new UsageError('--blkparse-event: only with --format blkparse');
+		if (values.speed !== undefined && timing === 'afap') throw new UsageError('--speed: only with --timing trace (afap has no clock to scale)');
+		trace = {
+			file: values.trace,
+			format: format as TraceFormatArg | undefined,
+			timing,
+			speed: values.speed === undefined ? 1 : positive('--speed', values.speed, 1e-6, 1e9),
+			iodepth: values.iodepth === undefined ? undefined : integer('--iodepth', values.iodepth, 1, 4096),
+			blkparseEvent: event
+		};
+	} else for (const k of TRACE_ONLY) if (values[k] !== undefined) throw new UsageError(`--${k}: only with --trace`);
 	return {
 		command: 'run',
 		scenarioFile: rest[0],
 		fioFile: values.fio,
+		trace,
 		chain: values.chain,
 		ios: values.ios === undefined ? undefined : integer('--ios', values.ios, 1, MAX_IOS),
 		seed: values.seed === undefined ? undefined : integer('--seed', values.seed, 0, MAX_SEED),
@@ -125,6 +174,14 @@ function integer(option: string, text: string, min: number, max: number): number
 	const n = /^[+]?(\d+(\.\d*)?|\.\d+)(e[+]?\d+)?$/i.test(t) ? Number(t) : NaN;
 	if (!Number.isInteger(n) || n < min || n > max)
 		throw new UsageError(`${option}: "${text}" is not an integer from ${min} to ${max}`);
+	return n;
+}
+
+/** A positive decimal number in [min, max]. */
+function positive(option: string, text: string, min: number, max: number): number {
+	const t = text.trim();
+	const n = /^[+]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(t) ? Number(t) : NaN;
+	if (!(n >= min && n <= max)) throw new UsageError(`${option}: "${text}" is not a number from ${min} to ${max}`);
 	return n;
 }
 

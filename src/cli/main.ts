@@ -3,6 +3,7 @@
  *
  *   vaio run [SCENARIO.json] [--chain NAME,…] [--ios N] [--seed N] [--json] [--store memory|file]
  *   vaio run --fio JOB.fio [--chain NAME,…] …
+ *   vaio run --trace FILE [--format vscsi|msr|blkparse] [--timing trace|afap] [--chain NAME,…] …
  *   vaio list-filters [--json]
  *
  * Exit codes: 0 success, 1 verification found a mismatch or an I/O error reached the guest,
@@ -13,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { builtinRegistry } from '../lib/filters/index';
-import { defaultScenario, parseScenario, runScenario, ScenarioError, type RunResult } from '../lib/engine/index';
+import { defaultScenario, parseScenario, ScenarioError, type RunResult } from '../lib/engine/index';
 import { FILTER_CLASSES, type FilterDef, type ParamSpec } from '../lib/engine/filter';
 import { ParamError } from '../lib/engine/params';
 import { FilterRegistrationError } from '../lib/engine/registry';
@@ -24,6 +25,10 @@ import { JsonSyntaxError, parseJson } from './json-error';
 import { formatSummary } from './summary';
 import { FioParseError, parseFioJob, type FioParseResult } from '../lib/engine/workload/fio';
 import { fioScenario, fioScenarioError, fioSummaryLines } from './workloads';
+import { DEFAULT_TRACE_IODEPTH, scanTrace, traceReport, traceScenario, traceStreams, traceSummaryLines, type TraceRunOptions } from './traces';
+import { TraceFormatError, traceFormatFromName, type TraceSummary } from '../lib/engine/workload/traces/index';
+import { Simulation } from '../lib/engine/simulation';
+import { runResult } from '../lib/engine/result';
 
 export const EXIT_OK = 0;
 export const EXIT_VERIFY = 1;
@@ -64,9 +69,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 async function run(args: CliArgs): Promise<number> {
 	const file = args.scenarioFile;
-	const where = file ?? args.fioFile ?? (args.chain !== undefined ? '--chain' : 'default scenario');
+	const where = file ?? args.fioFile ?? args.trace?.file ?? (args.chain !== undefined ? '--chain' : 'default scenario');
 	let tempDir: string | undefined;
 	let fio: FioParseResult | undefined;
+	let trace: { options: TraceRunOptions; summary: TraceSummary; streams: ReturnType<typeof traceStreams> } | undefined;
 	try {
 		const registry = builtinRegistry();
 		const chain: ChainFilter[] | undefined = args.chain !== undefined ? parseChain(args.chain, registry) : undefined;
@@ -75,6 +81,13 @@ async function run(args: CliArgs): Promise<number> {
 		else if (args.fioFile !== undefined) {
 			fio = parseFioJob(readText(args.fioFile), args.fioFile);
 			input = fioScenario(fio, args.fioFile, chain);
+		} else if (args.trace !== undefined) {
+			const options = traceRunOptions(args);
+			const summary = scanTraceFile(options);
+			if (summary.records === 0)
+				throw new InputError(options.file, `no I/O records in this ${options.format} trace${summary.skipped ? ` (${summary.skipped} records carry no disk I/O)` : ''}`);
+			trace = { options, summary, streams: traceStreams(options) };
+			input = traceScenario(options, summary, chain, undefined);
 		} else input = chain !== undefined ? chainScenario(chain) : defaultScenario();
 		input = applyOverrides(input, { chain: file !== undefined ? chain : undefined, ios: args.ios, seed: args.seed });
 		if (fio) {
@@ -102,23 +115,30 @@ async function run(args: CliArgs): Promise<number> {
 		}
 
 		const t0 = performance.now();
-		const result = await runScenario(input, { registry, stores });
+		const streams = trace ? new Map([[TRACE_DISK, trace.streams.factory]]) : undefined;
+		const sim = await Simulation.create(input, { registry, stores, streams });
+		await sim.run();
+		const result = runResult(sim);
 		const ms = performance.now() - t0;
 		const wall = { ms, iops: ms > 0 ? result.ios / (ms / 1000) : 0 };
 		const store = args.store === 'file' ? `file:${args.storeDir ?? 'temporary'}` : 'memory';
-		const extra = fio
-			? { fio: { file: args.fioFile, jobs: fio.jobs.map((j) => j.name), ignored: fio.ignored, warnings: fio.warnings, notes: fio.notes } }
-			: {};
+		const report = trace ? traceReport(trace.options, trace.summary, trace.streams.stream(), sim.disks[0].info.sectors * 512) : undefined;
+		const extra = {
+			...(fio ? { fio: { file: args.fioFile, jobs: fio.jobs.map((j) => j.name), ignored: fio.ignored, warnings: fio.warnings, notes: fio.notes } } : {}),
+			...(report ? { trace: report } : {})
+		};
 		if (args.json) process.stdout.write(JSON.stringify({ ...result, store, wall, ...extra }, null, 2) + '\n');
 		else {
 			let text = formatSummary(result, wall, store);
 			if (fio) text += fioSummaryLines(fio, args.fioFile!).join('\n') + '\n';
+			if (report) text += traceSummaryLines(report).join('\n') + '\n';
 			process.stdout.write(text);
 		}
 		return failed(result) ? EXIT_VERIFY : EXIT_OK;
 	} catch (e) {
 		if (e instanceof UsageError) return badInput(e.message);
 		if (e instanceof FioParseError) return badInput(e.message);
+		if (e instanceof TraceFormatError) return badInput(`${where}: ${e.message}`);
 		if (fio && e instanceof ScenarioError) {
 			const msg = fioScenarioError(e, fio, args.fioFile!);
 			if (msg) return badInput(msg);
@@ -129,8 +149,41 @@ async function run(args: CliArgs): Promise<number> {
 			return badInput(`${where}: ${e.message}`);
 		throw e;
 	} finally {
+		trace?.streams.close();
 		if (tempDir !== undefined) fs.rmSync(tempDir, { recursive: true, force: true });
 	}
+}
+
+/** The replayed disk: the default scenario's one VM and disk. */
+const TRACE_DISK = 'vm-01/disk-0';
+
+function traceRunOptions(args: CliArgs): TraceRunOptions {
+	const t = args.trace!;
+	const format = t.format ?? traceFormatFromName(t.file);
+	if (format === undefined)
+		throw new UsageError(`--trace ${t.file}: give --format vscsi, msr or blkparse (the file name does not tell)`);
+	if (t.format === undefined && format !== 'blkparse' && t.blkparseEvent !== 'D')
+		throw new UsageError('--blkparse-event: only with a blkparse trace');
+	return {
+		file: t.file,
+		format,
+		reader: format === 'blkparse' ? { blkparse: { event: t.blkparseEvent } } : {},
+		timing: t.timing,
+		speed: t.speed,
+		iodepth: t.iodepth ?? DEFAULT_TRACE_IODEPTH[t.timing],
+		maxRecords: args.ios
+	};
+}
+
+/** The first pass over the trace, with file errors told as bad input. */
+function scanTraceFile(o: TraceRunOptions): TraceSummary {
+	try {
+		fs.accessSync(o.file, fs.constants.R_OK);
+		if (fs.statSync(o.file).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+	} catch (e) {
+		throw new InputError(o.file, fsReason(e));
+	}
+	return scanTrace(o);
 }
 
 /** A run fails when any read returned other bytes than were written, or any I/O failed. */
@@ -283,6 +336,7 @@ Filtering with real bytes and a deterministic virtual clock.
 Usage:
   vaio run [SCENARIO.json] [--chain NAME,NAME…] [--ios N] [--seed N] [--json]
   vaio run --fio JOB.fio [--chain NAME,NAME…] [--json]
+  vaio run --trace FILE [--format vscsi|msr|blkparse] [--timing trace|afap] [--chain …]
   vaio list-filters [--json]
   vaio help [COMMAND]       (or COMMAND --help)
   vaio --version
@@ -315,7 +369,22 @@ Options:
                        options that do not apply (ioengine, direct, filename, …) are listed as
                        ignored; options not modelled (stonewall, fsync, …) and unknown ones
                        are warnings on stderr; a malformed file is exit 2 with FILE:LINE
-  --ios N              every workload issues N I/Os (its runtimeUs is cleared)
+  --trace FILE         replay a block trace on the default VM's disk, sized to hold every sector
+                       the trace touches, with the chain from --chain (default: passthrough).
+                       The file is streamed (read in chunks, twice: to size the disk, then to
+                       replay). ios in the summary counts the trace's I/O records replayed
+  --format F           the trace's format: vscsi (VMware vscsiStats binary, v1 or v2 records),
+                       msr (SNIA MSR Cambridge CSV) or blkparse (blkparse's default text);
+                       default: from the file name (.vscsi, .csv, .blkparse/.blktrace/.txt)
+  --timing trace|afap  trace (default): each record is issued at its time in the trace;
+                       afap: as fast as possible, whenever the queue has room
+  --speed N            with --timing trace: replay N times faster (0.5: half speed)
+  --iodepth N          I/Os the replay keeps in flight at most (default 64 for afap, 1024 for
+                       trace timing)
+  --blkparse-event D|Q which blkparse events to replay: D (default; dispatched to the device,
+                       after merging: what a virtual disk sees) or Q (queued, before merging)
+  --ios N              every workload issues N I/Os (its runtimeUs is cleared); a trace replay
+                       stops after N records
   --seed N             the scenario's seed (0..4294967295); same seed, same trace digest
   --json               print one JSON object instead of the summary: ios, iops, mbps,
                        latencyUs {p50,p90,p99,p999,mean,max}, ops, verify {reads, mismatches,
@@ -334,6 +403,7 @@ Examples:
   vaio run scenarios/my.json --chain none --json
   vaio run scenarios/my.json --store-dir /tmp/vaio-disks
   vaio run --fio randrw.fio --chain cache
+  vaio run --trace cloudPhysicsIO.vscsi --chain cache --timing afap
 
 ${EXIT_CODES}
 `;

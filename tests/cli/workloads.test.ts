@@ -1,5 +1,6 @@
 /**
- * `vaio run` with workloads from users' own files: fio job files (--fio). Each test spawns
+ * `vaio run` with workloads from users' own files: fio job files (--fio) and block traces
+ * (--trace). Each test spawns
  * `node bin/vaio.js …` from a temporary directory, as tests/cli/vaio.test.ts does.
  */
 import { execFile } from 'node:child_process';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, test, type ExpectStatic } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../bin/vaio.js', import.meta.url));
+const REAL_TRACE = '/work/shared/data/traces/cloudPhysicsIO.vscsi';
 const TIMEOUT = 60_000;
 
 interface Outcome {
@@ -62,6 +64,27 @@ beforeAll(() => {
 	fs.writeFileSync(path.join(dir, 'job.fio'), JOB);
 	fs.writeFileSync(path.join(dir, 'typo.fio'), '[job]\nrw=randread\niodpeth=4\n');
 	fs.writeFileSync(path.join(dir, 'far.fio'), '[job]\nrw=read\nbs=1m\noffset=30g\nsize=8m\n');
+	fs.writeFileSync(
+		path.join(dir, 'hm_0.csv'),
+		[
+			'128166372003061629,hm,0,Write,4096,8192,10',
+			'128166372003161629,hm,0,Read,4096,4096,10',
+			'128166372003261629,hm,0,Read,1048576,65536,10',
+			'128166372003361629,hm,1,Read,0,512,10'
+		].join('\n') + '\n'
+	);
+	fs.writeFileSync(
+		path.join(dir, 'sda.txt'),
+		[
+			'  8,0    0        1     0.000000000   100  Q   W 2048 + 8 [dd]',
+			'  8,0    0        2     0.000001000   100  Q   W 2056 + 8 [dd]',
+			'  8,0    0        3     0.000002000   100  D   W 2048 + 16 [dd]',
+			'  8,0    0        4     0.000100000   100  C   W 2048 + 16 [0]',
+			'  8,0    0        5     0.000200000   200  Q   R 2048 + 16 [cat]',
+			'  8,0    0        6     0.000201000   200  D   R 2048 + 16 [cat]'
+		].join('\n') + '\n'
+	);
+	fs.writeFileSync(path.join(dir, 'broken.csv'), '128166372003061629,hm,0,Write,4096,8192,10\n128166372003061630,hm,0,Write,4096\n');
 });
 
 afterAll(() => {
@@ -114,5 +137,51 @@ describe.concurrent('vaio run --fio', () => {
 		const [a, b] = await Promise.all([vaio('run', 's.json', '--fio', 'job.fio'), vaio('run', '--fio', 'nope.fio')]);
 		expectBadInput(expect, a, /^vaio: run: give a scenario file or --fio, not both/);
 		expectBadInput(expect, b, /^vaio: nope\.fio: no such file$/);
+	});
+});
+
+describe.concurrent('vaio run --trace', () => {
+	test('the real vscsi trace: ios counts the records replayed, the op split matches, reads verify', { timeout: TIMEOUT }, async ({ expect }) => {
+		const o = await vaio('run', '--trace', REAL_TRACE, '--chain', 'none', '--timing', 'afap', '--ios', '3000', '--json');
+		expect(o.code, o.stderr).toBe(0);
+		expect(o.stderr).toBe('');
+		const r = JSON.parse(o.stdout);
+		expect(r.scenario).toBe('trace: cloudPhysicsIO.vscsi');
+		expect(r.ios).toBe(3000);
+		expect(r.ops.read.ios + r.ops.write.ios).toBe(3000);
+		expect(r.verify.mismatches).toBe(0);
+		expect(r.trace).toMatchObject({ format: 'vscsi', records: 113_872, writes: 66_898, reads: 46_974, skipped: 0, replayed: 3000, timing: 'afap', iodepth: 64 });
+		expect(r.trace.diskBytes).toBeGreaterThanOrEqual(65_595_583 * 512);
+		expect(r.outstanding.max).toBeLessThanOrEqual(64);
+	});
+
+	test('MSR CSV (format from the name) and blkparse text (Q or D events), with trace timing', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [msr, q, d] = await Promise.all([
+			vaio('run', '--trace', 'hm_0.csv', '--json'),
+			vaio('run', '--trace', 'sda.txt', '--format', 'blkparse', '--blkparse-event', 'Q', '--json'),
+			vaio('run', '--trace', 'sda.txt', '--format', 'blkparse', '--speed', '10')
+		]);
+		for (const o of [msr, q, d]) expect(o.code, o.stderr).toBe(0);
+		const m = JSON.parse(msr.stdout);
+		expect(m.ios).toBe(3);
+		expect(m.trace).toMatchObject({ format: 'msr', records: 3, reads: 2, writes: 1, skipped: 1, skippedWhy: { 'disk hm/1': 1 }, timing: 'trace', diskBytes: 2 ** 21 });
+		// The replay takes the trace's 20 ms (the last record issues at 20 ms).
+		expect(m.elapsedUs).toBeGreaterThan(20_000);
+		expect(m.verify.sectorsChecked).toBe(8 + 128);
+		const r = JSON.parse(q.stdout);
+		expect(r.ios).toBe(3);
+		expect(r.trace).toMatchObject({ format: 'blkparse', event: 'Q', records: 3, writes: 2, reads: 1 });
+		expect(d.stdout).toMatch(/^ {2}workload: blkparse trace sda\.txt: 2 I\/O records \(reads=1, writes=1\), replayed 2, timing from the trace at 10× speed$/m);
+	});
+
+	test('a malformed trace is bad input naming the position; options are checked', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [a, b, c] = await Promise.all([
+			vaio('run', '--trace', 'broken.csv'),
+			vaio('run', '--trace', 'job.fio'),
+			vaio('run', '--timing', 'afap')
+		]);
+		expectBadInput(expect, a, /^vaio: broken\.csv: msr line 2: 5 fields, expected 7 \(Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime\): "128166372003061630,hm,0,Write,4096"$/);
+		expectBadInput(expect, b, /^vaio: --trace job\.fio: give --format vscsi, msr or blkparse \(the file name does not tell\)$/);
+		expectBadInput(expect, c, /^vaio: --timing: only with --trace$/);
 	});
 });

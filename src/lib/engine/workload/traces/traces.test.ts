@@ -1,0 +1,376 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Prng } from '../../clock';
+import { Op } from '../../io';
+import { builtinRegistry } from '../../../filters';
+import { runResult } from '../../result';
+import { Simulation } from '../../simulation';
+import { ContentSource } from '../contents';
+import {
+	BlkparseReader,
+	ChunkedTraceSource,
+	createTraceReader,
+	MsrReader,
+	readTrace,
+	TraceFormatError,
+	TraceRecordBuffer,
+	TraceStream,
+	traceFormatFromName,
+	VscsiReader,
+	type TraceRecord
+} from './index';
+
+const REAL_TRACE = '/work/shared/data/traces/cloudPhysicsIO.vscsi';
+const realBytes = (() => {
+	try {
+		return new Uint8Array(readFileSync(new URL('../../../../../../shared/data/traces/cloudPhysicsIO.vscsi', import.meta.url)));
+	} catch {
+		return new Uint8Array(readFileSync(REAL_TRACE));
+	}
+})();
+
+/** A vscsi record, v1 (32 bytes) or v2 (40 bytes). */
+function vscsi(version: 1 | 2, cmd: number, bytes: number, lba: number, timeUs: number, serial = 0x80000001): Uint8Array {
+	const b = new Uint8Array(version === 1 ? 32 : 40);
+	const v = new DataView(b.buffer);
+	const u64 = (off: number, x: number) => {
+		v.setUint32(off, x % 2 ** 32, true);
+		v.setUint32(off + 4, Math.floor(x / 2 ** 32), true);
+	};
+	if (version === 1) {
+		v.setUint32(0, serial, true);
+		v.setUint32(4, bytes, true);
+		v.setUint32(8, 1, true);
+		v.setUint16(12, cmd, true);
+		v.setUint16(14, 0x100, true);
+	} else {
+		v.setUint16(0, cmd, true);
+		v.setUint16(2, 0x200, true);
+		v.setUint32(4, serial, true);
+		v.setUint32(8, bytes, true);
+		v.setUint32(12, 1, true);
+		u64(32, 1234); // response time
+	}
+	u64(16, lba);
+	u64(24, timeUs);
+	return b;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+	const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+	let o = 0;
+	for (const p of parts) {
+		out.set(p, o);
+		o += p.length;
+	}
+	return out;
+}
+
+function records(buf: TraceRecordBuffer): TraceRecord[] {
+	return Array.from({ length: buf.length }, (_, i) => buf.at(i));
+}
+
+function errorOf(fn: () => unknown): TraceFormatError {
+	try {
+		fn();
+	} catch (e) {
+		if (e instanceof TraceFormatError) return e;
+		throw e;
+	}
+	throw new Error('no error');
+}
+
+describe('vscsi', () => {
+	it('reads the real CloudPhysics trace: 113,872 records, 66,898 writes, 46,974 reads', () => {
+		const { records: r, summary } = readTrace('vscsi', realBytes);
+		expect(summary).toMatchObject({ records: 113_872, writes: 66_898, reads: 46_974, flushes: 0, unmaps: 0, skipped: 0, bytes: realBytes.length });
+		expect(r.length).toBe(113_872);
+		expect(r.at(0)).toEqual({ timeUs: 0x51fbe82cf22, op: Op.write, lba: 0x028f1a09, sectors: 1 });
+		// About two hours of trace.
+		expect(summary.lastTimeUs - summary.firstTimeUs).toBeGreaterThan(7190e6);
+		expect(summary.lastTimeUs - summary.firstTimeUs).toBeLessThan(7210e6);
+		// Sizes are whole sectors but often not whole 4 KiB blocks.
+		let unaligned = 0;
+		for (let i = 0; i < r.length; i++) if (r.sectors[i] % 8 !== 0) unaligned++;
+		expect(unaligned).toBeGreaterThan(1000);
+	});
+
+	it('gives the same records however the input is cut into chunks', () => {
+		const part = realBytes.subarray(0, 32 * 3000);
+		const whole = records(readTrace('vscsi', part).records);
+		for (const chunkBytes of [1, 5, 31, 33, 4096]) expect(records(readTrace('vscsi', part, { chunkBytes }).records)).toEqual(whole);
+	});
+
+	it('tells v1 from v2 per record; reads, writes, flush; skips other commands and empty transfers', () => {
+		const data = concat([
+			vscsi(1, 0x28, 4096, 100, 10),
+			vscsi(2, 0x2a, 6656, 200, 20),
+			vscsi(2, 0x35, 0, 0, 25),
+			vscsi(1, 0x12, 36, 0, 30),
+			vscsi(1, 0x88, 1000, 300, 40),
+			vscsi(2, 0x2a, 0, 400, 50),
+			// A v1 record whose serial's top byte is 2 has a 2 in byte 3 too: byte 15 decides.
+			vscsi(1, 0x8a, 512, 500, 60, 0x02000000)
+		]);
+		for (const chunkBytes of [1, 3, 1 << 20]) {
+			const { records: r, summary } = readTrace('vscsi', data, { chunkBytes });
+			expect(records(r)).toEqual([
+				{ timeUs: 10, op: Op.read, lba: 100, sectors: 8 },
+				{ timeUs: 20, op: Op.write, lba: 200, sectors: 13 },
+				{ timeUs: 25, op: Op.flush, lba: 0, sectors: 0 },
+				{ timeUs: 40, op: Op.read, lba: 300, sectors: 2 },
+				{ timeUs: 60, op: Op.write, lba: 500, sectors: 1 }
+			]);
+			expect(summary).toMatchObject({ records: 5, reads: 2, writes: 2, flushes: 1, skipped: 2, skippedWhy: { 'SCSI opcode 0x12': 1, 'zero length': 1 }, endSector: 501 });
+		}
+	});
+
+	it('names the record and byte offset of malformed input', () => {
+		const good = vscsi(1, 0x28, 4096, 1, 1);
+		expect(errorOf(() => readTrace('vscsi', concat([good, good, good.subarray(0, 20)]))).message).toBe(
+			'vscsi record 3 at byte 64: the input ends inside a record: 20 bytes left, a record is 32 (v1) or 40 (v2) bytes (a truncated file?)'
+		);
+		const garbage = new Uint8Array(32).fill(0x41);
+		expect(errorOf(() => readTrace('vscsi', concat([good, garbage]))).message).toMatch(
+			/^vscsi record 2 at byte 32: no vscsi version: byte 15 is 0x41 \(1 in a v1 record\), byte 3 is 0x41 \(2 in a v2 record\)/
+		);
+		expect(errorOf(() => readTrace('vscsi', concat([good, vscsi(2, 0x28, 2 ** 30, 0, 0)]))).message).toMatch(
+			/^vscsi record 2 at byte 32: 1073741824 bytes is larger than 64 MiB/
+		);
+		expect(errorOf(() => readTrace('vscsi', concat([good, good, vscsi(1, 0x2a, 512, 2 ** 40, 0)]))).message).toMatch(
+			/^vscsi record 3 at byte 64: sector 1099511627776 \+ 1 is beyond 64 TiB/
+		);
+		const e = errorOf(() => readTrace('vscsi', concat([good, vscsi(1, 0x2a, 512, 0, 2 ** 60)])));
+		expect(e.where).toBe('record 2 at byte 32');
+		expect(e.reason).toMatch(/^timestamp .* is beyond 2\^53$/);
+	});
+});
+
+describe('msr (SNIA MSR Cambridge CSV)', () => {
+	const CSV = [
+		'Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime',
+		'128166372003061629,hm,1,Read,3154152448,4096,1234',
+		'128166372003061639,hm,1,Write,3154156544,6144,99\r',
+		'',
+		'128166372013061629,hm,2,Write,0,512,5',
+		'128166372013061630,hm,1,write,1000,100,7',
+		'128166372003061600,hm,1,Read,512,0,7'
+	].join('\n');
+
+	it('reads records; time is µs since the first record, exactly; other disks and empty I/O are skipped', () => {
+		for (const chunkBytes of [1, 7, 1 << 20]) {
+			const { records: r, summary } = readTrace('msr', CSV, { chunkBytes });
+			expect(records(r)).toEqual([
+				{ timeUs: 0, op: Op.read, lba: 6160454, sectors: 8 },
+				{ timeUs: 1, op: Op.write, lba: 6160462, sectors: 12 },
+				{ timeUs: 1_000_000.1, op: Op.write, lba: 1, sectors: 2 }
+			]);
+			expect(summary).toMatchObject({ records: 3, reads: 1, writes: 2, skipped: 2, skippedWhy: { 'disk hm/2': 1, 'zero size': 1 } });
+		}
+	});
+
+	it('replays another disk when asked', () => {
+		const { records: r } = readTrace('msr', CSV, { msr: { disk: 'hm/2' } });
+		expect(records(r)).toEqual([{ timeUs: 1_000_000, op: Op.write, lba: 0, sectors: 1 }]);
+	});
+
+	it('names the line and the field of malformed input', () => {
+		const bad = (line: string) => errorOf(() => readTrace('msr', `128166372003061629,hm,1,Read,0,4096,1\n${line}\n`)).message;
+		expect(bad('128166372003061629,hm,1,Read,0,4096')).toMatch(/^msr line 2: 6 fields, expected 7/);
+		expect(bad('12816637200306162x,hm,1,Read,0,4096,1')).toMatch(/^msr line 2: Timestamp "12816637200306162x" is not a filetime/);
+		expect(bad('128166372003061629,hm,1,Trim,0,4096,1')).toBe('msr line 2: Type "Trim" is not Read or Write');
+		expect(bad('128166372003061629,hm,1,Read,-5,4096,1')).toMatch(/^msr line 2: Offset "-5" is not a whole number of bytes/);
+		expect(bad('128166372003061629,hm,1,Read,0,999999999,1')).toMatch(/^msr line 2: 1000000000 bytes is larger than 64 MiB/);
+		expect(errorOf(() => readTrace('msr', 'a'.repeat(70_000))).message).toMatch(/^msr line 1: longer than 65536 characters/);
+	});
+});
+
+describe('blkparse', () => {
+	const OUT = `  8,0    3        1     0.000000000   697  Q   W 223490 + 8 [kjournald]
+  8,0    3        2     0.000001829   697  G   W 223490 + 8 [kjournald]
+  8,0    3        3     0.000004176   697  P   N [kjournald]
+  8,0    3        4     0.000005177   697  I   W 223490 + 8 [kjournald]
+  8,0    3        5     0.000008548   697  U   N [kjournald] 1
+  8,0    3        6     0.000010505   697  D   W 223490 + 8 [kjournald]
+  8,0    0        7     0.000100000   800  Q   R 1000 + 16 [cat]
+  8,0    0        8     0.000101000   800  Q   R 1016 + 16 [cat]
+  8,0    0        9     0.000102000   800  M   R 1016 + 16 [cat]
+  8,0    0       10     0.000110000   800  D   R 1000 + 32 [cat]
+  8,0    1        0     0.000120000  2385  m   N cfq2385 alloced
+  8,16   1       11     0.000130000   900  D   W 5 + 8 [dd]
+  8,0    1       12     0.000200000   950  Q FWS [jbd2/sda1-8]
+  8,0    1       13     0.000201000   950  D FWS [jbd2/sda1-8]
+  8,0    1       14     0.000300000   960  D  DS 4096 + 2048 [fstrim]
+  8,0    3       15     0.000355234     0  C   W 223490 + 8 [0]
+CPU0 (8,0):
+ Reads Queued:           2,       16KiB	 Writes Queued:           1,        4KiB
+Total (8,0):
+ Reads Queued:           2,       16KiB	 Writes Queued:           1,        4KiB
+Throughput (R/W): 0KiB/s / 0KiB/s
+Events (8,0): 16 entries
+`;
+
+	it('replays D events by default: merged requests as the device got them, flushes and discards', () => {
+		for (const chunkBytes of [1, 13, 1 << 20]) {
+			const { records: r, summary } = readTrace('blkparse', OUT, { chunkBytes });
+			expect(records(r)).toEqual([
+				{ timeUs: 10.505, op: Op.write, lba: 223490, sectors: 8 },
+				{ timeUs: 110, op: Op.read, lba: 1000, sectors: 32 },
+				{ timeUs: 201, op: Op.flush, lba: 0, sectors: 0 },
+				{ timeUs: 300, op: Op.unmap, lba: 4096, sectors: 2048 }
+			]);
+			expect(summary).toMatchObject({ records: 4, skipped: 1, skippedWhy: { 'device 8,16': 1 } });
+		}
+	});
+
+	it('replays Q events when asked: what was submitted, before merging', () => {
+		const { records: r } = readTrace('blkparse', OUT, { blkparse: { event: 'Q' } });
+		expect(records(r)).toEqual([
+			{ timeUs: 0, op: Op.write, lba: 223490, sectors: 8 },
+			{ timeUs: 100, op: Op.read, lba: 1000, sectors: 16 },
+			{ timeUs: 101, op: Op.read, lba: 1016, sectors: 16 },
+			{ timeUs: 200, op: Op.flush, lba: 0, sectors: 0 }
+		]);
+	});
+
+	it('replays another device when asked', () => {
+		const { records: r } = readTrace('blkparse', OUT, { blkparse: { device: '8,16' } });
+		expect(records(r)).toEqual([{ timeUs: 130, op: Op.write, lba: 5, sectors: 8 }]);
+	});
+
+	it('names the line of malformed input', () => {
+		expect(errorOf(() => readTrace('blkparse', `${OUT.split('\n')[0]}\nhello world\n`)).message).toBe(
+			'blkparse line 2: not a blkparse event (expected "MAJ,MIN CPU SEQ SECONDS PID ACTION RWBS …"): "hello world"'
+		);
+		expect(errorOf(() => readTrace('blkparse', '8,0 1 1 0.1 5 D W 1 + 999999999 [x]\n')).message).toMatch(/^blkparse line 1: .* is larger than 64 MiB/);
+	});
+});
+
+describe('trace format from the file name', () => {
+	it.each([
+		['a.vscsi', 'vscsi'],
+		['x/cloudPhysicsIO.vscsi', 'vscsi'],
+		['hm_0.csv', 'msr'],
+		['sda.blkparse', 'blkparse'],
+		['sda.blktrace.txt', 'blkparse'],
+		['trace.bin', undefined]
+	])('%s → %s', (name, format) => expect(traceFormatFromName(name)).toBe(format));
+});
+
+describe('TraceStream', () => {
+	const buffer = (recs: [number, number, number, number][]) => {
+		const b = new TraceRecordBuffer(2);
+		for (const [t, op, lba, n] of recs) b.push(t, op as 0, lba, n);
+		return b;
+	};
+	const contents = () => new ContentSource(new Prng(1));
+
+	it('trace timing: issues at the record times relative to the first, scaled', () => {
+		const s = new TraceStream(buffer([[1000, Op.read, 0, 8], [1500, Op.write, 8, 8], [1400, Op.read, 16, 1]]), {
+			diskSectors: 1000,
+			contents: contents(),
+			timing: 'trace',
+			timeScale: 2
+		});
+		expect(s.nextIssueTime(50)).toBe(50);
+		expect(s.next(50)).toEqual({ op: Op.read, lba: 0, sectors: 8 });
+		expect(s.nextIssueTime(60)).toBe(1050);
+		const w = s.next(1100)!;
+		expect(w).toMatchObject({ op: Op.write, lba: 8, sectors: 8 });
+		expect(w.contents).toHaveLength(1);
+		expect(s.late).toBe(1);
+		expect(s.maxLateUs).toBe(50);
+		// A timestamp that goes backwards is due at once.
+		expect(s.nextIssueTime(1100)).toBe(1100);
+		expect(s.next(1100)).toEqual({ op: Op.read, lba: 16, sectors: 1 });
+		expect(s.done).toBe(true);
+		expect(s.next(2000)).toBeNull();
+	});
+
+	it('as fast as possible: always due now; wraps records beyond the disk; stops at maxRecords', () => {
+		const s = new TraceStream(buffer([[0, Op.write, 995, 10], [9, Op.read, 2500, 4], [1, Op.flush, 0, 0], [2, Op.unmap, 8, 8]]), {
+			diskSectors: 1000,
+			contents: contents(),
+			timing: 'afap',
+			maxRecords: 3
+		});
+		expect(s.nextIssueTime(7)).toBe(7);
+		const w = s.next(7)!;
+		expect(w).toMatchObject({ op: Op.write, lba: 990, sectors: 10 });
+		expect(w.contents).toHaveLength(2);
+		expect(s.next(7)).toEqual({ op: Op.read, lba: 500, sectors: 4 });
+		expect(s.next(7)).toEqual({ op: Op.flush, lba: 0, sectors: 0 });
+		expect(s.done).toBe(true);
+		expect({ issued: s.issued, reads: s.reads, writes: s.writes, flushes: s.flushes, wrapped: s.wrapped }).toEqual({ issued: 3, reads: 1, writes: 1, flushes: 1, wrapped: 2 });
+	});
+
+	it('replays the real trace record for record from a chunked source', () => {
+		let pos = 0;
+		const source = new ChunkedTraceSource(createTraceReader('vscsi'), () => {
+			if (pos >= realBytes.length) return null;
+			const c = realBytes.subarray(pos, pos + 65536);
+			pos += c.length;
+			return c;
+		});
+		const s = new TraceStream(source, { diskSectors: 2 ** 27, contents: contents(), timing: 'afap' });
+		while (s.next(0));
+		expect({ issued: s.issued, reads: s.reads, writes: s.writes, wrapped: s.wrapped }).toEqual({ issued: 113_872, reads: 46_974, writes: 66_898, wrapped: 0 });
+	});
+});
+
+describe('Simulation streams hook', () => {
+	const scenario = (sizeBytes: number) => ({
+		version: 1,
+		seed: 5,
+		vms: [{ name: 'vm', disks: [{ name: 'd', size: sizeBytes, policy: { filters: [{ type: 'passthrough' }] }, workload: [] }] }]
+	});
+
+	it('replays a trace in place of the scenario workload; every record is an I/O; reads verify', async () => {
+		const first = realBytes.subarray(0, 32 * 2000);
+		const { summary } = readTrace('vscsi', first);
+		const reader = new VscsiReader();
+		let fed = false;
+		const source = new ChunkedTraceSource(reader, () => (fed ? null : ((fed = true), first)));
+		let stream: TraceStream | undefined;
+		const sim = await Simulation.create(scenario(Math.ceil((summary.endSector * 512) / 2 ** 20) * 2 ** 20), {
+			registry: builtinRegistry(),
+			streams: new Map([
+				[
+					'vm/d',
+					(d) => {
+						stream = new TraceStream(source, { diskSectors: d.sectors, contents: d.contents, timing: 'afap' });
+						return [{ stream, iodepth: 16 }];
+					}
+				]
+			])
+		});
+		await sim.run();
+		const r = runResult(sim);
+		expect(r.ios).toBe(2000);
+		expect(r.ops.read.ios).toBe(summary.reads);
+		expect(r.ops.write.ios).toBe(summary.writes);
+		expect(r.verify.mismatches).toBe(0);
+		expect(r.errors.count).toBe(0);
+		expect(stream!.issued).toBe(2000);
+		expect(r.outstanding.max).toBeLessThanOrEqual(16);
+	});
+
+	it('names a disk the scenario does not have', async () => {
+		await expect(
+			Simulation.create(scenario(2 ** 20), { registry: builtinRegistry(), streams: new Map([['vm/nope', () => []]]) })
+		).rejects.toThrow(/streams are given for disk "vm\/nope", which the scenario does not have \(disks: vm\/d\)/);
+	});
+});
+
+describe('readers are incremental', () => {
+	it('report the bytes consumed as they go (for a progress bar)', () => {
+		const r = new MsrReader();
+		const sink = () => {};
+		r.push(new TextEncoder().encode('128166372003061629,hm,1,Read,0,4096,1\n1281663720'), sink);
+		expect(r.summary).toMatchObject({ records: 1, bytes: 48 });
+		r.push(new TextEncoder().encode('03061629,hm,1,Read,0,4096,1\n'), sink);
+		r.end(sink);
+		expect(r.summary).toMatchObject({ records: 2, bytes: 76 });
+		expect(new BlkparseReader().event).toBe('D');
+	});
+});
