@@ -29,7 +29,9 @@ export class Samples {
 			view.sort();
 			this.sorted = true;
 		}
-		const rank = Math.ceil((p / 100) * this.length);
+		// Nearest rank ⌈p/100·n⌉. The product carries floating-point noise (0.999 · 1000 is
+		// 999.0000000000001), which must not push an exact rank up by one: shave it off first.
+		const rank = Math.ceil((p / 100) * this.length * (1 - 1e-12));
 		return view[Math.min(this.length - 1, Math.max(0, rank - 1))];
 	}
 

@@ -220,8 +220,10 @@ export class Simulation {
 
 	/**
 	 * Keeps the clock running until `p` settles: a control operation waits for I/O to drain and
-	 * for filters to act (a cache flush needs device time). A microtask turn after each event lets
-	 * the operation's promise chain advance at the virtual time it belongs to.
+	 * for filters to act (a cache flush needs device time). Before the clock moves on, the
+	 * operation's promise chain runs to quiescence (a macrotask turn), so it settles, or tells the
+	 * next filter, or schedules its own timers, at the virtual time it belongs to, however many
+	 * awaits it takes and whatever else (another disk) has events queued.
 	 */
 	async settle<T>(p: Promise<T>): Promise<T> {
 		let settled = false;
@@ -229,12 +231,15 @@ export class Simulation {
 			settled = true;
 		});
 		while (!settled) {
+			if (!(this.sched.peekTime() <= this.sched.now)) {
+				await macrotask();
+				if (settled) break;
+			}
 			const fn = this.sched.pop();
 			if (!fn) {
-				// The operation may not have reached the filters yet (it awaits the drain first):
-				// let pending callbacks run before deciding that nothing is left to do.
-				await new Promise((r) => setTimeout(r, 0));
-				if (this.sched.peekTime() === Infinity) return q;
+				// Nothing left in virtual time: the operation waits on something outside it (an
+				// asynchronous store), which may yet schedule timers. Look again shortly.
+				await Promise.race([q, new Promise((r) => setTimeout(r, 1))]);
 				continue;
 			}
 			this.events++;
@@ -274,6 +279,21 @@ export class Simulation {
 		}
 		return this.finished;
 	}
+}
+
+/** Resolves once every pending microtask has run: setImmediate in Node, a MessageChannel in browsers. */
+function macrotask(): Promise<void> {
+	if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
+	if (typeof MessageChannel === 'function')
+		return new Promise((r) => {
+			const ch = new MessageChannel();
+			ch.port1.onmessage = () => {
+				ch.port1.close();
+				r();
+			};
+			ch.port2.postMessage(0);
+		});
+	return new Promise((r) => setTimeout(r, 0));
 }
 
 /** Runs `fn`; rethrows its error as a ScenarioError at `path`. */

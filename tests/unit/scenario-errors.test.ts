@@ -1,0 +1,131 @@
+/**
+ * Invalid scenarios get one line that names the field (a dotted path) and the reason, whether the
+ * schema catches it (parseScenario) or building the simulation does (filters, params, classes,
+ * devices): `vms[0].disks[0].workload[0].bs: must be a multiple of 512 bytes`.
+ */
+import { describe, expect, it } from 'vitest';
+import { ScenarioError, parseScenario, type ScenarioInput } from '../../src/lib/engine/scenario/schema';
+import { Simulation } from '../../src/lib/engine/simulation';
+import { builtinRegistry } from '../../src/lib/filters';
+import { testFilter } from './driver';
+import { registryWith } from './scenarios';
+
+type Edit = (s: any) => void;
+
+function base(): any {
+	return {
+		version: 1,
+		vms: [{ name: 'vm-01', disks: [{ name: 'disk-0', size: '1g', datastore: { kind: 'null' }, workload: [{ bs: '4k', ios: 10 }] }] }]
+	};
+}
+
+const disk = (edit: (d: any) => void): Edit => (s) => edit(s.vms[0].disks[0]);
+const policy = (filters: unknown[]): Edit => disk((d) => (d.policy = { filters }));
+
+/** The ScenarioError that building the edited scenario throws. */
+async function errorOf(edit: Edit, registry = builtinRegistry()): Promise<ScenarioError> {
+	const s = base();
+	edit(s);
+	try {
+		await Simulation.create(s as ScenarioInput, { registry });
+	} catch (e) {
+		expect(e).toBeInstanceOf(ScenarioError);
+		const err = e as ScenarioError;
+		// one line: "<path>: <reason>"
+		expect(err.message).not.toContain('\n');
+		expect(err.message).toBe(`${err.path}: ${err.reason}`);
+		return err;
+	}
+	throw new Error('the scenario was accepted');
+}
+
+describe('schema errors name the field path and the reason', () => {
+	it.each<[string, Edit, string]>([
+		['bs not a multiple of 512', disk((d) => (d.workload[0].bs = 1000)), 'vms[0].disks[0].workload[0].bs: must be a multiple of 512 bytes'],
+		['bs as text', disk((d) => (d.workload[0].bs = '1000')), 'vms[0].disks[0].workload[0].bs: must be a multiple of 512 bytes'],
+		['bssplit bs', disk((d) => (d.workload[0].bssplit = [{ bs: 700, pct: 100 }])), 'vms[0].disks[0].workload[0].bssplit[0].bs: must be a multiple of 512 bytes'],
+		['unknown field in a workload', disk((d) => (d.workload[0].blocksize = 4096)), 'vms[0].disks[0].workload[0].blocksize: unknown field (blocksize is not allowed here)'],
+		['unknown top-level field', (s) => (s.seeds = 3), 'seeds: unknown field (seeds is not allowed here)'],
+		['unknown field in a filter attachment', policy([{ type: 'delay', param: {} }]), 'vms[0].disks[0].policy.filters[0].param: unknown field (param is not allowed here)'],
+		['wrong schema version', (s) => (s.version = 2), 'version: must be 1 (the scenario schema version)'],
+		['missing vms', (s) => delete s.vms, 'vms: is required'],
+		['missing disk name', disk((d) => delete d.name), 'vms[0].disks[0].name: is required'],
+		['no VM', (s) => (s.vms = []), 'vms: a scenario needs at least one VM'],
+		['VM without disks', (s) => (s.vms[0].disks = []), 'vms[0].disks: a VM needs at least one disk'],
+		['bad size text', disk((d) => (d.size = '20 gigs')), 'vms[0].disks[0].size: not a size: "20 gigs"'],
+		['disk too small', disk((d) => (d.size = 512)), 'vms[0].disks[0].size: 512 bytes is outside 4096..70368744177664'],
+		['bad name', (s) => (s.vms[0].name = 'my vm'), 'vms[0].name: must be 1–64 letters, digits, dots, dashes or underscores'],
+		['unknown host', (s) => (s.vms[0].host = 'esx-09'), 'vms[0].host: host "esx-09" is not in hosts (esx-01)'],
+		['duplicate host', (s) => (s.hosts = [{ name: 'esx-01' }, { name: 'esx-01' }]), 'hosts[1].name: duplicate host "esx-01"'],
+		['duplicate VM', (s) => s.vms.push({ ...s.vms[0] }), 'vms[1].name: duplicate VM "vm-01"'],
+		['duplicate disk', (s) => s.vms[0].disks.push({ name: 'disk-0' }), 'vms[0].disks[1].name: duplicate disk "disk-0"'],
+		['offset beyond the disk', disk((d) => (d.workload[0].offset = '2g')), "vms[0].disks[0].workload[0].offset: 2147483648 is beyond the disk's 1073741824 bytes"],
+		['unknown filter class', policy([{ type: 'passthrough', class: 'storage' }]), 'vms[0].disks[0].policy.filters[0].class: Expected ("inspection" | "compression" | "encryption" | "replication" | "cache" | "dataProvider" | "datastoreIoControl") but received "storage"'],
+		['unknown datastore kind', disk((d) => (d.datastore = { kind: 'floppy' })), 'vms[0].disks[0].datastore.kind: Expected ("nvme" | "sata-ssd" | "hdd" | "null") but received "floppy"'],
+		['iodepth 0', disk((d) => (d.workload[0].iodepth = 0)), 'vms[0].disks[0].workload[0].iodepth: Expected >=1 but received 0']
+	])('%s', async (_what, edit, message) => {
+		expect((await errorOf(edit)).message).toBe(message);
+		// parseScenario alone gives the same error for what the schema can see
+		const s = base();
+		edit(s);
+		expect(() => parseScenario(s)).toThrow(message);
+	});
+});
+
+describe('building errors name the field path and the reason', () => {
+	it('unknown filter type', async () => {
+		const e = await errorOf(policy([{ type: 'passthrough' }, { type: 'nope', class: 'cache' }]));
+		expect(e.path).toBe('vms[0].disks[0].policy.filters[1].type');
+		expect(e.reason).toMatch(/^unknown filter "nope" \(registered: .*\bpassthrough\b.*\)$/);
+	});
+
+	it('bad filter parameter value, naming the parameter', async () => {
+		expect((await errorOf(policy([{ type: 'delay', params: { readUs: -5 } }]))).message).toBe(
+			'vms[0].disks[0].policy.filters[0].params: filter "delay" parameter "readUs": -5 is below the minimum 0 µs'
+		);
+		expect((await errorOf(policy([{ type: 'flaky', params: { mode: 'explode' } }]))).message).toBe(
+			'vms[0].disks[0].policy.filters[0].params: filter "flaky" parameter "mode": "explode" is not one of fail, corrupt-read, corrupt-write'
+		);
+	});
+
+	it('unknown filter parameter, naming it and the known ones', async () => {
+		expect((await errorOf(policy([{ type: 'delay', params: { speed: 1 } }]))).message).toBe(
+			'vms[0].disks[0].policy.filters[0].params: filter "delay": unknown parameter "speed" (known: readUs, writeUs, blocking)'
+		);
+	});
+
+	it('duplicate class, naming both filters and the class', async () => {
+		expect((await errorOf(policy([{ type: 'delay', class: 'cache' }, { type: 'passthrough', class: 'cache' }]))).message).toBe(
+			'vms[0].disks[0].policy.filters: filters "delay" and "passthrough" are both of class cache: a disk takes one filter per class'
+		);
+	});
+
+	it('a class change on a filter whose class is fixed', async () => {
+		const registry = registryWith(testFilter('fixed', 'cache'));
+		expect((await errorOf(policy([{ type: 'fixed', class: 'inspection' }]), registry)).message).toBe(
+			'vms[0].disks[0].policy.filters[0].class: filter "fixed" is of class cache; its class cannot be changed'
+		);
+		// naming its own class is fine
+		const s = base();
+		policy([{ type: 'fixed', class: 'cache' }])(s);
+		await expect(Simulation.create(s, { registry })).resolves.toBeInstanceOf(Simulation);
+	});
+
+	it('unknown device parameter, for the datastore and for a filter device', async () => {
+		const ds = await errorOf(disk((d) => (d.datastore = { kind: 'nvme', params: { warp: 9 } })));
+		expect(ds.path).toBe('vms[0].disks[0].datastore');
+		expect(ds.reason).toMatch(/^nvme: unknown parameter "warp" \(known: readLatencyUs, /);
+		const fd = await errorOf(policy([{ type: 'passthrough', devices: { ssd: { kind: 'nvme', params: { warp: 1 } } } }]));
+		expect(fd.path).toBe('vms[0].disks[0].policy.filters[0].devices.ssd');
+		expect(fd.reason).toMatch(/^nvme: unknown parameter "warp"/);
+	});
+
+	it('the first problem is the one reported', async () => {
+		const e = await errorOf((s) => {
+			s.vms[0].host = 'nowhere';
+			s.vms[0].disks[0].workload[0].bs = 100;
+		});
+		// schema errors come before reference checks
+		expect(e.path).toBe('vms[0].disks[0].workload[0].bs');
+	});
+});
