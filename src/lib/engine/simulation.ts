@@ -227,6 +227,7 @@ export class Simulation {
 	 */
 	async settle<T>(p: Promise<T>): Promise<T> {
 		let settled = false;
+		let idleTurns = 0;
 		const q = p.finally(() => {
 			settled = true;
 		});
@@ -238,10 +239,14 @@ export class Simulation {
 			const fn = this.sched.pop();
 			if (!fn) {
 				// Nothing left in virtual time: the operation waits on something outside it (an
-				// asynchronous store), which may yet schedule timers. Look again shortly.
+				// asynchronous store), which may yet schedule timers. Look again shortly, but not
+				// forever: a filter whose promise can never settle must not hang the run.
+				if (++idleTurns > MAX_IDLE_TURNS)
+					throw new Error('a control operation never finished: a filter is waiting for something that cannot happen (nothing is left to run)');
 				await Promise.race([q, new Promise((r) => setTimeout(r, 1))]);
 				continue;
 			}
+			idleTurns = 0;
 			this.events++;
 			const r = fn();
 			if (r !== undefined) await r;
@@ -282,6 +287,9 @@ export class Simulation {
 }
 
 /** Resolves once every pending microtask has run: setImmediate in Node, a MessageChannel in browsers. */
+/** Empty-queue turns (≈ 1 ms of wall time each) a control operation may wait for a store. */
+const MAX_IDLE_TURNS = 5000;
+
 function macrotask(): Promise<void> {
 	if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
 	if (typeof MessageChannel === 'function')
