@@ -11,10 +11,26 @@ import type { FilterInfo } from '../filters/catalog';
 
 export type StoreChoice = 'memory' | 'opfs' | 'idb';
 
+/** Where the disks live and how much room the browser gives them (navigator.storage). */
+export interface StorageInfo {
+	/** The session's store, or the one a load without a choice would use. */
+	store: StoreChoice;
+	/** True once the browser agreed to keep the data under storage pressure (ask from the page). */
+	persisted: boolean;
+	/** Bytes used by this origin and its quota (navigator.storage.estimate; 0 when unknown). */
+	usage: number;
+	quota: number;
+	/** Stores this browser offers, best first. */
+	available: StoreChoice[];
+}
+
 export interface EngineApi {
 	/** Every registered filter type with its parameter table (for the palette and panels). */
 	catalog(): FilterInfo[];
-	/** Validates and builds a scenario (null: the default one). Throws a ScenarioError message. */
+	/**
+	 * Validates and builds a scenario (null: the default one). Throws a ScenarioError message.
+	 * `store` defaults to OPFS where available, else IndexedDB.
+	 */
 	load(scenario: unknown | null, store?: StoreChoice): Promise<LoadInfo>;
 	play(): void;
 	pause(): void;
@@ -32,6 +48,8 @@ export interface EngineApi {
 	frame(): Frame;
 	traceRows(from: number, count: number): TraceRow[];
 	traceRange(): { first: number; end: number };
+	/** The store in use, persistence and the origin's usage and quota. */
+	storageInfo(): Promise<StorageInfo>;
 }
 
 export type { Frame, LoadInfo, RunResult, FilterInfo };

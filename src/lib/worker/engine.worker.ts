@@ -11,6 +11,8 @@ import { EngineSession } from './session';
 import type { EngineApi, StoreChoice } from './api';
 import { defaultScenario } from '../engine/index';
 import { MemoryStoreFactory } from '../engine/storage/memory';
+import { OpfsStoreFactory, opfsAvailable } from '../engine/storage/opfs';
+import { IdbStoreFactory } from '../engine/storage/idb';
 import type { StoreFactory } from '../engine/storage/types';
 import type { ControlEvent } from '../engine/filter';
 
@@ -27,10 +29,25 @@ const yieldNow = () =>
 let session: EngineSession | undefined;
 let storeChoice: StoreChoice = 'memory';
 
+/** The default store here: OPFS where sync access handles exist, else IndexedDB. */
+function defaultStore(): StoreChoice {
+	return opfsAvailable() ? 'opfs' : 'idb';
+}
+
+// One OPFS and one IndexedDB factory for the worker's lifetime: each holds its Web Lock (so a
+// second tab gets a clear "open in another tab" error) and its open stores. A failed open is
+// forgotten, so it can be retried once the other tab is closed.
+const factories = new Map<StoreChoice, Promise<StoreFactory>>();
+
 async function openStores(choice: StoreChoice): Promise<StoreFactory> {
-	// OPFS and IndexedDB factories plug in here (browser-runtime issue); memory is always there.
-	if (choice !== 'memory') throw new Error(`the ${choice} store is not available in this build`);
-	return new MemoryStoreFactory();
+	if (choice === 'memory') return new MemoryStoreFactory();
+	let f = factories.get(choice);
+	if (!f) {
+		f = choice === 'opfs' ? OpfsStoreFactory.create() : IdbStoreFactory.create();
+		factories.set(choice, f);
+		f.catch(() => factories.delete(choice));
+	}
+	return f;
 }
 
 async function ensureSession(choice: StoreChoice): Promise<EngineSession> {
@@ -53,7 +70,7 @@ const api: EngineApi = {
 	catalog() {
 		return filterCatalog(registry);
 	},
-	async load(scenario, store = 'memory') {
+	async load(scenario, store = defaultStore()) {
 		const s = await ensureSession(store);
 		return s.load(scenario ?? defaultScenario());
 	},
@@ -93,6 +110,13 @@ const api: EngineApi = {
 	},
 	traceRange() {
 		return session ? session.traceRange() : { first: 0, end: 0 };
+	},
+	async storageInfo() {
+		const storage = navigator.storage as StorageManager | undefined;
+		const est = await storage?.estimate().catch(() => undefined);
+		const persisted = (await storage?.persisted?.().catch(() => false)) ?? false;
+		const available: StoreChoice[] = [...(opfsAvailable() ? (['opfs'] as const) : []), 'idb', 'memory'];
+		return { store: session ? storeChoice : defaultStore(), persisted, usage: est?.usage ?? 0, quota: est?.quota ?? 0, available };
 	}
 };
 

@@ -53,3 +53,13 @@ export function isQuotaError(e: unknown): boolean {
 	const name = (e as { name?: unknown } | null)?.name;
 	return name === 'QuotaExceededError' || (e as { code?: unknown } | null)?.code === 22;
 }
+
+/** navigator.storage.estimate(), or undefined where it is missing or fails. */
+export async function estimate(): Promise<{ usage: number; quota: number } | undefined> {
+	try {
+		const e = await globalThis.navigator.storage.estimate();
+		return { usage: e.usage ?? 0, quota: e.quota ?? 0 };
+	} catch {
+		return undefined;
+	}
+}

@@ -36,7 +36,8 @@
 import { BLOCK_BYTES, SECTOR_BYTES, SECTORS_PER_BLOCK } from '../io';
 import { checkRange, sectorsOf } from './range';
 import { decodeName, encodeName } from './names';
-import { fullMessage, isQuotaError, StoreFullError, StoreLockedError, StoreUnavailableError } from './errors';
+import { estimate, fullMessage, isQuotaError, StoreFullError, StoreLockedError, StoreUnavailableError } from './errors';
+import { sleep, takeLock } from './locks';
 import type { BlockStore, SidecarStore, StoreFactory } from './types';
 
 /** The part of FileSystemSyncAccessHandle the store uses (also implemented by test fakes). */
@@ -727,43 +728,6 @@ interface SyncFileHandle {
 	createSyncAccessHandle(): Promise<SyncHandle>;
 }
 
-interface LockManagerLike {
-	request(
-		name: string,
-		options: { mode?: 'exclusive' | 'shared'; ifAvailable?: boolean },
-		callback: (lock: unknown) => unknown
-	): Promise<unknown>;
-}
-
-async function estimate(): Promise<{ usage: number; quota: number } | undefined> {
-	try {
-		const e = await navigator.storage.estimate();
-		return { usage: e.usage ?? 0, quota: e.quota ?? 0 };
-	} catch {
-		return undefined;
-	}
-}
-
-/**
- * Takes the exclusive Web Lock `name` if nobody holds it; resolves to its release function, or
- * to undefined when another tab (or worker) holds it. Without the Web Locks API: a no-op lock.
- */
-export async function takeLock(name: string): Promise<(() => void) | undefined> {
-	const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
-	if (!locks) return () => undefined;
-	return new Promise((resolve, reject) => {
-		locks
-			.request(name, { mode: 'exclusive', ifAvailable: true }, (lock) => {
-				if (!lock) {
-					resolve(undefined);
-					return undefined;
-				}
-				return new Promise<void>((release) => resolve(() => release()));
-			})
-			.catch(reject);
-	});
-}
-
 export interface OpfsFactoryOptions {
 	/** Directory in the origin's OPFS holding every store (default "vaio"). */
 	root?: string;
@@ -882,14 +846,19 @@ export class OpfsStoreFactory implements StoreFactory {
 		try {
 			for (const ext of ['.data', '.map0', '.map1']) {
 				const fh = (await disks.getFileHandle(base + ext, { create: true })) as unknown as SyncFileHandle;
-				try {
-					handles.push(await fh.createSyncAccessHandle());
-				} catch (e) {
-					const n = (e as { name?: string }).name;
-					if (n === 'NoModificationAllowedError' || n === 'InvalidStateError') {
-						throw new StoreLockedError(`the disk "${name}" is open in another tab: close that tab, or continue there`);
+				// A handle of a page being reloaded may take a moment to be released: retry for ~1 s.
+				for (let attempt = 0; ; attempt++) {
+					try {
+						handles.push(await fh.createSyncAccessHandle());
+						break;
+					} catch (e) {
+						const n = (e as { name?: string }).name;
+						if (n !== 'NoModificationAllowedError' && n !== 'InvalidStateError') throw e;
+						if (attempt >= 10) {
+							throw new StoreLockedError(`the disk "${name}" is open in another tab: close that tab, or continue there`);
+						}
+						await sleep(100);
 					}
-					throw e;
 				}
 			}
 			const store = OpfsBlockStore.open(name, { data: handles[0], map0: handles[1], map1: handles[2] }, sectors, {
