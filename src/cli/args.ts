@@ -24,6 +24,11 @@ export interface CliArgs {
 	fioFile?: string;
 	/** `--trace FILE`: a block trace replayed on the default VM's disk. */
 	trace?: TraceArgs;
+	csvOut?: string;
+	perfettoOut?: string;
+	metricsOut?: string;
+	/** `--rows N`: completed trace rows the run keeps (run.traceCapacity). */
+	rows?: number;
 	/** `--chain` as given (parsed by chain.ts against the registry). */
 	chain?: string;
 	ios?: number;
@@ -57,6 +62,10 @@ const OPTIONS = {
 	speed: { type: 'string' },
 	iodepth: { type: 'string' },
 	'blkparse-event': { type: 'string' },
+	'csv-out': { type: 'string' },
+	'perfetto-out': { type: 'string' },
+	'metrics-out': { type: 'string' },
+	rows: { type: 'string' },
 	ios: { type: 'string' },
 	seed: { type: 'string' },
 	json: { type: 'boolean' },
@@ -68,12 +77,14 @@ const OPTIONS = {
 } as const;
 
 /** Options only `run` takes (list-filters takes --json). */
-const RUN_ONLY = ['chain', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
+const RUN_ONLY = ['chain', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'csv-out', 'perfetto-out', 'metrics-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
 /** Options that only make sense with --trace. */
 const TRACE_ONLY = ['format', 'timing', 'speed', 'iodepth', 'blkparse-event'] as const;
 
 export const MAX_IOS = 1e10;
 export const MAX_SEED = 2 ** 32 - 1;
+/** The scenario schema's largest run.traceCapacity. */
+export const MAX_TRACE_ROWS = 500_000;
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
 	let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
@@ -149,11 +160,20 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 			blkparseEvent: event
 		};
 	} else for (const k of TRACE_ONLY) if (values[k] !== undefined) throw new UsageError(`--${k}: only with --trace`);
+	const outs = (['csv-out', 'perfetto-out', 'metrics-out'] as const).filter((k) => values[k] !== undefined);
+	for (const k of outs) if (values[k] === '') throw new UsageError(`--${k}: the file name is empty`);
+	for (let i = 0; i < outs.length; i++)
+		for (let j = i + 1; j < outs.length; j++)
+			if (values[outs[i]] === values[outs[j]]) throw new UsageError(`--${outs[i]} and --${outs[j]} name the same file "${values[outs[i]]}"`);
 	return {
 		command: 'run',
 		scenarioFile: rest[0],
 		fioFile: values.fio,
 		trace,
+		csvOut: values['csv-out'],
+		perfettoOut: values['perfetto-out'],
+		metricsOut: values['metrics-out'],
+		rows: values.rows === undefined ? undefined : integer('--rows', values.rows, 1, MAX_TRACE_ROWS),
 		chain: values.chain,
 		ios: values.ios === undefined ? undefined : integer('--ios', values.ios, 1, MAX_IOS),
 		seed: values.seed === undefined ? undefined : integer('--seed', values.seed, 0, MAX_SEED),

@@ -19,7 +19,8 @@ import { FILTER_CLASSES, type FilterDef, type ParamSpec } from '../lib/engine/fi
 import { ParamError } from '../lib/engine/params';
 import { FilterRegistrationError } from '../lib/engine/registry';
 import { FileStoreFactory } from '../lib/engine/storage/file';
-import { parseCliArgs, UsageError, type CliArgs, type Command } from './args';
+import { MAX_TRACE_ROWS, parseCliArgs, UsageError, type CliArgs, type Command } from './args';
+import { ExportFiles } from './exports';
 import { applyOverrides, chainScenario, parseChain, type ChainFilter } from './chain';
 import { JsonSyntaxError, parseJson } from './json-error';
 import { formatSummary } from './summary';
@@ -72,6 +73,7 @@ async function run(args: CliArgs): Promise<number> {
 	const where = file ?? args.fioFile ?? args.trace?.file ?? (args.chain !== undefined ? '--chain' : 'default scenario');
 	let tempDir: string | undefined;
 	let fio: FioParseResult | undefined;
+	let exports: ExportFiles | undefined;
 	let trace: { options: TraceRunOptions; summary: TraceSummary; streams: ReturnType<typeof traceStreams> } | undefined;
 	try {
 		const registry = builtinRegistry();
@@ -90,6 +92,9 @@ async function run(args: CliArgs): Promise<number> {
 			input = traceScenario(options, summary, chain, undefined);
 		} else input = chain !== undefined ? chainScenario(chain) : defaultScenario();
 		input = applyOverrides(input, { chain: file !== undefined ? chain : undefined, ios: args.ios, seed: args.seed });
+		const wantsTrace = args.csvOut !== undefined || args.perfettoOut !== undefined;
+		const rows = args.rows ?? (wantsTrace && trace ? autoTraceRows(trace.summary.records, args.ios) : undefined);
+		if (rows !== undefined) input = withTraceRows(input, rows);
 		if (fio) {
 			parseScenario(input); // bad input is one line on stderr: validate before the warnings
 			for (const w of fio.warnings) process.stderr.write(`vaio: warning: ${w}\n`);
@@ -114,6 +119,13 @@ async function run(args: CliArgs): Promise<number> {
 			stores.wipe(); // the guest's expected state starts empty, so the disks must too
 		}
 
+		try {
+			exports = new ExportFiles({ csv: args.csvOut, perfetto: args.perfettoOut, metrics: args.metricsOut });
+		} catch (e) {
+			const x = e as Error & { option: string; file: string; cause: unknown };
+			throw new InputError(`${x.option} ${x.file}`, fsReason(x.cause));
+		}
+
 		const t0 = performance.now();
 		const streams = trace ? new Map([[TRACE_DISK, trace.streams.factory]]) : undefined;
 		const sim = await Simulation.create(input, { registry, stores, streams });
@@ -123,10 +135,16 @@ async function run(args: CliArgs): Promise<number> {
 		const wall = { ms, iops: ms > 0 ? result.ios / (ms / 1000) : 0 };
 		const store = args.store === 'file' ? `file:${args.storeDir ?? 'temporary'}` : 'memory';
 		const report = trace ? traceReport(trace.options, trace.summary, trace.streams.stream(), sim.disks[0].info.sectors * 512) : undefined;
-		const extra = {
+		const source = {
 			...(fio ? { fio: { file: args.fioFile, jobs: fio.jobs.map((j) => j.name), ignored: fio.ignored, warnings: fio.warnings, notes: fio.notes } } : {}),
 			...(report ? { trace: report } : {})
 		};
+		const exported = exports.write(sim, { ...result, store, wall, ...source });
+		if (exported.rows?.truncated)
+			process.stderr.write(
+				`vaio: note: the exported trace holds the last ${exported.rows.count} of the ${exported.rows.completed} I/Os (the trace ring); keep more with --rows N (at most ${MAX_TRACE_ROWS})\n`
+			);
+		const extra = { ...source, ...(Object.keys(exported.files).some((k) => exported.files[k as keyof typeof exported.files] !== undefined) ? { exports: exported } : {}) };
 		if (args.json) process.stdout.write(JSON.stringify({ ...result, store, wall, ...extra }, null, 2) + '\n');
 		else {
 			let text = formatSummary(result, wall, store);
@@ -149,9 +167,27 @@ async function run(args: CliArgs): Promise<number> {
 			return badInput(`${where}: ${e.message}`);
 		throw e;
 	} finally {
+		exports?.close();
 		trace?.streams.close();
 		if (tempDir !== undefined) fs.rmSync(tempDir, { recursive: true, force: true });
 	}
+}
+
+/**
+ * Trace rows to keep when a replay's trace is exported: the whole replay, up to 200,000 rows
+ * (≈ 70 MB); beyond that, the last 200,000 unless --rows asks for more.
+ */
+function autoTraceRows(records: number, ios: number | undefined): number | undefined {
+	const n = Math.min(records, ios ?? Infinity);
+	return n > 65_536 ? Math.min(n, 200_000) : undefined;
+}
+
+/** Sets run.traceCapacity of a scenario as written. */
+function withTraceRows(input: unknown, rows: number): unknown {
+	if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+	const s = input as Record<string, unknown>;
+	const run = typeof s.run === 'object' && s.run !== null && !Array.isArray(s.run) ? s.run : {};
+	return { ...s, run: { ...run, traceCapacity: rows } };
 }
 
 /** The replayed disk: the default scenario's one VM and disk. */
@@ -385,6 +421,17 @@ Options:
                        after merging: what a virtual disk sees) or Q (queued, before merging)
   --ios N              every workload issues N I/Os (its runtimeUs is cleared); a trace replay
                        stops after N records
+  --csv-out FILE       write the per-I/O trace as CSV: id, disk, op, origin, lba, sectors,
+                       issuedAt, doneAt, latency, deviceStart, deviceDone, deferredUs, status,
+                       endedBy, and per filter name, down/up in/out times and verdicts (µs)
+  --perfetto-out FILE  write the per-I/O trace as Chrome Trace Event JSON for ui.perfetto.dev:
+                       a process per disk, a track per filter, one for the guest and one for
+                       the device; each I/O a slice on each track it passed, with the time a
+                       filter held it (deferred) inside
+  --metrics-out FILE   write the summary as JSON (what --json prints)
+  --rows N             completed I/Os the trace ring keeps for the exports (1..500000; default
+                       the scenario's run.traceCapacity, 65536, or a whole trace replay up to
+                       200000). Older rows are dropped: the exports say how many they hold
   --seed N             the scenario's seed (0..4294967295); same seed, same trace digest
   --json               print one JSON object instead of the summary: ios, iops, mbps,
                        latencyUs {p50,p90,p99,p999,mean,max}, ops, verify {reads, mismatches,
@@ -404,6 +451,7 @@ Examples:
   vaio run scenarios/my.json --store-dir /tmp/vaio-disks
   vaio run --fio randrw.fio --chain cache
   vaio run --trace cloudPhysicsIO.vscsi --chain cache --timing afap
+  vaio run --chain cache --ios 5000 --perfetto-out run.json --csv-out run.csv
 
 ${EXIT_CODES}
 `;

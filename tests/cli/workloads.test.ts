@@ -93,10 +93,13 @@ afterAll(() => {
 
 describe.concurrent('vaio run --fio', () => {
 	test('each job is a stream of the one disk; the chain comes from --chain; warnings on stderr', { timeout: TIMEOUT }, async ({ expect }) => {
-		const o = await vaio('run', '--fio', 'job.fio', '--chain', 'none', '--json');
+		const o = await vaio('run', '--fio', 'job.fio', '--chain', 'none', '--metrics-out', 'fio-metrics.json');
 		expect(o.code, o.stderr).toBe(0);
 		expect(o.stderr).toBe('vaio: warning: job.fio:18: stonewall is not modelled: jobs run one after another in fio; here all jobs run at once\n');
-		const r = JSON.parse(o.stdout);
+		expect(o.stdout).toMatch(/^fio: job\.fio: \(seed=11, 1 disk, store=memory\) chain: no filters$/m);
+		expect(o.stdout).toMatch(/^ {2}workload: fio job file job\.fio: 3 jobs \(reader, writer\.0, writer\.1\)$/m);
+		expect(o.stdout).toMatch(/^ {4}ignored \(does not apply to a simulated disk\): ioengine, direct$/m);
+		const r = JSON.parse(fs.readFileSync(path.join(dir, 'fio-metrics.json'), 'utf8'));
 		expect(r.scenario).toBe('fio: job.fio');
 		expect(r.seed).toBe(11);
 		expect(r.ios).toBe(2500);
@@ -113,14 +116,6 @@ describe.concurrent('vaio run --fio', () => {
 		});
 	});
 
-	test('the text summary names the jobs and the ignored options; the default chain is passthrough', { timeout: TIMEOUT }, async ({ expect }) => {
-		const o = await vaio('run', '--fio', 'job.fio', '--seed', '3');
-		expect(o.code, o.stderr).toBe(0);
-		expect(o.stdout).toMatch(/^fio: job\.fio: \(seed=3, 1 disk, store=memory\) chain: passthrough$/m);
-		expect(o.stdout).toMatch(/^ {2}workload: fio job file job\.fio: 3 jobs \(reader, writer\.0, writer\.1\)$/m);
-		expect(o.stdout).toMatch(/^ {4}ignored \(does not apply to a simulated disk\): ioengine, direct$/m);
-	});
-
 	test('a job reaching past 20 GiB gets a disk that holds it', { timeout: TIMEOUT }, async ({ expect }) => {
 		const o = await vaio('run', '--fio', 'far.fio', '--describe');
 		expect(o.code, o.stderr).toBe(0);
@@ -129,14 +124,10 @@ describe.concurrent('vaio run --fio', () => {
 		expect(s.vms[0].disks[0].workload[0]).toMatchObject({ rw: 'read', bs: 2 ** 20, offset: 30 * 2 ** 30, size: 8 * 2 ** 20, iodepth: 1 });
 	});
 
-	test('a misspelt option is bad input with FILE:LINE and a suggestion', { timeout: TIMEOUT }, async ({ expect }) => {
-		expectBadInput(expect, await vaio('run', '--fio', 'typo.fio'), /^vaio: typo\.fio:3: unknown option "iodpeth" \(did you mean iodepth\?\)$/);
-	});
-
-	test('--fio and a scenario file exclude each other; a missing job file is named', { timeout: TIMEOUT }, async ({ expect }) => {
-		const [a, b] = await Promise.all([vaio('run', 's.json', '--fio', 'job.fio'), vaio('run', '--fio', 'nope.fio')]);
-		expectBadInput(expect, a, /^vaio: run: give a scenario file or --fio, not both/);
-		expectBadInput(expect, b, /^vaio: nope\.fio: no such file$/);
+	test('a misspelt option is bad input with FILE:LINE and a suggestion; --fio excludes a scenario file', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [a, b] = await Promise.all([vaio('run', '--fio', 'typo.fio'), vaio('run', 's.json', '--fio', 'job.fio')]);
+		expectBadInput(expect, a, /^vaio: typo\.fio:3: unknown option "iodpeth" \(did you mean iodepth\?\)$/);
+		expectBadInput(expect, b, /^vaio: run: give a scenario file or --fio, not both/);
 	});
 });
 
@@ -155,14 +146,15 @@ describe.concurrent('vaio run --trace', () => {
 		expect(r.outstanding.max).toBeLessThanOrEqual(64);
 	});
 
-	test('MSR CSV (format from the name) and blkparse text (Q or D events), with trace timing', { timeout: TIMEOUT }, async ({ expect }) => {
-		const [msr, q, d] = await Promise.all([
-			vaio('run', '--trace', 'hm_0.csv', '--json'),
-			vaio('run', '--trace', 'sda.txt', '--format', 'blkparse', '--blkparse-event', 'Q', '--json'),
-			vaio('run', '--trace', 'sda.txt', '--format', 'blkparse', '--speed', '10')
+	test('MSR CSV (format from the name) in trace time; blkparse Q events at ten times the speed', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [msr, q] = await Promise.all([
+			vaio('run', '--trace', 'hm_0.csv', '--metrics-out', 'msr.json'),
+			vaio('run', '--trace', 'sda.txt', '--format', 'blkparse', '--blkparse-event', 'Q', '--speed', '10', '--json')
 		]);
-		for (const o of [msr, q, d]) expect(o.code, o.stderr).toBe(0);
-		const m = JSON.parse(msr.stdout);
+		for (const o of [msr, q]) expect(o.code, o.stderr).toBe(0);
+		expect(msr.stdout).toMatch(/^ {2}workload: msr trace hm_0\.csv: 3 I\/O records \(reads=2, writes=1\), replayed 3, timing from the trace$/m);
+		expect(msr.stdout).toMatch(/^ {4}skipped \(no disk I\/O\): 1 \(disk hm\/1: 1\)$/m);
+		const m = JSON.parse(fs.readFileSync(path.join(dir, 'msr.json'), 'utf8'));
 		expect(m.ios).toBe(3);
 		expect(m.trace).toMatchObject({ format: 'msr', records: 3, reads: 2, writes: 1, skipped: 1, skippedWhy: { 'disk hm/1': 1 }, timing: 'trace', diskBytes: 2 ** 21 });
 		// The replay takes the trace's 20 ms (the last record issues at 20 ms).
@@ -170,18 +162,46 @@ describe.concurrent('vaio run --trace', () => {
 		expect(m.verify.sectorsChecked).toBe(8 + 128);
 		const r = JSON.parse(q.stdout);
 		expect(r.ios).toBe(3);
-		expect(r.trace).toMatchObject({ format: 'blkparse', event: 'Q', records: 3, writes: 2, reads: 1 });
-		expect(d.stdout).toMatch(/^ {2}workload: blkparse trace sda\.txt: 2 I\/O records \(reads=1, writes=1\), replayed 2, timing from the trace at 10× speed$/m);
+		expect(r.trace).toMatchObject({ format: 'blkparse', event: 'Q', records: 3, writes: 2, reads: 1, speed: 10 });
+		// The Q events span 201 µs of trace; at ten times the speed the last one issues at 20.1 µs.
+		expect(r.elapsedUs).toBeLessThan(201);
 	});
 
-	test('a malformed trace is bad input naming the position; options are checked', { timeout: TIMEOUT }, async ({ expect }) => {
-		const [a, b, c] = await Promise.all([
-			vaio('run', '--trace', 'broken.csv'),
-			vaio('run', '--trace', 'job.fio'),
-			vaio('run', '--timing', 'afap')
-		]);
+	test('a malformed trace is bad input naming the position; a trace needs a format', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [a, b] = await Promise.all([vaio('run', '--trace', 'broken.csv'), vaio('run', '--trace', 'job.fio')]);
 		expectBadInput(expect, a, /^vaio: broken\.csv: msr line 2: 5 fields, expected 7 \(Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime\): "128166372003061630,hm,0,Write,4096"$/);
 		expectBadInput(expect, b, /^vaio: --trace job\.fio: give --format vscsi, msr or blkparse \(the file name does not tell\)$/);
-		expectBadInput(expect, c, /^vaio: --timing: only with --trace$/);
+	});
+});
+
+describe.concurrent('vaio run exports', () => {
+	test('--csv-out, --perfetto-out and --metrics-out write the trace and the summary', { timeout: TIMEOUT }, async ({ expect }) => {
+		const o = await vaio('run', '--ios', '500', '--chain', 'passthrough,delay:cache', '--csv-out', 'io.csv', '--perfetto-out', 'io.json', '--metrics-out', 'm.json', '--json');
+		expect(o.code, o.stderr).toBe(0);
+		expect(o.stderr).toBe('');
+		const r = JSON.parse(o.stdout);
+		expect(r.exports).toEqual({ rows: { first: 0, count: 500, completed: 500, truncated: false }, files: { csv: 'io.csv', perfetto: 'io.json', metrics: 'm.json' } });
+		const csv = fs.readFileSync(path.join(dir, 'io.csv'), 'utf8').trimEnd().split('\n');
+		expect(csv).toHaveLength(501);
+		expect(csv[0]).toMatch(/^id,disk,op,origin,lba,sectors,issuedAt,doneAt,latency,deviceStart,deviceDone,deferredUs,status,endedBy,f1\.name,/);
+		expect(csv[1]).toMatch(/^1,vm-01\/disk-0,(read|write),guest,\d+,8,0,/);
+		const trace = JSON.parse(fs.readFileSync(path.join(dir, 'io.json'), 'utf8'));
+		expect(trace.traceEvents.filter((e: { name: string }) => e.name === 'thread_name').map((e: { args: { name: string } }) => e.args.name)).toEqual(['guest', 'passthrough', 'delay', 'device']);
+		expect(trace.otherData).toMatchObject({ scenario: 'chain: passthrough+delay', rowsExported: 500, truncated: false });
+		const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'm.json'), 'utf8'));
+		expect(metrics.traceDigest).toBe(r.traceDigest);
+		expect(metrics.ios).toBe(500);
+		expect(metrics.filters).toEqual(r.filters);
+	});
+
+	test('a ring smaller than the run: the export says which I/Os it holds; an unwritable path is bad input', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [a, b] = await Promise.all([
+			vaio('run', '--ios', '300', '--rows', '100', '--csv-out', 'last.csv'),
+			vaio('run', '--csv-out', 'no/such/dir/x.csv')
+		]);
+		expect(a.code, a.stderr).toBe(0);
+		expect(a.stderr).toBe('vaio: note: the exported trace holds the last 100 of the 300 I/Os (the trace ring); keep more with --rows N (at most 500000)\n');
+		expect(fs.readFileSync(path.join(dir, 'last.csv'), 'utf8').trimEnd().split('\n')).toHaveLength(101);
+		expectBadInput(expect, b, /^vaio: --csv-out no\/such\/dir\/x\.csv: no such file$/);
 	});
 });

@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { builtinRegistry } from '../../filters';
+import { Simulation } from '../simulation';
+import { OP_NAMES } from '../io';
+import { csvHeader, toCsv } from './csv';
+import { toPerfetto } from './perfetto';
+import { exportedRows } from './rows';
+
+async function simulate(ios: number, traceCapacity = 65_536): Promise<Simulation> {
+	const sim = await Simulation.create(
+		{
+			version: 1,
+			name: 'export-test',
+			seed: 4,
+			vms: [
+				{
+					name: 'vm',
+					disks: [
+						{
+							name: 'd',
+							size: '256m',
+							policy: {
+								filters: [
+									{ type: 'passthrough' },
+									{ type: 'delay', class: 'cache', params: { readUs: 40, writeUs: 15 } }
+								]
+							},
+							workload: [{ rw: 'randrw', bs: '4k', rwmixread: 60, iodepth: 8, ios }]
+						},
+						{ name: 'e', size: '64m', policy: { filters: [] }, workload: [{ rw: 'write', bs: '8k', iodepth: 2, ios: 50 }] }
+					]
+				}
+			],
+			run: { traceCapacity }
+		},
+		{ registry: builtinRegistry() }
+	);
+	await sim.run();
+	return sim;
+}
+
+/** A minimal RFC 4180 reader for the test (the writer quotes only when it must). */
+function parseCsv(text: string): string[][] {
+	return text
+		.trimEnd()
+		.split('\n')
+		.map((l) => l.split(','));
+}
+
+describe('CSV export', () => {
+	it('has the documented header and one line per held row, whose values are the trace row', async () => {
+		const sim = await simulate(400);
+		const lines = parseCsv(toCsv(sim));
+		const header = lines[0];
+		expect(header).toEqual(csvHeader(sim));
+		expect(header.slice(0, 14)).toEqual(['id', 'disk', 'op', 'origin', 'lba', 'sectors', 'issuedAt', 'doneAt', 'latency', 'deviceStart', 'deviceDone', 'deferredUs', 'status', 'endedBy']);
+		expect(header.slice(14)).toEqual(['f1.name', 'f1.downIn', 'f1.downOut', 'f1.upIn', 'f1.upOut', 'f1.down', 'f1.up', 'f2.name', 'f2.downIn', 'f2.downOut', 'f2.upIn', 'f2.upOut', 'f2.down', 'f2.up']);
+		expect(lines).toHaveLength(1 + sim.trace.completed);
+		expect(sim.trace.completed).toBe(450);
+		const col = (name: string) => header.indexOf(name);
+		for (const n of [0, 17, 449]) {
+			const row = sim.trace.row(n)!;
+			const cells = lines[1 + n];
+			expect(Number(cells[col('id')])).toBe(row.id);
+			expect(cells[col('disk')]).toBe(sim.disks[row.disk].key);
+			expect(cells[col('op')]).toBe(OP_NAMES[row.op]);
+			expect(cells[col('origin')]).toBe(row.origin);
+			expect(Number(cells[col('lba')])).toBe(row.lba);
+			expect(Number(cells[col('sectors')])).toBe(row.sectors);
+			expect(Number(cells[col('issuedAt')])).toBe(row.issuedAt);
+			expect(Number(cells[col('doneAt')])).toBe(row.doneAt);
+			expect(Number(cells[col('latency')])).toBe(row.doneAt - row.issuedAt);
+			expect(Number(cells[col('deviceStart')])).toBe(row.deviceStart);
+			expect(Number(cells[col('deviceDone')])).toBe(row.deviceDone);
+			expect(Number(cells[col('deferredUs')])).toBe(row.deferredUs);
+			expect(cells[col('status')]).toBe('ok');
+			expect(cells[col('endedBy')]).toBe('device');
+			if (row.disk === 0) {
+				expect(cells[col('f1.name')]).toBe('passthrough');
+				expect(cells[col('f2.name')]).toBe('delay');
+				const f = row.filters[1];
+				expect([cells[col('f2.downIn')], cells[col('f2.downOut')], cells[col('f2.upIn')], cells[col('f2.upOut')]].map(Number)).toEqual([f.downIn, f.downOut, f.upIn, f.upOut]);
+				expect(cells[col('f2.down')]).toBe('defer');
+				expect(cells[col('f1.down')]).toBe('pass');
+				expect(row.deferredUs).toBe(row.op === 0 ? 40 : 15);
+			} else {
+				// A disk without filters leaves the filter columns empty.
+				expect(cells.slice(14).every((c) => c === '')).toBe(true);
+			}
+		}
+	});
+
+	it('holds the last rows of the ring when the run completed more, and says so', async () => {
+		const sim = await simulate(300, 100);
+		expect(exportedRows(sim)).toEqual({ first: 250, count: 100, completed: 350, truncated: true });
+		const lines = parseCsv(toCsv(sim));
+		expect(lines).toHaveLength(101);
+		expect(Number(lines[1][0])).toBe(sim.trace.row(250)!.id);
+		const doc = JSON.parse(toPerfetto(sim));
+		expect(doc.otherData).toMatchObject({ rowsExported: 100, rowsCompleted: 350, truncated: true });
+		expect(doc.otherData.note).toMatch(/holds the last 100 of the 350 I\/Os/);
+	});
+});
+
+interface Ev {
+	ph: string;
+	name: string;
+	cat?: string;
+	pid: number;
+	tid: number;
+	ts: number;
+	id2?: { local: string };
+	args?: Record<string, unknown>;
+}
+
+describe('Perfetto (Chrome Trace Event) export', () => {
+	it('parses; names processes and threads; slices nest on every lane; each I/O is on each track it passed', async () => {
+		const sim = await simulate(400);
+		const doc = JSON.parse(toPerfetto(sim, { scenario: 'export-test', seed: 4 }));
+		expect(doc.displayTimeUnit).toBe('ns');
+		expect(doc.otherData).toMatchObject({ generator: 'VAIO Playground', scenario: 'export-test', seed: 4, rowsExported: 450, truncated: false });
+		const events: Ev[] = doc.traceEvents;
+		const meta = events.filter((e) => e.ph === 'M');
+		const named = (n: string) => meta.filter((e) => e.name === n).map((e) => [e.pid, e.tid, (e.args as { name: string }).name]);
+		expect(meta.filter((e) => e.name === 'process_labels')).toHaveLength(2);
+		expect(named('process_name')).toEqual([
+			[1, 0, 'vm/d'],
+			[2, 0, 'vm/e']
+		]);
+		expect(named('thread_name')).toEqual([
+			[1, 1, 'guest'],
+			[1, 2, 'passthrough'],
+			[1, 3, 'delay'],
+			[1, 4, 'device'],
+			[2, 1, 'guest'],
+			[2, 2, 'device']
+		]);
+
+		const slices = events.filter((e) => e.ph === 'b' || e.ph === 'e');
+		expect(slices.every((e) => e.cat === 'vaio' && typeof e.id2?.local === 'string')).toBe(true);
+		// Written in time order.
+		for (let i = 1; i < slices.length; i++) expect(slices[i].ts).toBeGreaterThanOrEqual(slices[i - 1].ts);
+		// Replay each lane (an async track: pid + id2.local): every "e" closes the innermost open
+		// slice of the same name, and one I/O's slices nest inside its outer slice.
+		const stacks = new Map<string, { name: string; io: unknown; ts: number }[]>();
+		const outer = new Map<string, Set<unknown>>();
+		let deferred = 0;
+		for (const e of slices) {
+			const lane = `${e.pid}/${e.id2!.local}`;
+			expect(e.id2!.local.startsWith(`${e.tid}.`)).toBe(true);
+			const stack = stacks.get(lane) ?? [];
+			stacks.set(lane, stack);
+			if (e.ph === 'b') {
+				const io = e.args!.io;
+				if (stack.length > 0) expect(io, `${lane}: another I/O's slice starts inside one`).toBe(stack[0].io);
+				else {
+					const key = `${e.pid}/${e.tid}/${e.name}`;
+					if (!outer.has(key)) outer.set(key, new Set());
+					expect(outer.get(key)!.has(io), `${key}: I/O ${io} twice`).toBe(false);
+					outer.get(key)!.add(io);
+				}
+				if (e.name === 'deferred') deferred++;
+				stack.push({ name: e.name, io, ts: e.ts });
+			} else {
+				const top = stack.pop();
+				expect(top, `${lane}: "e" without "b"`).toBeDefined();
+				expect(top!.name).toBe(e.name);
+				expect(e.ts).toBeGreaterThanOrEqual(top!.ts);
+			}
+		}
+		for (const [lane, stack] of stacks) expect(stack, lane).toEqual([]);
+
+		// Every guest I/O on the guest track, every filter it passed and the device.
+		const count = (pid: number, tid: number, name: string) => outer.get(`${pid}/${tid}/${name}`)?.size ?? 0;
+		expect(count(1, 1, 'guest')).toBe(400);
+		expect(count(1, 2, 'passthrough')).toBe(400);
+		expect(count(1, 3, 'delay')).toBe(400);
+		expect(count(1, 4, 'device')).toBe(400);
+		expect(count(2, 1, 'guest')).toBe(50);
+		expect(count(2, 2, 'device')).toBe(50);
+		// The delay filter defers every I/O: a deferred slice each.
+		expect(deferred).toBe(400);
+		// Concurrent I/Os need lanes: queue depth 8 gives several on the device track.
+		const deviceLanes = new Set(slices.filter((e) => e.pid === 1 && e.tid === 4).map((e) => e.id2!.local));
+		expect(deviceLanes.size).toBeGreaterThan(1);
+		expect(deviceLanes.size).toBeLessThanOrEqual(8);
+	});
+
+	it('puts the deferred part inside the filter slice where the filter held the I/O', async () => {
+		const sim = await simulate(20);
+		const events: Ev[] = JSON.parse(toPerfetto(sim)).traceEvents;
+		const row = sim.trace.row(5)!;
+		const mine = events.filter((e) => e.ph !== 'M' && e.pid === 1 && e.tid === 3 && (e.args?.io === row.id || e.ph === 'e'));
+		const begin = mine.findIndex((e) => e.ph === 'b' && e.name === 'delay');
+		const lane = mine[begin].id2!.local;
+		const own = mine.slice(begin).filter((e) => e.id2!.local === lane).slice(0, 6);
+		const f = row.filters[1];
+		expect(own.map((e) => [e.ph, e.name, e.ts])).toEqual([
+			['b', 'delay', f.downIn],
+			['b', 'down', f.downIn],
+			['b', 'deferred', f.downOut - row.deferredUs],
+			['e', 'deferred', f.downOut],
+			['e', 'down', f.downOut],
+			['e', 'delay', f.upOut]
+		]);
+		expect(own[0].args).toMatchObject({ io: row.id, op: OP_NAMES[row.op], lba: row.lba, sectors: row.sectors, down: 'defer', endedBy: 'device' });
+	});
+});
+
+describe('Perfetto export in pieces', () => {
+	it('is valid JSON however many events there are (none, fewer than a piece of 4096, several pieces)', async () => {
+		for (const ios of [0, 1, 1019, 1020, 3000]) {
+			const sim = await Simulation.create(
+				{ version: 1, vms: [{ name: 'v', disks: [{ name: 'd', size: '16m', policy: { filters: [] }, workload: ios ? [{ rw: 'randread', ios }] : [] }] }] },
+				{ registry: builtinRegistry() }
+			);
+			await sim.run();
+			const doc = JSON.parse(toPerfetto(sim));
+			// 3 metadata events for the process, 2 per track, 4 per I/O (b/e on guest and device).
+			expect(doc.traceEvents).toHaveLength(3 + 4 + 4 * ios);
+		}
+	});
+});

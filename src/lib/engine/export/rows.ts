@@ -1,0 +1,62 @@
+/**
+ * What the exports read from a finished (or paused) simulation: the completed trace rows the
+ * ring still holds, and for each disk its key and its filters' names in chain order.
+ */
+import { OP_NAMES } from '../io';
+import type { Trace, TraceRow } from '../trace';
+
+/** The parts of a Simulation an export needs (a Simulation is one). */
+export interface ExportSource {
+	readonly trace: Trace;
+	readonly disks: readonly { readonly key: string; readonly chain: { readonly filters: readonly { readonly def: { readonly name: string } }[] } }[];
+}
+
+/** Which rows an export holds: completion indices [first, first + count) out of `completed`. */
+export interface ExportedRows {
+	first: number;
+	count: number;
+	/** Rows completed in the run (the digest covers them all). */
+	completed: number;
+	/** True when the ring dropped older rows: the export holds only the last `count`. */
+	truncated: boolean;
+}
+
+export function exportedRows(src: ExportSource): ExportedRows {
+	const t = src.trace;
+	return { first: t.completed - t.held, count: t.held, completed: t.completed, truncated: t.held < t.completed };
+}
+
+/** Every held row, oldest first (completion order). */
+export function* heldRows(src: ExportSource): Generator<TraceRow> {
+	const { first, count } = exportedRows(src);
+	for (let n = first; n < first + count; n++) {
+		const r = src.trace.row(n);
+		if (r) yield r;
+	}
+}
+
+export const VERDICT_NAMES = ['', 'pass', 'complete', 'fail', 'defer'] as const;
+
+export function verdictName(code: number): string {
+	return VERDICT_NAMES[code] ?? `verdict ${code}`;
+}
+
+export function opName(op: number): string {
+	return OP_NAMES[op] ?? `op ${op}`;
+}
+
+/** Filter names of disk `disk`, in chain order. */
+export function filterNames(src: ExportSource, disk: number): string[] {
+	return src.disks[disk]?.chain.filters.map((f) => f.def.name) ?? [];
+}
+
+/** Who ended the I/O: "device", a filter's name, or "" (none). */
+export function endedByName(src: ExportSource, row: TraceRow): string {
+	if (row.endedBy === 0) return 'device';
+	if (row.endedBy === 255) return '';
+	return filterNames(src, row.disk)[row.endedBy - 1] ?? `filter ${row.endedBy}`;
+}
+
+export function diskKey(src: ExportSource, disk: number): string {
+	return src.disks[disk]?.key ?? `disk ${disk}`;
+}
