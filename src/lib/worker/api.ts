@@ -8,6 +8,7 @@ import type { RunResult } from '../engine/result';
 import type { TraceRow } from '../engine/trace';
 import type { Frame, LoadInfo } from './session';
 import type { FilterInfo } from '../filters/catalog';
+import type { AnalyticsReport } from '../filters/analytics';
 
 export type StoreChoice = 'memory' | 'opfs' | 'idb';
 
@@ -48,8 +49,10 @@ export interface EngineApi {
 	frame(): Frame;
 	traceRows(from: number, count: number): TraceRow[];
 	traceRange(): { first: number; end: number };
+	/** The analytics filter's histograms, heat map and MRC for a disk (default: the first); null without one. */
+	analytics(diskKey?: string): AnalyticsReport | null;
 	/** The store in use, persistence and the origin's usage and quota. */
 	storageInfo(): Promise<StorageInfo>;
 }
 
-export type { Frame, LoadInfo, RunResult, FilterInfo };
+export type { Frame, LoadInfo, RunResult, FilterInfo, AnalyticsReport };

@@ -103,13 +103,16 @@ const api: EngineApi = {
 	},
 	frame() {
 		const f = current().frame();
-		return Comlink.transfer(f, [f.sample.buffer]);
+		return Comlink.transfer(f, [f.sample.buffer, f.live.buffer]);
 	},
 	traceRows(from, count) {
 		return current().traceRows(from, count);
 	},
 	traceRange() {
 		return session ? session.traceRange() : { first: 0, end: 0 };
+	},
+	analytics(diskKey) {
+		return session ? session.analytics(diskKey) : null;
 	},
 	async storageInfo() {
 		const storage = navigator.storage as StorageManager | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineSession, EVENT_STRIDE, EventCol } from './session';
+import { EngineSession, EVENT_FIXED, EVENT_STRIDE, EventCol } from './session';
 import { builtinRegistry } from '../filters';
 import { MemoryStoreFactory } from '../engine/storage/memory';
 import { defaultScenario, runScenario } from '../engine/index';
@@ -75,6 +75,41 @@ describe('EngineSession', () => {
 		expect(f.window.p50).toBeGreaterThan(200); // the delay filter adds 200 µs
 		for (let i = 0; i < 16; i++) expect(f.sample[i * EVENT_STRIDE + EventCol.doneAt]).toBeGreaterThan(f.sample[i * EVENT_STRIDE + EventCol.issuedAt]);
 		expect(s.frame().completedSinceLast).toBe(0);
+	});
+
+	it('frames carry the I/Os in flight where they are now (times not reached yet are -1)', async () => {
+		const s = session();
+		await s.load(scenario(50));
+		// The delay filter defers each I/O for 200 µs: stop inside the first ones' delay.
+		await s.sim!.run({ untilUs: 100, maxEvents: 1_000_000 });
+		const f = s.frame();
+		expect(f.liveCount).toBe(4); // iodepth 4
+		expect(f.live.length).toBe(4 * EVENT_STRIDE);
+		for (let i = 0; i < f.liveCount; i++) {
+			const o = i * EVENT_STRIDE;
+			expect(f.live[o + EventCol.doneAt]).toBe(-1);
+			expect(f.live[o + EventCol.deviceStart]).toBe(-1);
+			expect(f.live[o + EVENT_FIXED + 0]).toBeGreaterThanOrEqual(0); // down-in of the delay filter
+			expect(f.live[o + EVENT_FIXED + 1]).toBe(-1); // still held there (down-out not yet)
+			expect(f.live[o + EVENT_FIXED + 4]).toBe(4); // down verdict: defer
+		}
+		await s.runToEnd();
+		expect(s.frame().liveCount).toBe(0);
+	});
+
+	it("serves the analytics filter's report, and null without the filter", async () => {
+		const s = session();
+		await s.load(scenario(200));
+		expect(s.analytics()).toBeNull();
+		const withAnalytics = scenario(200);
+		withAnalytics.vms[0].disks[0].policy.filters = [{ type: 'analytics', params: {} as { readUs: number; writeUs: number } }];
+		await s.load(withAnalytics);
+		await s.runToEnd();
+		const r = s.analytics('vm/d')!;
+		expect(r.ios).toBe(200);
+		expect(r.histograms.ioLength.all.count).toBe(200);
+		expect(r.mrc.missRatio.length).toBe(r.mrc.sizesBytes.length);
+		expect(s.analytics('vm/other')).toBeNull();
 	});
 
 	it('keeps disks and verification state for the next session, and reset wipes them', async () => {

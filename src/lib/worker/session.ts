@@ -12,9 +12,10 @@ import type { ControlEvent } from '../engine/filter';
 import type { FilterRegistry } from '../engine/registry';
 import type { StoreFactory } from '../engine/storage/types';
 import { ExpectedState } from '../engine/verify';
-import { F64_STRIDE, U8_STRIDE, type TraceRow } from '../engine/trace';
+import { Col, F64_STRIDE, U8_STRIDE, type TraceRow } from '../engine/trace';
 import type { ChainIo } from '../engine/chain';
 import { parseScenario, type Scenario } from '../engine/scenario/schema';
+import { analyticsReport, type AnalyticsReport, type AnalyticsState } from '../filters/analytics';
 
 export type PlayState = 'empty' | 'ready' | 'running' | 'paused' | 'finished' | 'stopped' | 'error';
 
@@ -64,6 +65,12 @@ export interface Frame {
 	sampleCount: number;
 	/** Completed I/Os since the last frame (the sample is a subset when this is larger). */
 	completedSinceLast: number;
+	/**
+	 * I/Os in flight at `nowUs` (up to a limit), in the sample's layout: what has not happened yet
+	 * is -1 (doneAt always). The flow view draws them where they are now.
+	 */
+	live: Float64Array;
+	liveCount: number;
 	log: { t: number; source: string; message: string }[];
 	error?: string;
 }
@@ -77,6 +84,8 @@ export interface SessionOptions {
 	wallMs?: () => number;
 	/** Most I/O events per frame. */
 	sampleLimit?: number;
+	/** Most in-flight I/Os per frame. */
+	liveLimit?: number;
 }
 
 const SAVED_SCENARIO = 'scenario.json';
@@ -105,12 +114,14 @@ export class EngineSession {
 	private windowBytes = 0;
 	private windowErrors = 0;
 	private readonly sampleLimit: number;
+	private readonly liveLimit: number;
 	private readonly yieldNow: () => Promise<void>;
 	private readonly wallMs: () => number;
 	private completedIos = 0;
 
 	constructor(private readonly options: SessionOptions) {
 		this.sampleLimit = options.sampleLimit ?? 256;
+		this.liveLimit = options.liveLimit ?? 128;
 		this.yieldNow = options.yieldNow ?? (() => new Promise((r) => setTimeout(r, 0)));
 		this.wallMs = options.wallMs ?? (() => performance.now());
 	}
@@ -261,6 +272,7 @@ export class EngineSession {
 		const since = completed - this.completedAtLastFrame;
 		const { sample, count } = sim ? this.sampleRows(this.completedAtLastFrame, completed) : { sample: new Float64Array(0), count: 0 };
 		this.completedAtLastFrame = completed;
+		const live = sim ? this.liveRows() : { sample: new Float64Array(0), count: 0 };
 		const lat = this.latencies.sort((a, b) => a - b);
 		const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.max(0, Math.ceil((p / 100) * lat.length) - 1))] : 0);
 		const window: FrameWindow = {
@@ -308,6 +320,8 @@ export class EngineSession {
 			sample,
 			sampleCount: count,
 			completedSinceLast: since,
+			live: live.sample,
+			liveCount: live.count,
 			log,
 			...(this.error ? { error: this.error } : {})
 		};
@@ -321,6 +335,13 @@ export class EngineSession {
 		const out: TraceRow[] = [];
 		for (let n = lo; n < hi; n++) out.push(t.row(n)!);
 		return out;
+	}
+
+	/** The analytics filter's report (histograms, heat map, MRC) of a disk (default: the first), or null without one. */
+	analytics(diskKey?: string): AnalyticsReport | null {
+		const disk = this.sim?.disks.find((d) => diskKey === undefined || d.key === diskKey);
+		const f = disk?.chain.filters.find((x) => x.def.name === 'analytics');
+		return f && f.state ? analyticsReport(f.state as AnalyticsState) : null;
 	}
 
 	/** Range of completed-row indexes the trace ring holds. */
@@ -346,34 +367,25 @@ export class EngineSession {
 		const count = Math.min(n, this.sampleLimit);
 		const out = new Float64Array(count * EVENT_STRIDE);
 		for (let i = 0; i < count; i++) {
-			const row = lo + Math.floor((i * n) / count);
-			const slot = row % t.capacity;
-			const f = slot * F64_STRIDE;
-			const b = slot * U8_STRIDE;
-			const o = i * EVENT_STRIDE;
-			out[o + EventCol.id] = t.f64[f + 0];
-			out[o + EventCol.disk] = t.f64[f + 8];
-			out[o + EventCol.op] = t.u8[b + 0];
-			out[o + EventCol.status] = t.u8[b + 2];
-			out[o + EventCol.issuedAt] = t.f64[f + 2];
-			out[o + EventCol.doneAt] = t.f64[f + 3];
-			out[o + EventCol.deviceStart] = t.f64[f + 4];
-			out[o + EventCol.deviceDone] = t.f64[f + 5];
-			out[o + EventCol.endedBy] = t.u8[b + 3];
-			out[o + EventCol.lba] = t.f64[f + 1];
-			out[o + EventCol.sectors] = t.f64[f + 7];
-			const nF = t.u8[b + 4];
-			for (let k = 0; k < nF; k++) {
-				const p = o + EVENT_FIXED + k * EVENT_PER_FILTER;
-				const q = f + 9 + 4 * k;
-				out[p] = t.f64[q];
-				out[p + 1] = t.f64[q + 1];
-				out[p + 2] = t.f64[q + 2];
-				out[p + 3] = t.f64[q + 3];
-				out[p + 4] = t.u8[b + 5 + 2 * k];
-				out[p + 5] = t.u8[b + 5 + 2 * k + 1];
-			}
+			const slot = (lo + Math.floor((i * n) / count)) % t.capacity;
+			packRow(out, i * EVENT_STRIDE, t.f64, slot * F64_STRIDE, t.u8, slot * U8_STRIDE);
 		}
+		return { sample: out, count };
+	}
+
+	/**
+	 * In-flight rows of the trace's live pool, oldest I/O first. A row is in flight from open()
+	 * (which fills it with -1) until close() (which sets doneAt), so doneAt = -1 marks it.
+	 */
+	private liveRows(): { sample: Float64Array; count: number } {
+		const t = this.sim!.trace;
+		const rows: number[] = [];
+		const n = t.live.length / F64_STRIDE;
+		for (let r = 0; r < n; r++) if (t.live[r * F64_STRIDE + Col.doneAt] === -1) rows.push(r);
+		rows.sort((a, b) => t.live[a * F64_STRIDE + Col.id] - t.live[b * F64_STRIDE + Col.id]);
+		const count = Math.min(rows.length, this.liveLimit);
+		const out = new Float64Array(count * EVENT_STRIDE);
+		for (let i = 0; i < count; i++) packRow(out, i * EVENT_STRIDE, t.live, rows[i] * F64_STRIDE, t.liveU8, rows[i] * U8_STRIDE);
 		return { sample: out, count };
 	}
 
@@ -418,4 +430,32 @@ export class EngineSession {
 		const obj = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, [number, number | number[]][]>;
 		return new Map(Object.entries(obj).map(([k, v]) => [k, ExpectedState.fromJSON(v)]));
 	}
+}
+
+/** Packs one trace row (f64 columns at f, u8 columns at b) into an event at out[o]. */
+function packRow(out: Float64Array, o: number, f64: Float64Array, f: number, u8: Uint8Array, b: number): void {
+	out[o + EventCol.id] = f64[f + Col.id];
+	out[o + EventCol.disk] = f64[f + Col.disk];
+	out[o + EventCol.op] = u8[b + 0];
+	out[o + EventCol.status] = u8[b + 2];
+	out[o + EventCol.issuedAt] = f64[f + Col.issuedAt];
+	out[o + EventCol.doneAt] = f64[f + Col.doneAt];
+	out[o + EventCol.deviceStart] = f64[f + Col.deviceStart];
+	out[o + EventCol.deviceDone] = f64[f + Col.deviceDone];
+	out[o + EventCol.endedBy] = u8[b + 3];
+	out[o + EventCol.lba] = f64[f + Col.lba];
+	out[o + EventCol.sectors] = f64[f + Col.sectors];
+	const nF = u8[b + 4];
+	for (let k = 0; k < nF; k++) {
+		const p = o + EVENT_FIXED + k * EVENT_PER_FILTER;
+		const q = f + 9 + 4 * k;
+		out[p] = f64[q];
+		out[p + 1] = f64[q + 1];
+		out[p + 2] = f64[q + 2];
+		out[p + 3] = f64[q + 3];
+		out[p + 4] = u8[b + 5 + 2 * k];
+		out[p + 5] = u8[b + 5 + 2 * k + 1];
+	}
+	// Filters the chain does not have: -1 (never happened), like unreached ones.
+	for (let k = nF; k < 8; k++) out.fill(-1, o + EVENT_FIXED + k * EVENT_PER_FILTER, o + EVENT_FIXED + k * EVENT_PER_FILTER + 4);
 }
