@@ -12,24 +12,29 @@ export interface SeriesPoint {
 	mbps: number;
 	readIops: number;
 	writeIops: number;
+	readMbps: number;
+	writeMbps: number;
 	p50: number;
 	p99: number;
 	/** Filter gauges at the end of the window, by "filter.counter" (e.g. "cache.readHitRatio"). */
 	gauges: Record<string, number>;
 }
 
-/** Filter counters that make sense as live gauges (the rest are totals shown in panels). */
+/**
+ * Filter counters that make sense as live gauges (the rest are totals shown in panels). The names
+ * are the filters' own status() keys; series.test.ts checks each against a real run.
+ */
 export const GAUGES: Record<string, string[]> = {
 	cache: ['readHitRatio', 'writeHitRatio', 'dirtyBlocks', 'occupancyPct'],
 	dedup: ['dedupRatio', 'physicalBlocks', 'logicalBlocks'],
-	replication: ['rpoUs', 'lagBytes', 'journalBytes'],
-	tiering: ['fastShare'],
+	replication: ['rpoUs', 'lagBytes', 'lagWrites', 'journalBytes'],
+	tiering: ['fastShare', 'fastShareRecent'],
 	analytics: ['workingSetBlocks']
 };
 
 export class SeriesBuilder {
 	readonly points: SeriesPoint[] = [];
-	private acc = { from: -1, ios: 0, reads: 0, writes: 0, bytes: 0, p50: 0, p99: 0, weight: 0 };
+	private acc = empty(-1);
 
 	constructor(
 		readonly minSpanUs = 1000,
@@ -38,7 +43,7 @@ export class SeriesBuilder {
 
 	clear(): void {
 		this.points.length = 0;
-		this.acc = { from: -1, ios: 0, reads: 0, writes: 0, bytes: 0, p50: 0, p99: 0, weight: 0 };
+		this.acc = empty(-1);
 	}
 
 	/** Adds a frame; returns true when a new point was emitted. */
@@ -50,6 +55,8 @@ export class SeriesBuilder {
 		a.reads += w.reads;
 		a.writes += w.writes;
 		a.bytes += w.bytes;
+		a.readBytes += w.readBytes;
+		a.writeBytes += w.writeBytes;
 		// Percentiles of merged windows: an I/O-weighted mean of the windows' percentiles.
 		a.p50 += w.p50 * w.ios;
 		a.p99 = Math.max(a.p99, w.p99);
@@ -64,14 +71,20 @@ export class SeriesBuilder {
 			mbps: (a.bytes / 1e6) * perS,
 			readIops: a.reads * perS,
 			writeIops: a.writes * perS,
+			readMbps: (a.readBytes / 1e6) * perS,
+			writeMbps: (a.writeBytes / 1e6) * perS,
 			p50: a.weight ? a.p50 / a.weight : 0,
 			p99: a.p99,
 			gauges: gauges(f)
 		});
 		if (this.points.length > this.capacity) this.points.splice(0, this.points.length - this.capacity);
-		this.acc = { from: w.toUs, ios: 0, reads: 0, writes: 0, bytes: 0, p50: 0, p99: 0, weight: 0 };
+		this.acc = empty(w.toUs);
 		return true;
 	}
+}
+
+function empty(from: number) {
+	return { from, ios: 0, reads: 0, writes: 0, bytes: 0, readBytes: 0, writeBytes: 0, p50: 0, p99: 0, weight: 0 };
 }
 
 function gauges(f: Frame): Record<string, number> {

@@ -41,6 +41,9 @@ export interface FrameWindow {
 	reads: number;
 	writes: number;
 	bytes: number;
+	/** Bytes of the reads and of the writes among them. */
+	readBytes: number;
+	writeBytes: number;
 	errors: number;
 	/** Latency percentiles of the I/Os completed in this window, µs (0 when none). */
 	p50: number;
@@ -112,6 +115,8 @@ export class EngineSession {
 	private windowReads = 0;
 	private windowWrites = 0;
 	private windowBytes = 0;
+	private windowReadBytes = 0;
+	private windowWriteBytes = 0;
 	private windowErrors = 0;
 	private readonly sampleLimit: number;
 	private readonly liveLimit: number;
@@ -282,6 +287,8 @@ export class EngineSession {
 			reads: this.windowReads,
 			writes: this.windowWrites,
 			bytes: this.windowBytes,
+			readBytes: this.windowReadBytes,
+			writeBytes: this.windowWriteBytes,
 			errors: this.windowErrors,
 			p50: pct(50),
 			p99: pct(99),
@@ -353,9 +360,15 @@ export class EngineSession {
 	private onGuestComplete(io: ChainIo): void {
 		this.completedIos++;
 		this.latencies.push(this.sim!.sched.now - io.issuedAt);
-		if (io.op === 0) this.windowReads++;
-		else if (io.op === 1) this.windowWrites++;
-		this.windowBytes += io.sectors * 512;
+		const bytes = io.sectors * 512;
+		if (io.op === 0) {
+			this.windowReads++;
+			this.windowReadBytes += bytes;
+		} else if (io.op === 1) {
+			this.windowWrites++;
+			this.windowWriteBytes += bytes;
+		}
+		this.windowBytes += bytes;
 		if (io.error) this.windowErrors++;
 	}
 
@@ -395,6 +408,8 @@ export class EngineSession {
 		this.windowReads = 0;
 		this.windowWrites = 0;
 		this.windowBytes = 0;
+		this.windowReadBytes = 0;
+		this.windowWriteBytes = 0;
 		this.windowErrors = 0;
 	}
 
