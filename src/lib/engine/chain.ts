@@ -53,6 +53,11 @@ export class ChainIo implements Io {
 	onDone: ((io: ChainIo) => void) | undefined = undefined;
 	/** The buffer the device read into; the guest recycles it once it has checked the data. */
 	deviceBuffer: Uint8Array | undefined = undefined;
+	/** The filter instance that issued it (filter I/O): a dead instance's callbacks are not run. */
+	owner: FilterInstance | undefined = undefined;
+	/** The chain's list of live I/Os (intrusive, no allocation): abort() and failHeld() walk it. */
+	prevLive: ChainIo | undefined = undefined;
+	nextLive: ChainIo | undefined = undefined;
 
 	constructor(
 		readonly id: number,
@@ -106,6 +111,8 @@ export interface DiskInfo {
 export interface ChainEnv {
 	sched: Scheduler;
 	trace: Trace;
+	/** No data moves (timing-only mode): stores are not touched, reads carry no bytes. */
+	timingOnly: boolean;
 	nextIoId(): number;
 	log(source: string, message: string): void;
 }
@@ -116,7 +123,13 @@ export class FilterChain {
 	pathBusyUntil = 0;
 	/** I/Os inside the chain (guest and filter I/O). */
 	inFlight = 0;
+	/**
+	 * Set by abort() (the host crashed, or the chain was replaced): nothing in it moves any more,
+	 * whatever its I/Os and its filters' timers had scheduled.
+	 */
+	dead = false;
 	private draining: (() => void)[] = [];
+	private liveHead: ChainIo | undefined = undefined;
 
 	constructor(
 		readonly env: ChainEnv,
@@ -174,10 +187,75 @@ export class FilterChain {
 		return new Promise((resolve) => this.draining.push(resolve));
 	}
 
+	/**
+	 * Kills the chain, as a host crash does: every step its I/Os and its filters' timers had
+	 * scheduled becomes a no-op (nothing more reaches the store), guest I/O in flight completes at
+	 * once with `error` (it was never acknowledged), filter I/O is dropped. Returns the number of
+	 * guest I/Os that were in flight.
+	 */
+	abort(error: IoError): number {
+		this.dead = true;
+		for (const f of this.filters) f.dead = true;
+		const t = this.env.trace;
+		const now = this.env.sched.now;
+		const code = Math.max(1, ERROR_CODES.indexOf(error.code));
+		let guest = 0;
+		while (this.liveHead) {
+			const io = this.liveHead;
+			this.unlink(io);
+			io.stage = Stage.Done;
+			io.error = { ...error };
+			t.liveU8[io.row * U8_STRIDE + ByteCol.endedBy] = 255;
+			t.close(io.row, now, code);
+			io.row = -1;
+			const cb = io.onDone;
+			io.onDone = undefined;
+			if (io.owner === undefined) {
+				guest++;
+				cb?.(io);
+			}
+		}
+		this.inFlight = 0;
+		const waiting = this.draining;
+		this.draining = [];
+		for (const w of waiting) w();
+		return guest;
+	}
+
+	/**
+	 * Fails every I/O that filter i holds (deferred on the way down or up): the filter crashed,
+	 * so nobody will resume them. Each goes on up as a failure, as if the filter had failed it.
+	 */
+	failHeld(i: number, error: IoError): number {
+		let n = 0;
+		for (let io = this.liveHead; io; io = io.nextLive) {
+			if (io.at !== i) continue;
+			if (io.stage === Stage.HeldDown) {
+				this.endHeld(io, i, undefined, { ...error });
+				n++;
+			} else if (io.stage === Stage.HeldUp) {
+				this.resumeHeldUp(io, i, { ...error });
+				n++;
+			}
+		}
+		return n;
+	}
+
+	private unlink(io: ChainIo): void {
+		if (io.prevLive) io.prevLive.nextLive = io.nextLive;
+		else if (this.liveHead === io) this.liveHead = io.nextLive;
+		if (io.nextLive) io.nextLive.prevLive = io.prevLive;
+		io.prevLive = io.nextLive = undefined;
+	}
+
 	// ---- the way down ----
 
 	private begin(io: ChainIo): void {
 		this.inFlight++;
+		const head = this.liveHead;
+		io.nextLive = head;
+		if (head) head.prevLive = io;
+		this.liveHead = io;
 		io.row = this.env.trace.open(
 			io.id,
 			this.disk.index,
@@ -192,6 +270,7 @@ export class FilterChain {
 
 	/** Moves an I/O down from filter index i. */
 	down(io: ChainIo, i: number): void {
+		if (this.dead) return;
 		const sched = this.env.sched;
 		const filters = this.filters;
 		const n = filters.length;
@@ -276,7 +355,7 @@ export class FilterChain {
 	private endAt(io: ChainIo, i: number, data: Uint8Array | undefined, error: IoError | undefined): void {
 		io.endedBy = i;
 		if (error) io.error = error;
-		else if (io.op === Op.read) {
+		else if (io.op === Op.read && !this.env.timingOnly) {
 			if (data && data.length === io.sectors * SECTOR_BYTES) io.data = data;
 			else if (!io.data || io.data.length !== io.sectors * SECTOR_BYTES)
 				io.error = {
@@ -302,6 +381,7 @@ export class FilterChain {
 	}
 
 	private deviceDone(io: ChainIo): void | Promise<void> {
+		if (this.dead) return;
 		const t = this.env.trace;
 		t.live[io.row * F64_STRIDE + Col.deviceDone] = this.env.sched.now;
 		io.endedBy = -1;
@@ -324,6 +404,7 @@ export class FilterChain {
 	}
 
 	private storeOp(io: ChainIo): void | Promise<void> {
+		if (this.env.timingOnly) return;
 		const store = this.store;
 		switch (io.op) {
 			case Op.read: {
@@ -347,6 +428,7 @@ export class FilterChain {
 
 	/** Moves an I/O up from filter index i (toward 0), then completes it. */
 	up(io: ChainIo, i: number): void {
+		if (this.dead) return;
 		const sched = this.env.sched;
 		const filters = this.filters;
 		io.stage = Stage.Up;
@@ -426,9 +508,10 @@ export class FilterChain {
 		t.close(io.row, this.env.sched.now, io.error ? Math.max(1, ERROR_CODES.indexOf(io.error.code)) : 0);
 		io.row = -1;
 		this.inFlight--;
+		this.unlink(io);
 		const cb = io.onDone;
 		io.onDone = undefined;
-		cb?.(io);
+		if (io.owner === undefined || !io.owner.dead) cb?.(io);
 		if (this.inFlight === 0 && this.draining.length > 0) {
 			const waiting = this.draining;
 			this.draining = [];
@@ -480,9 +563,18 @@ export class FilterChain {
 	}
 
 	/** A filter's own I/O enters below filter i. */
-	submitFrom(i: number, op: OpCode, lba: number, sectors: number, data: Uint8Array | undefined, done: (io: Io) => void): void {
+	submitFrom(
+		i: number,
+		op: OpCode,
+		lba: number,
+		sectors: number,
+		data: Uint8Array | undefined,
+		done: (io: Io) => void,
+		owner?: FilterInstance
+	): void {
 		const io = new ChainIo(this.env.nextIoId(), op, lba, sectors, data, 'filter', this.env.sched.now, -1);
 		io.onDone = done as (io: ChainIo) => void;
+		io.owner = owner;
 		io.top = i + 1;
 		this.begin(io);
 		this.env.sched.after(0, () => this.down(io, i + 1));
@@ -519,18 +611,25 @@ export class FilterInstance implements FilterContext<unknown> {
 	/** Time charged by the hook now running. */
 	charged = 0;
 	inHook = false;
-	readonly def: FilterDef;
+	/**
+	 * The instance is gone (its host crashed, it crashed, or it was detached or replaced): its
+	 * timers do not fire, its own I/O is dropped, its calls on held I/O are ignored.
+	 */
+	dead = false;
+	/** Replaced by a stub that fails every I/O when the filter crashes (see crash()). */
+	def: FilterDef;
 	/** The class this instance runs in. */
 	readonly cls: string;
 	readonly params: ParamValues;
 	readonly prng: Prng;
 	readonly sidecar: SidecarStore;
-	readonly disk: FilterContext['disk'];
+	readonly timingOnly: boolean;
 	private readonly devices: Record<string, FilterDevice>;
 
 	constructor(
 		private readonly chain: FilterChain,
-		readonly index: number,
+		/** Position in the chain; changes only while the chain is drained (a policy change). */
+		public index: number,
 		a: AttachedFilter
 	) {
 		this.def = a.def;
@@ -539,18 +638,44 @@ export class FilterInstance implements FilterContext<unknown> {
 		this.prng = a.prng;
 		this.sidecar = a.sidecar;
 		this.devices = a.devices;
-		const d = chain.disk;
-		this.disk = { name: d.name, vm: d.vm, host: d.host, sectors: d.sectors };
+		this.timingOnly = chain.env.timingOnly;
 	}
 
 	get now(): number {
 		return this.chain.env.sched.now;
 	}
 
+	/** The disk, live: its size after a grow and its host after a vMotion. */
+	get disk(): FilterContext['disk'] {
+		return this.chain.disk;
+	}
+
+	/**
+	 * The filter's user world crashed: its in-memory state is gone. I/O that reaches it from now
+	 * on fails (EFILTER) on the way down and on the way up; I/O it held fails; its timers stop.
+	 * Only this disk's chain is affected. Returns the number of held I/Os failed.
+	 */
+	crash(message: string): number {
+		const error: IoError = { code: 'EFILTER', message, source: this.def.name };
+		this.dead = true;
+		this.state = undefined;
+		this.def = {
+			...this.def,
+			attach: () => undefined,
+			detach: undefined,
+			onIo: () => ({ kind: 'fail', error }),
+			onDone: (io) => (io.error ? { kind: 'pass' } : { kind: 'fail', error }),
+			onEvent: undefined,
+			status: () => ({ crashed: message })
+		};
+		return this.chain.failHeld(this.index, error);
+	}
+
 	after(delayUs: number, fn: () => void | Promise<void>): void {
 		// The timer's promise (an asynchronous store) is awaited by the run loop before the next
 		// event, so a run is identical whichever store holds the bytes.
 		this.chain.env.sched.after(delayUs, () => {
+			if (this.dead || this.chain.dead) return;
 			const onError = (e: unknown) => {
 				this.counters.errors++;
 				this.chain.env.log(this.def.name, `timer threw: ${errorText(e)}`);
@@ -576,10 +701,12 @@ export class FilterInstance implements FilterContext<unknown> {
 	}
 
 	resume(io: Io): void {
+		if (this.dead) return;
 		if (this.chain.holds(this.index, io, Stage.HeldDown, 'resume')) this.chain.resumeDown(io, this.index);
 	}
 
 	complete(io: Io, data?: Uint8Array): void {
+		if (this.dead) return;
 		if (this.chain.holds(this.index, io, Stage.HeldDown, 'complete')) {
 			this.counters.complete++;
 			this.chain.endHeld(io, this.index, data, undefined);
@@ -587,6 +714,7 @@ export class FilterInstance implements FilterContext<unknown> {
 	}
 
 	fail(io: Io, code: IoError['code'], message: string): void {
+		if (this.dead) return;
 		if (this.chain.holds(this.index, io, Stage.HeldDown, 'fail')) {
 			this.counters.fail++;
 			this.chain.endHeld(io, this.index, undefined, { code, message, source: this.def.name });
@@ -594,10 +722,12 @@ export class FilterInstance implements FilterContext<unknown> {
 	}
 
 	resumeUp(io: Io): void {
+		if (this.dead) return;
 		if (this.chain.holds(this.index, io, Stage.HeldUp, 'resumeUp')) this.chain.resumeHeldUp(io, this.index, undefined);
 	}
 
 	failUp(io: Io, code: IoError['code'], message: string): void {
+		if (this.dead) return;
 		if (this.chain.holds(this.index, io, Stage.HeldUp, 'failUp')) {
 			this.counters.upFail++;
 			this.chain.resumeHeldUp(io, this.index, { code, message, source: this.def.name });
@@ -605,7 +735,8 @@ export class FilterInstance implements FilterContext<unknown> {
 	}
 
 	submitBelow(op: OpCode, lba: number, sectors: number, data: Uint8Array | undefined, done: (io: Io) => void): void {
-		this.chain.submitFrom(this.index, op, lba, sectors, data, done);
+		if (this.dead) return;
+		this.chain.submitFrom(this.index, op, lba, sectors, data, done, this);
 	}
 
 	device(name: string): FilterDevice {

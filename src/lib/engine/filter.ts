@@ -93,6 +93,11 @@ export interface FilterContext<S = unknown> {
 	state: S;
 	/** Persistent per-disk state (the VAIO sidecar file next to the disk). */
 	readonly sidecar: SidecarStore;
+	/**
+	 * Timing-only mode: I/O carries no data (io.data is undefined, reads complete without
+	 * bytes); a filter simulates its metadata and timing only.
+	 */
+	readonly timingOnly: boolean;
 
 	/**
 	 * Runs `fn` after `delayUs` of virtual time. If `fn` returns a Promise (an asynchronous store),
@@ -154,6 +159,8 @@ export interface FilterDef<S = any> {
 	classConfigurable?: boolean;
 	description: string;
 	params: readonly ParamSpec[];
+	/** True when the filter works in timing-only mode (no data bytes; metadata and timing only). */
+	timingOnly?: boolean;
 	/**
 	 * Devices the filter needs, by role, with the spec used when the scenario gives none: e.g.
 	 * { ssd: { kind: 'nvme' } } for a cache, { wan: { kind: 'wan' }, replica: { kind: 'sata-ssd' } }.

@@ -59,12 +59,24 @@ export class Guest {
 	running = true;
 	/** Called whenever an I/O completes (for live frames). */
 	onComplete: ((io: ChainIo) => void) | undefined;
+	/** Told of every acknowledged write (the cluster's ledger of which write each block holds). */
+	onWriteAck: ((lba: number, sectors: number, ioId: number) => void) | undefined;
+	/**
+	 * Set while the VM's host crashes: the I/O in flight then was never acknowledged and the
+	 * guest died with it, so it is no error the guest saw. Its sectors become unknown; it is
+	 * counted in `lostInFlight`.
+	 */
+	crashing = false;
+	lostInFlight = 0;
 
 	constructor(
 		private readonly sched: Scheduler,
-		private readonly chain: FilterChain,
+		/** The disk's chain; replaced when the VM restarts after a host crash or fails over. */
+		public chain: FilterChain,
 		readonly expected: ExpectedState,
-		private readonly nextIoId: () => number
+		private readonly nextIoId: () => number,
+		/** No data: writes carry no bytes and reads are not verified. */
+		private readonly timingOnly = false
 	) {}
 
 	addStream(stream: GuestStream, iodepth: number, thinktimeUs: number): void {
@@ -122,7 +134,7 @@ export class Guest {
 	private issue(s: StreamState, spec: GuestIoSpec): void {
 		const now = this.sched.now;
 		let data: Uint8Array | undefined;
-		if (spec.op === Op.write) {
+		if (spec.op === Op.write && !this.timingOnly) {
 			data = allocBuffer(spec.sectors * SECTOR_BYTES);
 			fillWrite(spec.lba, spec.sectors, spec.contents!, data);
 		}
@@ -138,6 +150,13 @@ export class Guest {
 		const now = this.sched.now;
 		this.mark(spec, -1);
 		s.inFlight--;
+		if (this.crashing) {
+			this.lostInFlight++;
+			if (spec.op === Op.write || spec.op === Op.unmap) this.expected.recordFill(spec.lba, spec.sectors, UNKNOWN_CONTENT);
+			if (io.deviceBuffer) releaseReadBuffer(io.deviceBuffer);
+			io.deviceBuffer = io.data = undefined;
+			return;
+		}
 		const failed = io.error !== undefined;
 		this.metrics.done(io.op, io.sectors * SECTOR_BYTES, now - io.issuedAt, failed, now);
 		if (failed) {
@@ -153,10 +172,13 @@ export class Guest {
 				});
 			// A failed write may or may not have reached the disk: its sectors are unknown now.
 			if (spec.op === Op.write || spec.op === Op.unmap) this.expected.recordFill(spec.lba, spec.sectors, UNKNOWN_CONTENT);
+		} else if (this.timingOnly) {
+			// Nothing to record or check: no bytes moved.
 		} else if (spec.op === Op.write) this.expected.recordWrite(spec.lba, spec.sectors, contents!);
 		else if (spec.op === Op.unmap) this.expected.recordFill(spec.lba, spec.sectors, ZERO_CONTENT);
 		else if (spec.op === Op.read) this.expected.checkRead(spec.lba, spec.sectors, io.data!, io.id);
 		this.onComplete?.(io);
+		if (!failed && spec.op === Op.write) this.onWriteAck?.(spec.lba, spec.sectors, io.id);
 		if (io.deviceBuffer) {
 			releaseReadBuffer(io.deviceBuffer);
 			io.deviceBuffer = undefined;

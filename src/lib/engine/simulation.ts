@@ -101,7 +101,8 @@ export class Simulation {
 			sched: this.sched,
 			trace: this.trace,
 			nextIoId: () => ++this.ioSeq,
-			log: (source, message) => this.addLog(source, message)
+			log: (source, message) => this.addLog(source, message),
+			timingOnly: this.scenario.run.timingOnly
 		};
 	}
 
@@ -132,7 +133,7 @@ export class Simulation {
 				);
 				await chain.attach(ordered);
 				const expected = this.options.expected?.get(key) ?? new ExpectedState();
-				const guest = new Guest(this.sched, chain, expected, () => ++this.ioSeq);
+				const guest = new Guest(this.sched, chain, expected, () => ++this.ioSeq, this.scenario.run.timingOnly);
 				const contents = new ContentSource(diskPrng.fork(3));
 				const wprng = diskPrng.fork(4);
 				const custom = this.options.streams?.get(key);
@@ -166,6 +167,8 @@ export class Simulation {
 				throw new ScenarioError(`${fpath}.type`, `unknown filter "${a.type}" (registered: ${this.options.registry.names().join(', ')})`);
 			if (a.class !== undefined && a.class !== def.class && !def.classConfigurable)
 				throw new ScenarioError(`${fpath}.class`, `filter "${def.name}" is of class ${def.class}; its class cannot be changed`);
+			if (this.scenario.run.timingOnly && !def.timingOnly)
+				throw new ScenarioError(`${fpath}.type`, `filter "${def.name}" needs the data and does not run in timing-only mode (run.timingOnly)`);
 			const params = at(`${fpath}.params`, () => resolveParams(def, a.params));
 			const devices: Record<string, FilterDevice> = {};
 			// The scenario's devices override the filter's defaults, role by role.

@@ -113,6 +113,7 @@ export const analytics: FilterDef<AnalyticsState> = {
 	vendor: 'VAIO Playground',
 	version: '1.0.0',
 	class: 'inspection',
+	timingOnly: true,
 	description: 'vscsiStats histograms, working set, LBA heat map and a SHARDS miss-ratio curve of the guest I/O; never changes I/O.',
 	params: PARAMS,
 

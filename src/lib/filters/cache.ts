@@ -113,6 +113,11 @@ interface CacheMeta {
 }
 
 const ZERO_BLOCK = new Uint8Array(BLOCK_BYTES);
+/**
+ * Timing-only mode moves no bytes: a slot's "content" is this shared placeholder, so the cache's
+ * metadata (residency, dirty state, SSD writes, destage) runs exactly as with data. Never written.
+ */
+const TIMING_BLOCK = new Uint8Array(BLOCK_BYTES);
 const WB = 1;
 const THROUGH = 2;
 /** Delay before a failed destage is retried, µs. */
@@ -554,6 +559,11 @@ export class CacheEngine {
 		this.maybeFree(s);
 	}
 
+	/** A copy of the 4 KiB of a write at byte offset `off` (the placeholder in timing-only mode). */
+	private blockOf(io: Io, off: number): Uint8Array {
+		return io.data ? io.data.slice(off, off + BLOCK_BYTES) : TIMING_BLOCK;
+	}
+
 	/** Gives slot s new content (a fresh buffer that is never modified afterwards). */
 	private setContent(s: number, buf: Uint8Array, dirty: boolean, op: WriteOp | undefined): void {
 		const g = ++this.gen[s];
@@ -592,6 +602,10 @@ export class CacheEngine {
 		const at = (from - base) * SECTOR_BYTES;
 		const m = this.mem[s];
 		if (m) {
+			if (this.ctx.timingOnly) {
+				this.setContent(s, TIMING_BLOCK, dirty, op);
+				return;
+			}
 			const nb = m.slice();
 			nb.set(patch, at);
 			this.setContent(s, nb, dirty, op);
@@ -606,12 +620,12 @@ export class CacheEngine {
 		deviceIo(this.ctx, this.ssd, Op.read, s * SPB, SPB, undefined, (data, err) => {
 			this.pins[s]--;
 			op.pending--;
-			if (err || !data) {
+			if (err || (!data && !this.ctx.timingOnly)) {
 				this.ssdErrors++;
 				op.error = `cache SSD read failed: ${err?.message ?? 'no data'}`;
 			} else if (this.epoch[s] === e && this.flags[s] & VALID) {
-				data.set(patchCopy, at);
-				this.setContent(s, data, dirty, op);
+				if (data) data.set(patchCopy, at);
+				this.setContent(s, data ?? TIMING_BLOCK, dirty, op);
 			}
 			this.maybeFree(s);
 			this.progress(op);
@@ -721,7 +735,7 @@ export class CacheEngine {
 			}
 		if (all) {
 			this.readHits++;
-			const buf = new Uint8Array(io.sectors * SECTOR_BYTES);
+			const buf = this.ctx.timingOnly ? undefined : new Uint8Array(io.sectors * SECTOR_BYTES);
 			let op: ReadOp | undefined;
 			for (let b = first; b < end; b++) {
 				const s = map.get(b)!;
@@ -731,7 +745,7 @@ export class CacheEngine {
 				const to = Math.min(hi, base + SPB);
 				const m = this.mem[s];
 				if (m) {
-					buf.set(m.subarray((from - base) * SECTOR_BYTES, (to - base) * SECTOR_BYTES), (from - lo) * SECTOR_BYTES);
+					buf?.set(m.subarray((from - base) * SECTOR_BYTES, (to - base) * SECTOR_BYTES), (from - lo) * SECTOR_BYTES);
 					continue;
 				}
 				if (!op) op = new ReadOp(io, buf);
@@ -741,10 +755,10 @@ export class CacheEngine {
 				this.ssdReads++;
 				deviceIo(this.ctx, this.ssd, Op.read, s * SPB + (from - base), to - from, undefined, (data, err) => {
 					this.pins[s]--;
-					if (err || !data) {
+					if (err || (!data && buf)) {
 						this.ssdErrors++;
 						rop.error = `cache SSD read failed: ${err?.message ?? 'no data'}`;
-					} else buf.set(data, (from - lo) * SECTOR_BYTES);
+					} else if (data && buf) buf.set(data, (from - lo) * SECTOR_BYTES);
 					this.maybeFree(s);
 					if (--rop.pending === 0) {
 						if (rop.error) this.ctx.fail(io, 'EIO', rop.error);
@@ -780,7 +794,7 @@ export class CacheEngine {
 	private readDone(io: Io, op: ReadOp): Verdict {
 		const data = io.data;
 		for (const b of op.admit) if (this.filling.get(b) === op) this.filling.delete(b);
-		if (io.error || !data) {
+		if (io.error || (!data && !this.ctx.timingOnly)) {
 			for (const s of op.overlay) {
 				this.pins[s]--;
 				this.maybeFree(s);
@@ -795,7 +809,7 @@ export class CacheEngine {
 			if (s < 0) break;
 			this.populations++;
 			const off = (b * SPB - lo) * SECTOR_BYTES;
-			this.setContent(s, data.slice(off, off + BLOCK_BYTES), false, undefined);
+			this.setContent(s, data ? data.slice(off, off + BLOCK_BYTES) : TIMING_BLOCK, false, undefined);
 		}
 		// Overlay dirty cached blocks: the datastore's copy of them is stale.
 		for (const s of op.overlay) {
@@ -804,7 +818,7 @@ export class CacheEngine {
 			const base = b * SPB;
 			const m = this.mem[s];
 			if (m) {
-				data.set(m.subarray((from - base) * SECTOR_BYTES, (to - base) * SECTOR_BYTES), (from - lo) * SECTOR_BYTES);
+				data?.set(m.subarray((from - base) * SECTOR_BYTES, (to - base) * SECTOR_BYTES), (from - lo) * SECTOR_BYTES);
 				this.pins[s]--;
 				this.maybeFree(s);
 				continue;
@@ -813,10 +827,10 @@ export class CacheEngine {
 			this.ssdReads++;
 			deviceIo(this.ctx, this.ssd, Op.read, s * SPB + (from - base), to - from, undefined, (d, err) => {
 				this.pins[s]--;
-				if (err || !d) {
+				if (err || (!d && data)) {
 					this.ssdErrors++;
 					op.error = `cache SSD read failed: ${err?.message ?? 'no data'}`;
-				} else data.set(d, (from - lo) * SECTOR_BYTES);
+				} else if (d && data) data.set(d, (from - lo) * SECTOR_BYTES);
 				this.maybeFree(s);
 				if (--op.pending === 0 && op.heldUp) {
 					if (op.error) this.ctx.failUp(io, 'EIO', op.error);
@@ -899,7 +913,7 @@ export class CacheEngine {
 				const base = b * SPB;
 				if (base >= lo && base + SPB <= hi) {
 					const off = (base - lo) * SECTOR_BYTES;
-					this.setContent(s, io.data!.slice(off, off + BLOCK_BYTES), true, op);
+					this.setContent(s, this.blockOf(io, off), true, op);
 				} else this.merge(s, b, io, true, op);
 			}
 			return DEFER;
@@ -928,7 +942,7 @@ export class CacheEngine {
 				if (full) {
 					if (keep) {
 						const off = (base - lo) * SECTOR_BYTES;
-						this.setContent(s, io.data!.slice(off, off + BLOCK_BYTES), false, op);
+						this.setContent(s, this.blockOf(io, off), false, op);
 					} else this.invalidate(s, op, false);
 				} else if (f & DIRTY) this.merge(s, b, io, true, op);
 				else if (this.mem[s] && keep) this.merge(s, b, io, false, op);
@@ -937,7 +951,7 @@ export class CacheEngine {
 				const ns = this.allocate(b);
 				if (ns >= 0) {
 					const off = (base - lo) * SECTOR_BYTES;
-					this.setContent(ns, io.data!.slice(off, off + BLOCK_BYTES), false, undefined);
+					this.setContent(ns, this.blockOf(io, off), false, undefined);
 				}
 			}
 		}
@@ -1113,8 +1127,8 @@ export class CacheEngine {
 		}
 		this.ssdReads++;
 		deviceIo(this.ctx, this.ssd, Op.read, s * SPB, SPB, undefined, (data, err) => {
-			if (err || !data) this.destaged(s, e, g, `SSD read: ${err?.message ?? 'no data'}`);
-			else write(data);
+			if (err || (!data && !this.ctx.timingOnly)) this.destaged(s, e, g, `SSD read: ${err?.message ?? 'no data'}`);
+			else write(data ?? TIMING_BLOCK);
 		});
 	}
 
@@ -1264,6 +1278,7 @@ export const cache: FilterDef<CacheEngine> = {
 	vendor: 'VAIO Playground',
 	version: '1.0.0',
 	class: 'cache',
+	timingOnly: true,
 	description:
 		'Host-local SSD cache in 4 KiB blocks: write-through, write-back (background destage) or write-around, LRU / ARC / S3-FIFO eviction, metadata in the sidecar.',
 	params: [

@@ -19,6 +19,7 @@ export const delay: FilterDef<DelayState> = {
 	version: '1.0.0',
 	class: 'inspection',
 	classConfigurable: true,
+	timingOnly: true,
 	description: 'Defers each I/O for a fixed time (dm-delay), or blocks the disk for it.',
 	params: [
 		{ name: 'readUs', type: 'number', default: 1000, min: 0, max: 10_000_000, unit: 'µs', help: 'Delay applied to reads.' },

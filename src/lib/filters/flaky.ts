@@ -19,6 +19,7 @@ export const flaky: FilterDef<FlakyState> = {
 	version: '1.0.0',
 	class: 'datastoreIoControl',
 	classConfigurable: true,
+	timingOnly: true,
 	description: 'Fails or corrupts I/O on a schedule, an LBA range or at random (dm-flakey).',
 	params: [
 		{ name: 'mode', type: 'enum', default: 'fail', choices: ['fail', 'corrupt-read', 'corrupt-write'], help: 'fail: the I/O fails with EIO; corrupt-read: data read is altered on the way up; corrupt-write: data is altered on the way down.' },

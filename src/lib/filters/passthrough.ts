@@ -12,6 +12,7 @@ export const passthrough: FilterDef<null> = {
 	version: '1.0.0',
 	class: 'inspection',
 	classConfigurable: true,
+	timingOnly: true,
 	description: 'Passes every I/O and completion unchanged; its class is configurable.',
 	params: [],
 	attach: () => null,

@@ -25,6 +25,11 @@ export function deviceIo(
 	const bytes = sectors * SECTOR_BYTES;
 	const at = model.schedule(ctx.now, op, lba, bytes);
 	ctx.after(at - ctx.now, () => {
+		if (ctx.timingOnly) {
+			// Timing only: the device's time is spent, no bytes move.
+			done(undefined);
+			return;
+		}
 		let buf: Uint8Array | undefined;
 		let r: void | Promise<void>;
 		try {

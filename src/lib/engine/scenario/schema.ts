@@ -129,9 +129,14 @@ export const ScenarioSchema = v.strictObject({
 			/** Completed trace rows kept for queries (the digest covers all). */
 			traceCapacity: v.optional(int(1, 500_000), 65_536),
 			/** Stop after this much virtual time even if workloads are not done (0 = no limit). */
-			maxRuntimeUs: v.optional(num(0, 1e13), 0)
+			maxRuntimeUs: v.optional(num(0, 1e13), 0),
+			/**
+			 * Timing only: no data bytes move and nothing is verified; filters that support it
+			 * simulate their metadata only (millions of I/Os of a large trace).
+			 */
+			timingOnly: v.optional(v.boolean(), false)
 		}),
-		{ traceCapacity: 65_536, maxRuntimeUs: 0 }
+		{ traceCapacity: 65_536, maxRuntimeUs: 0, timingOnly: false }
 	)
 });
 
