@@ -819,7 +819,7 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 		if (spec.runtimeUs !== 0) out.push(`runtime=${fioTime(Math.round(spec.runtimeUs))}`);
 		if (spec.runtimeUs !== 0 && Math.round(spec.runtimeUs) !== spec.runtimeUs) out.push(`; runtime rounded from ${spec.runtimeUs}us`);
 		if (spec.ioSize === undefined && (spec.ios > 0 || spec.runtimeUs > 0)) out.push('time_based');
-		if (!isSequential(spec.rw) && spec.randomDistribution.kind !== 'random')
+		if (spec.randomDistribution.kind !== 'random')
 			out.push(`random_distribution=${formatRandomDistribution(spec.randomDistribution)}`);
 		if (spec.dedupePercentage !== 0) int('dedupe_percentage', spec.dedupePercentage);
 		if (spec.rateIops !== 0) int('rate_iops', spec.rateIops);
