@@ -31,6 +31,10 @@ export interface CliArgs {
 	rows?: number;
 	/** `--chain` as given (parsed by chain.ts against the registry). */
 	chain?: string;
+	/** `--link URL-or-hash`: the scenario of a share link. */
+	link?: string;
+	/** `--timing-only`: no data bytes (run.timingOnly). */
+	timingOnly: boolean;
 	ios?: number;
 	seed?: number;
 	json: boolean;
@@ -55,6 +59,8 @@ export interface TraceArgs {
 
 const OPTIONS = {
 	chain: { type: 'string' },
+	link: { type: 'string' },
+	'timing-only': { type: 'boolean' },
 	fio: { type: 'string' },
 	trace: { type: 'string' },
 	format: { type: 'string' },
@@ -77,7 +83,7 @@ const OPTIONS = {
 } as const;
 
 /** Options only `run` takes (list-filters takes --json). */
-const RUN_ONLY = ['chain', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'csv-out', 'perfetto-out', 'metrics-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
+const RUN_ONLY = ['chain', 'link', 'timing-only', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'csv-out', 'perfetto-out', 'metrics-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
 /** Options that only make sense with --trace. */
 const TRACE_ONLY = ['format', 'timing', 'speed', 'iodepth', 'blkparse-event'] as const;
 
@@ -137,6 +143,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 		if (rest[0] !== undefined) throw new UsageError(`run: give a scenario file or --fio, not both (got "${rest[0]}" and --fio ${values.fio})`);
 		if (values.trace !== undefined) throw new UsageError('run: give --fio or --trace, not both');
 	}
+	if (values.link !== undefined) {
+		if (values.link.trim() === '') throw new UsageError('--link: empty (give the share link or its #s=… part)');
+		const other = rest[0] !== undefined ? `"${rest[0]}"` : values.fio !== undefined ? '--fio' : values.trace !== undefined ? '--trace' : undefined;
+		if (other) throw new UsageError(`run: give --link or ${other}, not both`);
+	}
 	let trace: TraceArgs | undefined;
 	if (values.trace !== undefined) {
 		if (values.trace === '') throw new UsageError('--trace: the trace file name is empty');
@@ -175,6 +186,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 		metricsOut: values['metrics-out'],
 		rows: values.rows === undefined ? undefined : integer('--rows', values.rows, 1, MAX_TRACE_ROWS),
 		chain: values.chain,
+		link: values.link,
+		timingOnly: values['timing-only'] === true,
 		ios: values.ios === undefined ? undefined : integer('--ios', values.ios, 1, MAX_IOS),
 		seed: values.seed === undefined ? undefined : integer('--seed', values.seed, 0, MAX_SEED),
 		json: values.json === true,
@@ -185,7 +198,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 }
 
 function base(command: Command): CliArgs {
-	return { command, json: false, describe: false, store: 'memory' };
+	return { command, json: false, describe: false, store: 'memory', timingOnly: false };
 }
 
 /** A decimal integer in [min, max]; "1e4" and "10_000" are accepted too. */

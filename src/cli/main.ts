@@ -9,6 +9,7 @@
  * Exit codes: 0 success, 1 verification found a mismatch or an I/O error reached the guest,
  * 2 bad input (one line on stderr naming the file, field and reason), 3 internal error.
  */
+import { LinkError, decodeLink } from '../lib/links/codec';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -70,7 +71,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 async function run(args: CliArgs): Promise<number> {
 	const file = args.scenarioFile;
-	const where = file ?? args.fioFile ?? args.trace?.file ?? (args.chain !== undefined ? '--chain' : 'default scenario');
+	const where = file ?? (args.link !== undefined ? '--link' : undefined) ?? args.fioFile ?? args.trace?.file ?? (args.chain !== undefined ? '--chain' : 'default scenario');
 	let tempDir: string | undefined;
 	let fio: FioParseResult | undefined;
 	let exports: ExportFiles | undefined;
@@ -80,6 +81,7 @@ async function run(args: CliArgs): Promise<number> {
 		const chain: ChainFilter[] | undefined = args.chain !== undefined ? parseChain(args.chain, registry) : undefined;
 		let input: unknown;
 		if (file !== undefined) input = readScenario(file);
+		else if (args.link !== undefined) input = linkScenario(args.link, chain);
 		else if (args.fioFile !== undefined) {
 			fio = parseFioJob(readText(args.fioFile), args.fioFile);
 			input = fioScenario(fio, args.fioFile, chain);
@@ -95,6 +97,7 @@ async function run(args: CliArgs): Promise<number> {
 		const wantsTrace = args.csvOut !== undefined || args.perfettoOut !== undefined;
 		const rows = args.rows ?? (wantsTrace && trace ? autoTraceRows(trace.summary.records, args.ios) : undefined);
 		if (rows !== undefined) input = withTraceRows(input, rows);
+		if (args.timingOnly) input = withRun(input, { timingOnly: true });
 		if (fio) {
 			parseScenario(input); // bad input is one line on stderr: validate before the warnings
 			for (const w of fio.warnings) process.stderr.write(`vaio: warning: ${w}\n`);
@@ -184,10 +187,26 @@ function autoTraceRows(records: number, ios: number | undefined): number | undef
 
 /** Sets run.traceCapacity of a scenario as written. */
 function withTraceRows(input: unknown, rows: number): unknown {
+	return withRun(input, { traceCapacity: rows });
+}
+
+/** The scenario with fields of its `run` section set. */
+function withRun(input: unknown, fields: Record<string, unknown>): unknown {
 	if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
 	const s = input as Record<string, unknown>;
 	const run = typeof s.run === 'object' && s.run !== null && !Array.isArray(s.run) ? s.run : {};
-	return { ...s, run: { ...run, traceCapacity: rows } };
+	return { ...s, run: { ...run, ...fields } };
+}
+
+/** The scenario a share link carries (the page's links, the same codec). */
+function linkScenario(link: string, chain: ChainFilter[] | undefined): unknown {
+	try {
+		const state = decodeLink(link);
+		return chain !== undefined ? applyOverrides(state.scenario, { chain }) : state.scenario;
+	} catch (e) {
+		if (e instanceof LinkError) throw new InputError('--link', e.message);
+		throw e;
+	}
 }
 
 /** The replayed disk: the default scenario's one VM and disk. */
@@ -432,6 +451,11 @@ Options:
   --rows N             completed I/Os the trace ring keeps for the exports (1..500000; default
                        the scenario's run.traceCapacity, 65536, or a whole trace replay up to
                        200000). Older rows are dropped: the exports say how many they hold
+  --link URL           run the scenario of a share link (the page's URL, or its #s=… part);
+                       the same scenario and seed give the same trace digest as the page
+  --timing-only        no data bytes: filters that support it (cache, analytics, delay, flaky,
+                       passthrough) model metadata and time only; nothing is verified. For
+                       millions of I/Os of a large trace
   --seed N             the scenario's seed (0..4294967295); same seed, same trace digest
   --json               print one JSON object instead of the summary: ios, iops, mbps,
                        latencyUs {p50,p90,p99,p999,mean,max}, ops, verify {reads, mismatches,

@@ -377,8 +377,11 @@ export class FilterChain {
 		const done = this.device.schedule(now, io.op, io.lba, io.sectors * SECTOR_BYTES);
 		const t = this.env.trace;
 		t.live[io.row * F64_STRIDE + Col.deviceStart] = now;
-		sched.at(done, () => this.deviceDone(io));
+		sched.at(done, this.deviceDoneFn, io);
 	}
+
+	/** deviceDone bound once: scheduled with the I/O as argument, no closure per I/O. */
+	private readonly deviceDoneFn = (io: ChainIo) => this.deviceDone(io);
 
 	private deviceDone(io: ChainIo): void | Promise<void> {
 		if (this.dead) return;

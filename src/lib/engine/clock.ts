@@ -6,6 +6,11 @@
 import { cos, ln } from './detmath';
 
 export type EventFn = () => void | Promise<void>;
+/** An event handler that takes the argument it was scheduled with (no closure per event). */
+export type EventFnWithArg<A> = (arg: A) => void | Promise<void>;
+
+/** What runNext returns when no event is left. */
+export const NO_EVENT: unique symbol = Symbol('no event');
 
 export class Scheduler {
 	/** Current virtual time, µs. */
@@ -14,7 +19,8 @@ export class Scheduler {
 	// A binary heap kept in parallel arrays: fewer objects per event than a heap of records.
 	private times: number[] = [];
 	private seqs: number[] = [];
-	private fns: EventFn[] = [];
+	private fns: EventFnWithArg<any>[] = [];
+	private args: unknown[] = [];
 
 	get pending(): number {
 		return this.fns.length;
@@ -26,27 +32,34 @@ export class Scheduler {
 	}
 
 	/** Runs `fn` at absolute virtual time `time` (never earlier than now). */
-	at(time: number, fn: EventFn): void {
+	at(time: number, fn: EventFn): void;
+	/** Runs `fn(arg)` at `time`: hot paths pass a bound handler and an argument, not a closure. */
+	at<A>(time: number, fn: EventFnWithArg<A>, arg: A): void;
+	at(time: number, fn: EventFnWithArg<any>, arg?: unknown): void {
 		if (!(time >= this.now)) time = this.now; // also catches NaN
 		const times = this.times;
 		const seqs = this.seqs;
 		const fns = this.fns;
+		const args = this.args;
 		const s = this.seq++;
 		let i = fns.length;
 		times.push(time);
 		seqs.push(s);
 		fns.push(fn);
+		args.push(arg);
 		while (i > 0) {
 			const p = (i - 1) >> 1;
 			if (times[p] < time || (times[p] === time && seqs[p] < s)) break;
 			times[i] = times[p];
 			seqs[i] = seqs[p];
 			fns[i] = fns[p];
+			args[i] = args[p];
 			i = p;
 		}
 		times[i] = time;
 		seqs[i] = s;
 		fns[i] = fn;
+		args[i] = arg;
 	}
 
 	/** Time of the next event, or Infinity. */
@@ -54,21 +67,39 @@ export class Scheduler {
 		return this.fns.length > 0 ? this.times[0] : Infinity;
 	}
 
-	/** Removes the next event, advances the clock to it and returns its function. */
+	/** Removes the next event, advances the clock to it and returns it as a function to call. */
 	pop(): EventFn | undefined {
+		if (this.fns.length === 0) return undefined;
+		const fn = this.fns[0];
+		const arg = this.args[0];
+		this.removeTop();
+		return arg === undefined ? (fn as EventFn) : () => fn(arg);
+	}
+
+	/** Runs the next event (advancing the clock to it); NO_EVENT when none is left. */
+	runNext(): void | Promise<void> | typeof NO_EVENT {
+		if (this.fns.length === 0) return NO_EVENT;
+		const fn = this.fns[0];
+		const arg = this.args[0];
+		this.removeTop();
+		return fn(arg);
+	}
+
+	private removeTop(): void {
 		const fns = this.fns;
 		const n = fns.length;
-		if (n === 0) return undefined;
 		const times = this.times;
 		const seqs = this.seqs;
-		const top = fns[0];
+		const args = this.args;
 		this.now = times[0];
 		const lastT = times[n - 1];
 		const lastS = seqs[n - 1];
 		const lastF = fns[n - 1];
+		const lastA = args[n - 1];
 		times.pop();
 		seqs.pop();
 		fns.pop();
+		args.pop();
 		const m = n - 1;
 		if (m > 0) {
 			let i = 0;
@@ -82,13 +113,14 @@ export class Scheduler {
 				times[i] = times[c];
 				seqs[i] = seqs[c];
 				fns[i] = fns[c];
+				args[i] = args[c];
 				i = c;
 			}
 			times[i] = lastT;
 			seqs[i] = lastS;
 			fns[i] = lastF;
+			args[i] = lastA;
 		}
-		return top;
 	}
 }
 

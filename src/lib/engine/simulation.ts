@@ -4,7 +4,7 @@
  * trace. `run` drives the virtual clock; it awaits only when an asynchronous store answers with a
  * Promise, so a run is the same, event for event, whichever store holds the bytes.
  */
-import { Prng, Scheduler } from './clock';
+import { NO_EVENT, Prng, Scheduler } from './clock';
 import { FilterChain, type AttachedFilter, type ChainEnv, type DiskInfo } from './chain';
 import { createDevice, createLink, type DeviceSpec } from './devices';
 import type { ControlEvent, FilterDevice, FilterDeviceSpec } from './filter';
@@ -260,7 +260,9 @@ export class Simulation {
 
 	/** True when every workload is done and no I/O is in any chain. */
 	get finished(): boolean {
-		for (const d of this.disks) if (!d.guest.finished || d.chain.inFlight > 0) return false;
+		// In-flight I/O first: it is the cheap test and the common answer while a run is going.
+		for (const d of this.disks) if (d.chain.inFlight > 0) return false;
+		for (const d of this.disks) if (!d.guest.finished) return false;
 		return true;
 	}
 
@@ -279,10 +281,9 @@ export class Simulation {
 				if (Number.isFinite(untilUs)) sched.now = Math.max(sched.now, untilUs);
 				return this.finished || untilUs === this.scenario.run.maxRuntimeUs;
 			}
-			const fn = sched.pop();
-			if (!fn) return true;
+			const r = sched.runNext();
+			if (r === NO_EVENT) return true;
 			this.events++;
-			const r = fn();
 			if (r !== undefined) await r;
 		}
 		return this.finished;
