@@ -117,7 +117,7 @@ const api = {
 		const blocks = scattered(count, 1);
 		const flushedPart = blocks.length - unflushed;
 		for (let i = 0; i < flushedPart; i++) await store.write(blocks[i] * SPB, blockBytes(blocks[i], gen));
-		await store.flush();
+		await (f as { flushAll?: () => Promise<void> }).flushAll?.();
 		const side = await f.openSidecar('sidecar.vm1/disk0.cache');
 		await side.set('state', blockBytes(gen, 999));
 		for (let i = flushedPart; i < blocks.length; i++) await store.write(blocks[i] * SPB, blockBytes(blocks[i], gen + 1));

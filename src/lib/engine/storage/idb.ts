@@ -655,6 +655,12 @@ export class IdbStoreFactory implements StoreFactory {
 		return new IdbSidecarStore(name, this.sidecars);
 	}
 
+	/** Flushes every open store (see OpfsStoreFactory.flushAll). */
+	async flushAll(): Promise<void> {
+		await Promise.allSettled([...this.opening.values()]);
+		await Promise.all([...this.openStores.values()].filter((s) => !s.closed).map((s) => s.flush()));
+	}
+
 	/** Flushes and closes every open store. */
 	async closeAll(): Promise<void> {
 		await Promise.allSettled([...this.opening.values()]);
