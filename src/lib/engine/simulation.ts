@@ -336,6 +336,7 @@ export function workloadSpec(w: WorkloadInput): WorkloadSpec {
 		randomDistribution: w.randomDistribution ?? d.randomDistribution,
 		dedupePercentage: w.dedupePercentage ?? d.dedupePercentage,
 		thinktimeUs: w.thinktimeUs ?? d.thinktimeUs,
-		rateIops: w.rateIops ?? d.rateIops
+		rateIops: w.rateIops ?? d.rateIops,
+		fsync: w.fsync ?? 0
 	};
 }

@@ -78,7 +78,9 @@ const DistributionSchema = v.union(
 );
 
 export const WorkloadSchema = v.strictObject({
-	rw: v.optional(v.picklist(['read', 'write', 'randread', 'randwrite', 'randrw', 'rw'])),
+	rw: v.optional(v.picklist(['read', 'write', 'randread', 'randwrite', 'randrw', 'rw', 'trim', 'randtrim'])),
+	/** A flush after every N writes (fio fsync). */
+	fsync: v.optional(int(0, 1e9)),
 	bs: v.optional(sectorMultiple(size(512, 64 * 2 ** 20))),
 	bssplit: v.optional(
 		v.pipe(

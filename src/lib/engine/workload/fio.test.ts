@@ -325,7 +325,7 @@ const BAD: BadCase[] = [
 	{ file: '[job]\n\n\nrw=sideways\n', error: /^bad\.fio:4: rw=sideways: not a mode/ },
 	{ file: '[job]\nrw=randread:8\n', error: /^bad\.fio:2: rw=randread:8: the ":8" modifier \(a new random offset only every N I\/Os\) is not supported/ },
 	{ file: '[job]\nrw=write:4k\n', error: /^bad\.fio:2: rw=write:4k: the ":4k" modifier \(holes between sequential I\/Os\) is not supported/ },
-	{ file: '[job]\nrw=trim\n', error: /^bad\.fio:2: rw=trim: trim workloads are not supported/ },
+	{ file: '[job]\nrw=trimwrite\n', error: /^bad\.fio:2: rw=trimwrite: trim-then-write workloads are not supported/ },
 	{ file: '[job]\nbs=4q\n', error: /^bad\.fio:2: bs=4q: unknown unit "q"/ },
 	{ file: '[job]\nbs=1000\n', error: /^bad\.fio:2: bs=1000 is 1000 bytes, not a multiple of 512/ },
 	{ file: '[job]\nsize=50%\n', error: /^bad\.fio:2: size=50%: a percentage of the device is not supported/ },

@@ -124,6 +124,7 @@ const SUPPORTED = [
 	'dedupe_percentage',
 	'rate_iops',
 	'thinktime',
+	'fsync',
 	'kb_base',
 	'name'
 ] as const;
@@ -180,7 +181,6 @@ const NOT_MODELLED: Record<string, string> = {
 	wait_for_previous: 'jobs run one after another in fio; here all jobs run at once',
 	startdelay: 'every job starts at time 0 here',
 	loops: 'the job runs once here (set io_size to repeat it)',
-	fsync: 'no flushes are issued between writes here',
 	fdatasync: 'no flushes are issued between writes here',
 	rate: 'bandwidth limits are not modelled (use rate_iops)',
 	rate_min: 'minimum rates are not modelled',
@@ -352,6 +352,7 @@ interface JobState {
 	dedupe: number;
 	rateIops: { text: string; line: number } | undefined;
 	thinktimeUs: number;
+	fsync: number;
 }
 
 function buildJob(section: Section, ctx: JobContext): FioJob[] {
@@ -386,7 +387,8 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		distLine: section.line,
 		dedupe: 0,
 		rateIops: undefined,
-		thinktimeUs: 0
+		thinktimeUs: 0,
+		fsync: 0
 	};
 	for (const e of section.entries) applyOption(st, e, kbBase, ctx);
 
@@ -441,7 +443,8 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 			randomDistribution: { ...st.dist },
 			dedupePercentage: st.dedupe,
 			thinktimeUs: st.thinktimeUs,
-			rateIops
+			rateIops,
+			...(st.fsync > 0 ? { fsync: st.fsync } : {})
 		};
 		const problems = validateWorkload(spec);
 		if (problems.length > 0) fail(section.line, `job "${st.name}": ${problems.join('; ')}`);
@@ -586,6 +589,9 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 		case 'thinktime':
 			st.thinktimeUs = timeValue(need(), line, 1, key, fail);
 			return;
+		case 'fsync':
+			st.fsync = intValue(need(), line, kbBase, key, 0, 1e9, fail);
+			return;
 		case 'kb_base':
 			return; // read first, above
 		case 'name':
@@ -607,11 +613,12 @@ function rwMode(v: string, line: number, fail: JobContext['fail']): RwMode {
 			return 'rw';
 		case 'trim':
 		case 'randtrim':
+			return v;
 		case 'trimwrite':
 		case 'randtrimwrite':
-			return fail(line, `rw=${v}: trim workloads are not supported (the generator issues reads and writes)`);
+			return fail(line, `rw=${v}: trim-then-write workloads are not supported (trim and randtrim are)`);
 		default:
-			return fail(line, `rw=${v}: not a mode (read, write, randread, randwrite, rw/readwrite, randrw)`);
+			return fail(line, `rw=${v}: not a mode (read, write, randread, randwrite, rw/readwrite, randrw, trim, randtrim)`);
 	}
 }
 
@@ -824,6 +831,7 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 		if (spec.dedupePercentage !== 0) int('dedupe_percentage', spec.dedupePercentage);
 		if (spec.rateIops !== 0) int('rate_iops', spec.rateIops);
 		if (spec.thinktimeUs !== 0) int('thinktime', spec.thinktimeUs);
+		if (spec.fsync) int('fsync', spec.fsync);
 	});
 	return out.join('\n') + '\n';
 }

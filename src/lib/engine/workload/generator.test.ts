@@ -294,3 +294,27 @@ describe('next(now, out)', () => {
 		expect(drain(s).length).toBe(3);
 	});
 });
+
+describe('fsync and trim', () => {
+	const spec = (over: Partial<WorkloadSpec>): WorkloadSpec => ({ ...defaultWorkload(), ios: 300, ...over });
+
+	it('issues a flush after every N writes (fio fsync), not counted as an I/O', () => {
+		const s = new WorkloadStream(spec({ rw: 'write', bs: 4096, fsync: 4 }), 1 << 20, new Prng(1), new ContentSource(new Prng(2)), 0);
+		const ops: number[] = [];
+		for (let io = s.next(0); io; io = s.next(0)) ops.push(io.op);
+		expect(s.issued).toBe(300);
+		expect(s.flushes).toBe(74); // after writes 4, 8, …, 296 (a flush after the last write would be the 75th)
+		for (let i = 0; i < ops.length; i++) if (ops[i] === Op.flush) expect(ops.slice(i - 4, i)).toEqual([Op.write, Op.write, Op.write, Op.write]);
+	});
+
+	it('randtrim issues unmaps over the region, trim walks it', () => {
+		const r = new WorkloadStream(spec({ rw: 'randtrim', bs: 8192 }), 1 << 20, new Prng(1), new ContentSource(new Prng(2)), 0);
+		for (let io = r.next(0); io; io = r.next(0)) {
+			expect(io.op).toBe(Op.unmap);
+			expect(io.contents).toBeUndefined();
+		}
+		expect(r.unmaps).toBe(300);
+		const t = new WorkloadStream(spec({ rw: 'trim', bs: 4096, ios: 3 }), 1 << 20, new Prng(1), new ContentSource(new Prng(2)), 0);
+		expect([t.next(0)!.lba, t.next(0)!.lba, t.next(0)!.lba]).toEqual([0, 8, 16]);
+	});
+});

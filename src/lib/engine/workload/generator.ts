@@ -65,6 +65,13 @@ export class WorkloadStream {
 	private writePos: number;
 	private firstIssueAt = -1;
 	private stopped = false;
+	/** Writes since the last flush (fio fsync=N). */
+	private writesSinceFlush = 0;
+	private readonly fsync: number;
+	private readonly trim: boolean;
+	/** Flushes and unmaps issued (flushes do not count toward `ios`, as in fio). */
+	flushes = 0;
+	unmaps = 0;
 
 	constructor(spec: WorkloadSpec, diskSectors: number, prng: Prng, contents: ContentSource, streamIndex: number) {
 		const where = `workload stream ${streamIndex}`;
@@ -136,6 +143,8 @@ export class WorkloadStream {
 		this.bsRng = prng.fork(3);
 		this.readPos = start;
 		this.writePos = start;
+		this.fsync = spec.fsync ?? 0;
+		this.trim = spec.rw === 'trim' || spec.rw === 'randtrim';
 	}
 
 	/** True once the stream will issue nothing more (a runtime stop is seen by `next`). */
@@ -175,9 +184,28 @@ export class WorkloadStream {
 			return null;
 		}
 
+		if (this.fsync > 0 && this.writesSinceFlush >= this.fsync) {
+			this.writesSinceFlush = 0;
+			this.flushes++;
+			if (out) {
+				out.op = Op.flush;
+				out.lba = 0;
+				out.sectors = 0;
+				out.contents = undefined;
+				return out;
+			}
+			return { op: Op.flush, lba: 0, sectors: 0 };
+		}
 		const readPct = this.readPct;
-		const op: OpCode =
-			readPct >= 100 ? Op.read : readPct <= 0 ? Op.write : this.mixRng.next() * 100 < readPct ? Op.read : Op.write;
+		const op: OpCode = this.trim
+			? Op.unmap
+			: readPct >= 100
+				? Op.read
+				: readPct <= 0
+					? Op.write
+					: this.mixRng.next() * 100 < readPct
+						? Op.read
+						: Op.write;
 
 		let size = this.sizes[0];
 		const cum = this.cumWeights;
@@ -209,9 +237,9 @@ export class WorkloadStream {
 			const last = Math.ceil((lba + sectors) / SECTORS_PER_BLOCK);
 			contents = this.contents.fill(new Uint32Array(last - first), this.dedupe);
 			this.writes++;
-		} else {
-			this.reads++;
-		}
+			this.writesSinceFlush++;
+		} else if (op === Op.unmap) this.unmaps++;
+		else this.reads++;
 
 		if (this.firstIssueAt < 0) this.firstIssueAt = now;
 		this.issued++;

@@ -5,11 +5,11 @@
 import { parseSize, SECTOR_BYTES } from '../io';
 import type { BsSplit, RandomDistribution, RwMode, WorkloadSpec } from './types';
 
-export const RW_MODES: readonly RwMode[] = ['read', 'write', 'randread', 'randwrite', 'randrw', 'rw'];
+export const RW_MODES: readonly RwMode[] = ['read', 'write', 'randread', 'randwrite', 'randrw', 'rw', 'trim', 'randtrim'];
 
 /** Sequential modes walk the region; the others pick offsets with the random distribution. */
 export function isSequential(rw: RwMode): boolean {
-	return rw === 'read' || rw === 'write' || rw === 'rw';
+	return rw === 'read' || rw === 'write' || rw === 'rw' || rw === 'trim';
 }
 
 /** 4 KiB random read/write, 70 % reads, queue depth 32, 10,000 I/Os, uniform offsets, no dedupe. */

@@ -1,6 +1,6 @@
 import type { OpCode } from '../io';
 
-export type RwMode = 'read' | 'write' | 'randread' | 'randwrite' | 'randrw' | 'rw';
+export type RwMode = 'read' | 'write' | 'randread' | 'randwrite' | 'randrw' | 'rw' | 'trim' | 'randtrim';
 
 /** fio's random_distribution: random, zipf:θ, pareto:h, normal (sigma as % of the region). */
 export type RandomDistribution =
@@ -50,6 +50,8 @@ export interface WorkloadSpec {
 	thinktimeUs: number;
 	/** Cap on issue rate (0 = none), fio rate_iops. */
 	rateIops: number;
+	/** Issue a flush (SYNCHRONIZE CACHE) after every N writes (0 = never), fio fsync. */
+	fsync?: number;
 }
 
 /** One guest I/O produced by a stream. */
