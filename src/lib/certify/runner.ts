@@ -29,7 +29,7 @@ export interface CertifyOptions {
 	devices?: Record<string, FilterDeviceSpec>;
 	/** Seed of every run (default 1). */
 	seed?: number;
-	/** Multiplies every run's I/O count (default 1: about 5,000 guest I/Os in all). */
+	/** Multiplies every run's I/O count (default 1: about 4,000 guest I/Os in all). */
 	scale?: number;
 	budgets?: Partial<Budgets>;
 	/** Runs only these checks (default: all). */
@@ -102,13 +102,13 @@ export async function certify(def: FilterDef, options: CertifyOptions = {}): Pro
 		setup,
 		ios,
 		bench: build,
-		mixed: shared('mixed', () => ({ streams: mixedPlan(ios(1200)) })),
-		qd32: shared('qd32', () => ({ streams: qd32Plan(ios(1000)), traceCapacity: Math.max(4096, ios(1000) * 8) })),
+		mixed: shared('mixed', () => ({ streams: mixedPlan(ios(1000)) })),
+		qd32: shared('qd32', () => ({ streams: qd32Plan(ios(800)), traceCapacity: Math.max(4096, ios(800) * 8) })),
 		faults: shared(
 			'faults',
 			() => ({
 				// Phase 1 is the read-back: the faults stop there.
-				streams: faultPlan(ios(800), (phase) => {
+				streams: faultPlan(ios(600), (phase) => {
 					if (phase >= 1 && faultBench) faultBench.armed = false;
 				}),
 				faults: { params: { mode: 'fail', ops: 'all', probability: 0.2 } }

@@ -23,7 +23,7 @@ import { guestErrorFindings, mismatchFindings, type Check, type CheckContext } f
 /** Status counters that, by convention, count the I/Os a filter holds now. */
 export const HELD_STATUS_KEYS = ['held', 'heldIos', 'heldReads', 'heldWrites'] as const;
 
-const STEP = 150;
+const STEP = 120;
 
 export const controlEvents: Check = {
 	id: 'control-events',

@@ -22,7 +22,7 @@ export const sidecarRestart: Check = {
 		const findings: Finding[] = [];
 		let before: Bench;
 		try {
-			before = await ctx.bench('restart-write', { streams: restartWritePlan(ctx.ios(800)), stores });
+			before = await ctx.bench('restart-write', { streams: restartWritePlan(ctx.ios(600)), stores });
 		} catch (e) {
 			return fail(`the run could not start: ${(e as Error).message}`, 'restart-write');
 		}

@@ -1,0 +1,47 @@
+/**
+ * Every built-in filter passes every check of the certification suite (each in its own class,
+ * between the probes; a class-configurable one mid-chain, in replication). One test per filter
+ * type registered in the built-in registry, so a filter added there is certified too.
+ *
+ * flaky is certified with probability 0: with its defaults it fails every I/O by design (it is a
+ * fault injector), which the data check rightly rejects.
+ */
+import { describe, expect, it } from 'vitest';
+import { builtinRegistry } from '../filters/index';
+import { certify, CHECK_IDS, formatReport, type CertifyOptions } from './index';
+
+const TIMEOUT = 120_000;
+
+const OPTIONS: Record<string, CertifyOptions> = {
+	flaky: { params: { probability: 0 } }
+};
+
+describe('built-in filters pass the certification suite', () => {
+	const registry = builtinRegistry();
+	for (const name of registry.names()) {
+		it(
+			name,
+			async () => {
+				const def = registry.get(name)!;
+				const report = await certify(def, OPTIONS[name] ?? {});
+				const text = formatReport(report);
+				expect(report.checks.map((c) => c.id)).toEqual([...CHECK_IDS]);
+				for (const c of report.checks) {
+					expect(c.passed, `${name}: check ${c.n} (${c.id}) failed:\n${c.detail}\n\n${text}`).toBe(true);
+					expect(c.skipped, `${name}: check ${c.n} (${c.id}) was not applicable:\n${c.detail}`).toBeUndefined();
+				}
+				expect(report.passed).toBe(true);
+				// The runs really ran: thousands of guest I/Os, every run finished or was stopped by its check.
+				const ios = report.runs.reduce((a, r) => a + r.guestIos, 0);
+				expect(ios).toBeGreaterThan(3000);
+				expect(report.runs.map((r) => r.name)).toEqual(['mixed', 'qd32', 'faults', 'control', 'restart-write', 'restart-read']);
+				// The filter ran between both probes (analytics, in the top class, has none above it).
+				expect(report.chain.some((f) => f.startsWith(`${name} (`))).toBe(true);
+				expect(report.chain.at(-1)).toMatch(/^certify-probe-below/);
+				expect(text).toMatch(/^✓ 7\. /m);
+				expect(text).not.toMatch(/^✗/m);
+			},
+			TIMEOUT
+		);
+	}
+});
