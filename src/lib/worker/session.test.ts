@@ -137,3 +137,20 @@ describe('EngineSession', () => {
 		);
 	});
 });
+
+describe('restoring a session', () => {
+	it('does not restore onto disks whose chain changed, and starts them empty', async () => {
+		const stores = new MemoryStoreFactory();
+		const a = session(stores);
+		await a.load(scenario(2000, { rw: 'randwrite' }));
+		await a.runToEnd();
+		const changed = scenario(2000, { rw: 'randread' });
+		changed.vms[0].disks[0].policy.filters[0].params.readUs = 100;
+		const b = session(stores);
+		const info = await b.load(changed, true);
+		expect(info.restored).toBe(false);
+		const r = await b.runToEnd();
+		// The disks were wiped: what is read is zeros, as the fresh expected state says.
+		expect(r.verify.mismatches).toBe(0);
+	});
+});

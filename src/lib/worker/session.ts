@@ -16,6 +16,9 @@ import { Col, F64_STRIDE, U8_STRIDE, type TraceRow } from '../engine/trace';
 import type { ChainIo } from '../engine/chain';
 import { parseScenario, type Scenario } from '../engine/scenario/schema';
 import { analyticsReport, type AnalyticsReport, type AnalyticsState } from '../filters/analytics';
+import { TraceQueries, type TraceQuery, type TraceQueryResult } from './trace-query';
+import { csvChunks } from '../engine/export/csv';
+import { perfettoChunks } from '../engine/export/perfetto';
 
 export type PlayState = 'empty' | 'ready' | 'running' | 'paused' | 'finished' | 'stopped' | 'error';
 
@@ -123,6 +126,7 @@ export class EngineSession {
 	private readonly yieldNow: () => Promise<void>;
 	private readonly wallMs: () => number;
 	private completedIos = 0;
+	private readonly queries = new TraceQueries();
 
 	constructor(private readonly options: SessionOptions) {
 		this.sampleLimit = options.sampleLimit ?? 256;
@@ -140,9 +144,17 @@ export class EngineSession {
 		const scenario = parseScenario(input);
 		let expected: Map<string, ExpectedState> | undefined;
 		let restored = false;
-		if (restore) {
+		// Restore only onto disks laid out and filtered as they were when saved: data written
+		// through another chain (say, without encryption) would not read back through this one.
+		if (restore && sameStorage(await this.savedScenario(), scenario)) {
 			expected = await this.savedExpected();
 			restored = expected !== undefined;
+		} else {
+			// A fresh run starts from empty disks: the guest's expected state is fresh too, so bytes
+			// left by an earlier run (the same session, or a store that persists) would read back as
+			// mismatches.
+			this.sim = undefined;
+			await this.options.stores.wipe();
 		}
 		const sim = await Simulation.create(scenario, { registry: this.options.registry, stores: this.options.stores, expected });
 		this.sim = sim;
@@ -193,6 +205,9 @@ export class EngineSession {
 				let done = false;
 				while (!done && this.wallMs() < sliceEnd) {
 					const untilUs = this.speed === Infinity ? Infinity : this.anchorVirtual + (this.wallMs() - this.anchorWall) * this.speed;
+					// Nothing is due before the wall clock moves on. (Also: Simulation.run reports
+					// "done" for untilUs 0 when maxRuntimeUs is 0, i.e. no limit, so never ask it that.)
+					if (untilUs <= 0) break;
 					done = await sim.run({ untilUs, maxEvents: 4096 });
 					if (this.speed !== Infinity && sim.sched.peekTime() > untilUs) break; // caught up with the wall
 				}
@@ -357,6 +372,31 @@ export class EngineSession {
 		return t ? { first: t.completed - t.held, end: t.completed } : { first: 0, end: 0 };
 	}
 
+	/** A sorted, filtered window of the rows the trace ring holds (see trace-query.ts). */
+	traceQuery(q: TraceQuery): TraceQueryResult {
+		const sim = this.sim;
+		if (!sim) return { total: 0, from: 0, rows: [], held: 0, completed: 0 };
+		return this.queries.query(sim.trace, this.chainNames(sim), q);
+	}
+
+	/** Position of completed row `n` in a query's result, or -1. */
+	tracePosition(q: TraceQuery, n: number): number {
+		const sim = this.sim;
+		return sim ? this.queries.position(sim.trace, this.chainNames(sim), q, n) : -1;
+	}
+
+	/** The rows the trace ring holds as a file: CSV, or Chrome Trace Event JSON for Perfetto. */
+	exportTrace(format: 'csv' | 'perfetto'): Blob {
+		const sim = this.requireSim();
+		if (format === 'csv') return new Blob([...csvChunks(sim)], { type: 'text/csv' });
+		const options = this.scenario ? { scenario: this.scenario.name, seed: this.scenario.seed } : {};
+		return new Blob([...perfettoChunks(sim, options)], { type: 'application/json' });
+	}
+
+	private chainNames(sim: Simulation): string[][] {
+		return sim.disks.map((d) => d.chain.filters.map((f) => f.def.name));
+	}
+
 	private onGuestComplete(io: ChainIo): void {
 		this.completedIos++;
 		this.latencies.push(this.sim!.sched.now - io.issuedAt);
@@ -431,6 +471,8 @@ export class EngineSession {
 	/** Saves the scenario and the guest's expected state next to the disks. */
 	private async save(): Promise<void> {
 		if (!this.sim || !this.scenario) return;
+		// The disks first: after a crash the saved state must not be newer than the bytes.
+		await (this.options.stores as { flushAll?: () => void | Promise<void> }).flushAll?.();
 		const side = await this.options.stores.openSidecar('session');
 		const enc = new TextEncoder();
 		await side.set(SAVED_SCENARIO, enc.encode(JSON.stringify(this.scenario)));
@@ -473,4 +515,18 @@ function packRow(out: Float64Array, o: number, f64: Float64Array, f: number, u8:
 	}
 	// Filters the chain does not have: -1 (never happened), like unreached ones.
 	for (let k = nF; k < 8; k++) out.fill(-1, o + EVENT_FIXED + k * EVENT_PER_FILTER, o + EVENT_FIXED + k * EVENT_PER_FILTER + 4);
+}
+
+/** True when two scenarios give the same disks the same size, datastore and filter chain. */
+export function sameStorage(saved: unknown, next: Scenario): boolean {
+	if (saved === undefined) return false;
+	let prev: Scenario;
+	try {
+		prev = parseScenario(saved);
+	} catch {
+		return false;
+	}
+	const shape = (sc: Scenario) =>
+		JSON.stringify(sc.vms.map((vm) => vm.disks.map((d) => [vm.name, d.name, d.size, d.datastore, d.policy])));
+	return shape(prev) === shape(next);
 }
