@@ -1,0 +1,97 @@
+/**
+ * A line (and area) chart over virtual time: one or more series sharing an x of virtual µs and a
+ * y that starts at 0, with axes in the series' unit and a legend. Observable Plot style: a
+ * function of data and size that returns a scene.
+ */
+import { max, min, mean } from 'd3-array';
+import { scaleLinear } from 'd3-scale';
+import { area, line } from 'd3-shape';
+import { axisBottom, axisLeft, legend } from './axes';
+import { durationFormat, fmtValue, tickFormat, type Unit } from './units';
+import { emptyNote, plotArea, type Mark, type Scene } from './scene';
+
+export interface LineSeries {
+	key: string;
+	label: string;
+	values: number[];
+	/** Class naming its colour (read, write, total, p50, p99, a, b …). */
+	cls: string;
+	/** Also fill the area under the line. */
+	area?: boolean;
+	dashed?: boolean;
+}
+
+export interface TimeSeriesInput {
+	title: string;
+	/** x of every point, virtual µs (ascending). */
+	t: number[];
+	series: LineSeries[];
+	unit: Unit;
+	width: number;
+	height: number;
+	/** Fixed top of the y axis (e.g. 1 for ratios); otherwise from the data. */
+	yMax?: number;
+}
+
+const MARGIN = { top: 16, right: 10, bottom: 18, left: 44 };
+
+export function timeSeriesChart(input: TimeSeriesInput): Scene {
+	const { t, series, unit, width, height, title } = input;
+	const plot = plotArea(width, height, MARGIN);
+	const n = t.length;
+	const marks: Mark[] = [];
+	if (n === 0 || series.length === 0) {
+		marks.push(emptyNote(width, height));
+		return { width, height, label: `${title}: no data yet`, marks, points: 0 };
+	}
+
+	const t0 = t[0];
+	const t1 = n > 1 ? t[n - 1] : t0 + 1;
+	const x = scaleLinear().domain([t0, t1]).range([plot.left, plot.right]);
+	const top = input.yMax ?? (max(series, (s) => max(s.values.filter(Number.isFinite))) ?? 0);
+	const y = scaleLinear()
+		.domain([0, top > 0 ? top : 1])
+		.range([plot.bottom, plot.top])
+		.nice(4);
+	const yTop = y.domain()[1];
+
+	marks.push(...axisLeft(y, plot, tickFormat(unit, yTop), 4));
+	marks.push(...axisBottom(x, plot, durationFormat(t1), Math.max(2, Math.floor((plot.right - plot.left) / 70))));
+
+	for (const s of series) {
+		const pts = s.values.map((v, i) => [t[i], v] as const);
+		const def = (p: readonly [number, number]) => Number.isFinite(p[1]);
+		if (s.area) {
+			const a = area<readonly [number, number]>()
+				.defined(def)
+				.x((p) => x(p[0]))
+				.y0(plot.bottom)
+				.y1((p) => y(p[1]))
+				.digits(2);
+			marks.push({ kind: 'path', d: a(pts) ?? '', cls: `area ${s.cls}` });
+		}
+		const l = line<readonly [number, number]>()
+			.defined(def)
+			.x((p) => x(p[0]))
+			.y((p) => y(p[1]))
+			.digits(2);
+		marks.push({ kind: 'path', d: l(pts) ?? '', cls: `line ${s.cls}${s.dashed ? ' dashed' : ''}` });
+	}
+
+	marks.push(...legend(series.map((s) => ({ label: s.label, cls: s.cls })), plot.left, 7));
+
+	const last = (s: LineSeries) => s.values[s.values.length - 1];
+	const latest = series.map((s) => `${s.label} ${fmtValue(unit, last(s))}`).join(', ');
+	const label = `${title}: latest ${latest}; ${n} point${n === 1 ? '' : 's'} over ${durationFormat(t1)(t1)} of virtual time`;
+	const finite = (s: LineSeries) => s.values.filter(Number.isFinite);
+	const table = {
+		caption: title,
+		columns: ['series', 'latest', 'min', 'mean', 'max'],
+		rows: series.map((s) => {
+			const v = finite(s);
+			return [s.label, fmtValue(unit, last(s)), fmtValue(unit, min(v) ?? NaN), fmtValue(unit, mean(v) ?? NaN), fmtValue(unit, max(v) ?? NaN)];
+		})
+	};
+	return { width, height, label, marks, table, points: n };
+}
+
