@@ -15,6 +15,8 @@ import type { FilterRegistry } from './registry';
 import { ScenarioError, parseScenario, type DiskConfig, type Scenario, type WorkloadInput } from './scenario/schema';
 import { MemoryStoreFactory } from './storage/memory';
 import type { BlockStore, StoreFactory } from './storage/types';
+import { Cluster } from './cluster/index';
+import { DatastoreLayer } from './cluster/datastore';
 import { Trace, loadTraceHasher } from './trace';
 import { ExpectedState } from './verify';
 import { ContentSource } from './workload/contents';
@@ -78,6 +80,11 @@ export class Simulation {
 	trace!: Trace;
 	/** Events processed so far. */
 	events = 0;
+	/**
+	 * The cluster around the disks: hosts and filter bundles, storage policies, snapshots, control
+	 * operations (power, vMotion, clone, grow, DRS), faults and the scenario's timed operations.
+	 */
+	readonly cluster: Cluster = new Cluster(this);
 	private ioSeq = 0;
 	private started = false;
 
@@ -93,6 +100,7 @@ export class Simulation {
 		const sim = new Simulation(scenario, options);
 		sim.trace = new Trace({ capacity: scenario.run.traceCapacity });
 		await sim.build();
+		sim.cluster.init();
 		return sim;
 	}
 
@@ -106,13 +114,24 @@ export class Simulation {
 		};
 	}
 
+	/** A new I/O id (the framework's own offline I/O: clone, failback, verification scans). */
+	nextIoId(): number {
+		return ++this.ioSeq;
+	}
+
+	/** Where disks, filter devices and sidecars keep their bytes. */
+	get stores(): StoreFactory {
+		return (this.storeFactory ??= this.options.stores ?? new MemoryStoreFactory());
+	}
+	private storeFactory: StoreFactory | undefined;
+
 	addLog(source: string, message: string): void {
 		if (this.log.length < 10_000) this.log.push({ t: this.sched.now, source, message });
 	}
 
 	private async build(): Promise<void> {
 		const s = this.scenario;
-		const stores = this.options.stores ?? new MemoryStoreFactory();
+		const stores = this.stores;
 		const root = new Prng(s.seed);
 		const env = this.env();
 		for (const [vi, vm] of s.vms.entries()) {
@@ -126,8 +145,9 @@ export class Simulation {
 					createDevice({ kind: d.datastore.kind, ...d.datastore.params } as DeviceSpec, diskPrng.fork(1))
 				);
 				const store = await stores.openBlockStore(`disk.${key}`, sectors);
-				const chain = new FilterChain(env, info, device, store);
-				const attached = await this.attachments(path, key, d, stores, diskPrng.fork(2));
+				// The datastore layer under the chain: snapshot copy-on-write and injected errors.
+				const chain = new FilterChain(env, info, device, new DatastoreLayer(store));
+				const attached = await this.attachments(path, key, d, stores, diskPrng.fork(2), vm.host);
 				const ordered = at(`${path}.policy.filters`, () =>
 					FilterChain.order(attached, (a) => a.cls, d.policy!.allowCleartextFilters)
 				);
@@ -152,12 +172,18 @@ export class Simulation {
 				throw new ScenarioError('vms', `streams are given for disk "${key}", which the scenario does not have (disks: ${this.disks.map((d) => d.key).join(', ')})`);
 	}
 
-	private async attachments(
+	/**
+	 * Opens the filters of a disk's policy on `host`: resolved parameters, devices, sidecar.
+	 * Devices and sidecars are opened once per disk and reused when the cluster attaches filters
+	 * again; a host-local device (a cache's SSD) belongs to the host (cluster/attachments.ts).
+	 */
+	async attachments(
 		path: string,
 		key: string,
-		d: DiskConfig,
+		d: Pick<DiskConfig, 'size' | 'policy'>,
 		stores: StoreFactory,
-		prng: Prng
+		prng: Prng,
+		host: string
 	): Promise<AttachedFilter[]> {
 		const out: AttachedFilter[] = [];
 		for (const [fi, a] of d.policy!.filters.entries()) {
@@ -174,29 +200,31 @@ export class Simulation {
 			// The scenario's devices override the filter's defaults, role by role.
 			const specs = { ...(def.devices ?? {}), ...a.devices } as Record<string, FilterDeviceSpec>;
 			for (const [role, spec] of Object.entries(specs)) {
-				if (spec.kind === 'wan') {
-					devices[role] = { model: undefined, link: createLink({ rttUs: spec.rttUs, mbitPerSec: spec.mbitPerSec }), store: undefined };
-				} else {
+				devices[role] = await this.cluster.resources.device(key, def, role, spec, host, async (suffix) => {
+					if (spec.kind === 'wan')
+						return { model: undefined, link: createLink({ rttUs: spec.rttUs, mbitPerSec: spec.mbitPerSec }), store: undefined };
 					const model = at(`${fpath}.devices.${role}`, () =>
 						createDevice({ kind: spec.kind, ...spec.params } as DeviceSpec, prng.fork(100 + fi))
 					);
 					// Sized like the disk; stores are thin, so only what the filter writes costs space.
-					const store = await stores.openBlockStore(`dev.${key}.${def.name}.${role}`, Math.floor(d.size / SECTOR_BYTES));
-					devices[role] = { model, link: undefined, store };
-				}
+					const store = await stores.openBlockStore(`dev.${key}.${def.name}.${role}${suffix}`, Math.floor(d.size / SECTOR_BYTES));
+					return { model, link: undefined, store };
+				});
 			}
 			const cls = a.class ?? def.class;
 			// Named by class too: one type may run twice in one chain (a configurable class).
-			const sidecar = await stores.openSidecar(`sidecar.${key}.${cls}.${def.name}`);
+			const sidecarName = `sidecar.${key}.${cls}.${def.name}`;
+			const sidecar = await this.cluster.resources.sidecar(sidecarName, () => stores.openSidecar(sidecarName));
 			out.push({ def, params, devices, sidecar, prng: prng.fork(fi), cls });
 		}
 		return out;
 	}
 
-	/** Starts the workloads (idempotent). */
+	/** Starts the workloads and schedules the scenario's timed operations (idempotent). */
 	start(): void {
 		if (this.started) return;
 		this.started = true;
+		this.cluster.scheduleOperations();
 		for (const d of this.disks) d.guest.start();
 	}
 
@@ -258,12 +286,15 @@ export class Simulation {
 		return q;
 	}
 
-	/** True when every workload is done and no I/O is in any chain. */
+	/**
+	 * True when every workload is done (or its VM is off, suspended or down), no I/O is in any
+	 * chain and no timed operation is pending.
+	 */
 	get finished(): boolean {
 		// In-flight I/O first: it is the cheap test and the common answer while a run is going.
 		for (const d of this.disks) if (d.chain.inFlight > 0) return false;
-		for (const d of this.disks) if (!d.guest.finished) return false;
-		return true;
+		for (const d of this.disks) if (d.guest.running && !d.guest.finished) return false;
+		return this.cluster.idle;
 	}
 
 	/**

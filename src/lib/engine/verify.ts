@@ -140,6 +140,24 @@ export class ExpectedState {
 		return this.blocks.size;
 	}
 
+	/** Replaces the recorded state with a copy of `other`'s (a snapshot revert, a failover); counters stay. */
+	assign(other: ExpectedState): void {
+		this.blocks.clear();
+		for (const [b, v] of other.blocks) this.blocks.set(b, typeof v === 'number' ? v : v.slice());
+	}
+
+	/** A copy of the recorded state (its counters start at zero). */
+	copy(): ExpectedState {
+		const s = new ExpectedState();
+		s.assign(this);
+		return s;
+	}
+
+	/** Numbers of the blocks with recorded state (written, unmapped in part, or unknown), ascending. */
+	blockList(): number[] {
+		return [...this.blocks.keys()].sort((a, b) => a - b);
+	}
+
 	/** Serialisable form, so the guest's expected state persists with the disks. */
 	toJSON(): [number, number | number[]][] {
 		return [...this.blocks].map(([b, v]) => [b, typeof v === 'number' ? v : [...v]]);

@@ -117,7 +117,90 @@ export const VmSchema = v.strictObject({
 	disks: v.pipe(v.array(DiskSchema), v.minLength(1, 'a VM needs at least one disk'), v.maxLength(64))
 });
 
-export const HostSchema = v.strictObject({ name });
+/** An installed filter bundle (VIB): a registered filter type at a version. */
+export const BundleSchema = v.strictObject({
+	/** The registered filter type it installs. */
+	name: v.pipe(v.string(), v.minLength(1)),
+	/** Default: the registered filter's vendor. */
+	vendor: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
+	/** Default: the registered filter's version. */
+	version: v.optional(v.pipe(v.string(), v.regex(/^\d{1,6}(\.\d{1,6}){0,3}$/, 'must be a version such as 1.2.0')))
+});
+
+export const HostSchema = v.strictObject({
+	name,
+	/** The bundles installed on this host (default: the cluster's bundles). */
+	bundles: v.optional(v.array(BundleSchema))
+});
+
+/** The cluster: bundles installed cluster-wide and named storage policies. */
+export const ClusterSchema = v.strictObject({
+	/** Installed on every host without its own list (default: every registered filter). */
+	bundles: v.optional(v.array(BundleSchema)),
+	/** Named storage policies that operations can apply by name. */
+	policies: v.optional(v.array(PolicySchema), [])
+});
+
+const opAt = { atUs: num(0, 1e13) };
+const vmOp = { ...opAt, vm: name };
+const diskOp = { ...vmOp, disk: v.optional(name) };
+const snapName = v.pipe(v.string(), v.minLength(1), v.maxLength(80));
+
+/**
+ * A control operation or fault at a virtual time (src/lib/engine/cluster/timed.ts runs them).
+ * `disk` defaults to the VM's only disk.
+ */
+export const OperationSchema = v.variant('op', [
+	v.strictObject({ ...vmOp, op: v.literal('snapshot-create'), name: snapName, description: v.optional(v.pipe(v.string(), v.maxLength(400))) }),
+	v.strictObject({ ...vmOp, op: v.picklist(['snapshot-revert', 'snapshot-delete']), name: snapName }),
+	v.strictObject({ ...diskOp, op: v.literal('disk-grow'), size: sectorMultiple(size(4096, MAX_DISK_BYTES)) }),
+	v.strictObject({ ...vmOp, op: v.picklist(['power-on', 'power-off', 'suspend', 'resume', 'drs-place']) }),
+	v.strictObject({
+		...diskOp,
+		op: v.literal('clone'),
+		/** The clone's VM (new unless it exists), disk name and host (default: a new VM "<vm>-clone" on the source's host). */
+		targetVm: v.optional(name),
+		targetDisk: v.optional(name),
+		host: v.optional(name),
+		powerOn: v.optional(v.boolean(), false),
+		policy: v.optional(v.union([PolicySchema, name])),
+		workload: v.optional(v.array(WorkloadSchema))
+	}),
+	v.strictObject({ ...vmOp, op: v.literal('vmotion'), host: name }),
+	v.strictObject({ ...opAt, op: v.literal('drs-balance') }),
+	v.strictObject({ ...diskOp, op: v.literal('policy'), policy: v.union([PolicySchema, name]) }),
+	v.strictObject({ ...opAt, op: v.literal('install'), bundle: BundleSchema }),
+	v.strictObject({ ...opAt, op: v.literal('upgrade'), name: v.pipe(v.string(), v.minLength(1)), version: v.pipe(v.string(), v.regex(/^\d{1,6}(\.\d{1,6}){0,3}$/, 'must be a version such as 1.2.0')) }),
+	v.strictObject({ ...opAt, op: v.literal('uninstall'), name: v.pipe(v.string(), v.minLength(1)) }),
+	v.strictObject({ ...opAt, op: v.literal('host-add'), host: name, bundles: v.optional(v.array(BundleSchema)) }),
+	v.strictObject({ ...opAt, op: v.picklist(['maintenance-enter', 'maintenance-exit', 'host-recover']), host: name }),
+	v.strictObject({
+		...opAt,
+		op: v.literal('host-crash'),
+		host: name,
+		/** other-host: HA restarts the VMs elsewhere; same-host: they wait for the host to reboot; none: they stay down. */
+		restart: v.optional(v.picklist(['other-host', 'same-host', 'none']), 'other-host'),
+		/** Time the host takes to come back (restart: same-host). */
+		rebootUs: v.optional(num(0, 1e12), 5_000_000)
+	}),
+	v.strictObject({ ...vmOp, op: v.literal('vm-restart'), host: v.optional(name) }),
+	v.strictObject({
+		...diskOp,
+		op: v.literal('datastore-error'),
+		fromSector: v.optional(int(0, 2 ** 47), 0),
+		/** 0 = to the end of the disk. */
+		sectors: v.optional(int(0, 2 ** 47), 0),
+		ops: v.optional(v.picklist(['read', 'write', 'all']), 'all'),
+		/** 0 = until the end of the run. */
+		durationUs: v.optional(num(0, 1e13), 0)
+	}),
+	v.strictObject({ ...diskOp, op: v.picklist(['filter-crash', 'filter-restart']), filter: v.pipe(v.string(), v.minLength(1)) }),
+	v.strictObject({ ...opAt, op: v.literal('wan-outage'), durationUs: num(0, 1e13), vm: v.optional(name), disk: v.optional(name) }),
+	v.strictObject({ ...diskOp, op: v.literal('bookmark'), label: snapName }),
+	v.strictObject({ ...diskOp, op: v.literal('dr-failover'), point: v.optional(v.union([v.number(), snapName])), host: v.optional(name) }),
+	v.strictObject({ ...diskOp, op: v.literal('dr-failback') }),
+	v.strictObject({ ...opAt, op: v.literal('verify'), vm: v.optional(name), disk: v.optional(name) })
+]);
 
 export const ScenarioSchema = v.strictObject({
 	version: v.literal(SCENARIO_VERSION, `must be ${SCENARIO_VERSION} (the scenario schema version)`),
@@ -126,6 +209,9 @@ export const ScenarioSchema = v.strictObject({
 	seed: v.optional(int(0, 2 ** 32 - 1), 1),
 	hosts: v.optional(v.pipe(v.array(HostSchema), v.minLength(1), v.maxLength(64)), [{ name: 'esx-01' }]),
 	vms: v.pipe(v.array(VmSchema), v.minLength(1, 'a scenario needs at least one VM'), v.maxLength(256)),
+	cluster: v.optional(ClusterSchema),
+	/** Control operations and faults at virtual times, run in time order (equal times: as listed). */
+	operations: v.optional(v.pipe(v.array(OperationSchema), v.maxLength(10_000)), []),
 	run: v.optional(
 		v.strictObject({
 			/** Completed trace rows kept for queries (the digest covers all). */
@@ -148,6 +234,11 @@ export type ScenarioInput = v.InferInput<typeof ScenarioSchema>;
 export type Scenario = v.InferOutput<typeof ScenarioSchema>;
 export type DiskConfig = v.InferOutput<typeof DiskSchema>;
 export type FilterAttachment = v.InferOutput<typeof FilterAttachmentSchema>;
+export type PolicyConfig = v.InferOutput<typeof PolicySchema>;
+export type PolicyInput = v.InferInput<typeof PolicySchema>;
+export type BundleInput = v.InferOutput<typeof BundleSchema>;
+export type Operation = v.InferOutput<typeof OperationSchema>;
+export type OperationInput = v.InferInput<typeof OperationSchema>;
 export type WorkloadInput = v.InferOutput<typeof WorkloadSchema>;
 export type DeviceSpecInput = v.InferOutput<typeof DeviceSpecSchema>;
 export type LinkSpecInput = v.InferOutput<typeof LinkSpecSchema>;
@@ -197,6 +288,7 @@ function issueReason(issue: v.BaseIssue<unknown>): string {
 
 /** Cross-field checks the schema cannot express: unique names, known hosts. */
 function checkReferences(s: Scenario): void {
+	checkOperationReferences(s);
 	const hosts = new Set<string>();
 	s.hosts.forEach((h, i) => {
 		if (hosts.has(h.name)) throw new ScenarioError(`hosts[${i}].name`, `duplicate host "${h.name}"`);
@@ -218,4 +310,32 @@ function checkReferences(s: Scenario): void {
 			});
 		});
 	});
+}
+
+/**
+ * Timed operations name VMs and hosts of the scenario, or ones an earlier operation creates (a
+ * clone's VM, a host that joins, a DR copy "<vm>-dr").
+ */
+function checkOperationReferences(s: Scenario): void {
+	const vms = new Set(s.vms.map((v) => v.name));
+	const hosts = new Set(s.hosts.map((h) => h.name));
+	const order = s.operations.map((op, i) => ({ op, i })).sort((a, b) => a.op.atUs - b.op.atUs || a.i - b.i);
+	for (const { op, i } of order) {
+		const o = op as Record<string, unknown>;
+		if (typeof o.vm === 'string' && !vms.has(o.vm))
+			throw new ScenarioError(`operations[${i}].vm`, `VM "${o.vm}" is not in the scenario (VMs: ${[...vms].join(', ')})`);
+		for (const k of ['host'] as const)
+			if (typeof o[k] === 'string' && !hosts.has(o[k] as string) && op.op !== 'host-add' && op.op !== 'dr-failover' && op.op !== 'clone')
+				throw new ScenarioError(`operations[${i}].${k}`, `host "${o[k]}" is not in hosts (${[...hosts].join(', ')})`);
+		if (op.op === 'host-add') hosts.add(op.host);
+		if (op.op === 'clone') {
+			vms.add(op.targetVm ?? `${op.vm}-clone`);
+			if (op.host !== undefined && !hosts.has(op.host))
+				throw new ScenarioError(`operations[${i}].host`, `host "${op.host}" is not in hosts (${[...hosts].join(', ')})`);
+		}
+		if (op.op === 'dr-failover') {
+			vms.add(`${op.vm}-dr`);
+			hosts.add(op.host ?? 'dr-site');
+		}
+	}
 }
