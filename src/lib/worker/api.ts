@@ -9,6 +9,7 @@ import type { TraceRow } from '../engine/trace';
 import type { Frame, LoadInfo } from './session';
 import type { FilterInfo } from '../filters/catalog';
 import type { AnalyticsReport } from '../filters/analytics';
+import type { TraceQuery, TraceQueryResult, TraceView } from './trace-query';
 
 export type StoreChoice = 'memory' | 'opfs' | 'idb';
 
@@ -49,10 +50,16 @@ export interface EngineApi {
 	frame(): Frame;
 	traceRows(from: number, count: number): TraceRow[];
 	traceRange(): { first: number; end: number };
+	/** A sorted, filtered window of the trace ring's rows (op, origin, status, a filter's verdict). */
+	traceQuery(q: TraceQuery): TraceQueryResult;
+	/** Position of completed row `n` in a query's result (-1 when it does not match or was dropped). */
+	tracePosition(q: TraceView, n: number): number;
+	/** The rows the trace ring holds as a file: CSV, or Chrome Trace Event JSON (Perfetto). */
+	exportTrace(format: 'csv' | 'perfetto'): Blob;
 	/** The analytics filter's histograms, heat map and MRC for a disk (default: the first); null without one. */
 	analytics(diskKey?: string): AnalyticsReport | null;
 	/** The store in use, persistence and the origin's usage and quota. */
 	storageInfo(): Promise<StorageInfo>;
 }
 
-export type { Frame, LoadInfo, RunResult, FilterInfo, AnalyticsReport };
+export type { Frame, LoadInfo, RunResult, FilterInfo, AnalyticsReport, TraceQuery, TraceQueryResult, TraceView };

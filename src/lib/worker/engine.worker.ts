@@ -111,6 +111,15 @@ const api: EngineApi = {
 	traceRange() {
 		return session ? session.traceRange() : { first: 0, end: 0 };
 	},
+	traceQuery(q) {
+		return session ? session.traceQuery(q) : { total: 0, from: 0, rows: [], held: 0, completed: 0 };
+	},
+	tracePosition(q, n) {
+		return session ? session.tracePosition(q, n) : -1;
+	},
+	exportTrace(format) {
+		return current().exportTrace(format);
+	},
 	analytics(diskKey) {
 		return session ? session.analytics(diskKey) : null;
 	},

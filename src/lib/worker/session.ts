@@ -16,7 +16,7 @@ import { Col, F64_STRIDE, U8_STRIDE, type TraceRow } from '../engine/trace';
 import type { ChainIo } from '../engine/chain';
 import { parseScenario, type Scenario } from '../engine/scenario/schema';
 import { analyticsReport, type AnalyticsReport, type AnalyticsState } from '../filters/analytics';
-import { TraceQueries, type TraceQuery, type TraceQueryResult } from './trace-query';
+import { TraceQueries, type TraceQuery, type TraceQueryResult, type TraceView } from './trace-query';
 import { csvChunks } from '../engine/export/csv';
 import { perfettoChunks } from '../engine/export/perfetto';
 
@@ -380,7 +380,7 @@ export class EngineSession {
 	}
 
 	/** Position of completed row `n` in a query's result, or -1. */
-	tracePosition(q: TraceQuery, n: number): number {
+	tracePosition(q: TraceView, n: number): number {
 		const sim = this.sim;
 		return sim ? this.queries.position(sim.trace, this.chainNames(sim), q, n) : -1;
 	}
