@@ -1,0 +1,85 @@
+/**
+ * `npm run bench:browser`: the engine in real Chromium (Debian's /usr/bin/chromium, driven by
+ * Playwright) with a persistent profile — OPFS in an incognito profile is in memory and slow.
+ * Prints raw OPFS sync-handle 4 KiB random write/read IOPS, the same pattern through the engine
+ * with six pass-through filters on OPFS disks, their ratio, and the page's frames per second
+ * while a run streams at full speed. Needs a build (`vite build`; the npm script does it).
+ */
+import { chromium } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const PORT = Number(process.env.BENCH_PORT ?? 4191);
+const OPS = Number(process.env.BENCH_OPS ?? 8000);
+const BASE = `http://localhost:${PORT}`;
+
+async function waitForServer(url: string, ms: number): Promise<void> {
+	const until = Date.now() + ms;
+	while (Date.now() < until) {
+		try {
+			if ((await fetch(url)).ok) return;
+		} catch {
+			// not up yet
+		}
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	throw new Error(`the preview server did not start on ${url}`);
+}
+
+const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
+const profile = mkdtempSync(path.join(os.tmpdir(), 'vaio-bench-'));
+try {
+	await waitForServer(BASE, 30_000);
+	const context = await chromium.launchPersistentContext(profile, {
+		executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+		headless: true,
+		viewport: { width: 1280, height: 720 },
+		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+	});
+	const page = context.pages()[0] ?? (await context.newPage());
+	console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; ${await page.evaluate(() => navigator.userAgent)}`);
+
+	await page.goto(`${BASE}/dev/bench`);
+	await page.getByTestId('bench-ready').and(page.locator('[data-ready="yes"]')).waitFor();
+	const r = await page.evaluate((ops) => (window as unknown as { bench: { opfs(n: number): Promise<Record<string, number>> } }).bench.opfs(ops), OPS);
+	if (r.mismatches !== 0) throw new Error(`the engine run was not clean: ${r.mismatches} mismatches or errors`);
+	console.log(`pattern: ${OPS} random 4 KiB writes then ${OPS} random 4 KiB reads in a 64 MiB region`);
+	console.log(`raw-opfs-write-iops: ${Math.round(r.rawWriteIops)}`);
+	console.log(`raw-opfs-read-iops: ${Math.round(r.rawReadIops)}`);
+	console.log(`engine-opfs-write-iops: ${Math.round(r.engineWriteIops)}`);
+	console.log(`engine-opfs-read-iops: ${Math.round(r.engineReadIops)}`);
+	console.log(`opfs-engine-vs-raw: ${r.ratio.toFixed(3)}`);
+
+	const fps = process.env.BENCH_NO_FPS ? NaN : await measureFps(page);
+	console.log(`page-fps-while-streaming: ${fps.toFixed(1)}`);
+	await context.close();
+} finally {
+	server.kill();
+	rmSync(profile, { recursive: true, force: true });
+}
+
+/**
+ * Frames per second of the playground page while a long run streams at full speed: the page's
+ * own requestAnimationFrame callbacks counted over three seconds.
+ */
+async function measureFps(page: import('@playwright/test').Page): Promise<number> {
+	await page.goto(`${BASE}/`);
+	await page.getByTestId('run-status').and(page.locator('[data-state="done"]')).waitFor({ timeout: 60_000 });
+	await page.evaluate(() => (window as unknown as { vaioBenchStream(ios: number): Promise<void> }).vaioBenchStream(5_000_000));
+	await page.waitForTimeout(500);
+	return page.evaluate(
+		() =>
+			new Promise<number>((resolve) => {
+				let frames = 0;
+				const t0 = performance.now();
+				const tick = () => {
+					frames++;
+					if (performance.now() - t0 < 3000) requestAnimationFrame(tick);
+					else resolve((frames * 1000) / (performance.now() - t0));
+				};
+				requestAnimationFrame(tick);
+			})
+	);
+}
