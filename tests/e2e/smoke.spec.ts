@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { defaultScenario, runScenario } from '../../src/lib/engine/index';
+import { defaultEditableScenario } from '../../src/lib/ui/editable-scenario';
 
 /** Collects console errors and uncaught page errors; the test fails if any appear. */
 function collectErrors(page: Page): string[] {
@@ -20,7 +21,11 @@ test('the default scenario runs in the worker and verifies', async ({ page }) =>
 	const digest = page.getByTestId('trace-digest');
 	await expect(digest).toHaveText(/^[0-9a-f]{16}$/, { timeout: 60_000 });
 	// The page shows the engine's own result: the same digest as the same scenario run in Node.
+	// The page runs its editable scenario, which is the engine's default written out in full.
 	const node = await runScenario(defaultScenario());
+	const pageScenario = await runScenario(defaultEditableScenario());
+	expect(pageScenario.traceDigest).toBe(node.traceDigest);
+	await expect(page.getByTestId('run-status')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
 	await expect(digest).toHaveText(node.traceDigest);
 	await expect(page.getByTestId('run-error')).toHaveCount(0);
 

@@ -5,53 +5,14 @@
  * the worker).
  */
 import { EngineClient } from '$lib/worker/engine-client.svelte';
-import type { FilterInfo, Frame } from '$lib/worker/api';
+import type { FilterInfo, Frame, StorageInfo } from '$lib/worker/api';
 import { FILTER_CLASSES, type FilterClass } from '$lib/engine/filter';
-import { WORKLOAD_PRESETS } from '$lib/engine/workload/spec';
+import { cloneWorkload, WORKLOAD_PRESETS } from '$lib/engine/workload/spec';
 import { SeriesBuilder, type SeriesPoint } from './series';
+import { defaultEditableScenario, type ChainEntry, type EditableScenario, type FilterDeviceEntry } from './editable-scenario';
 
-export interface ChainEntry {
-	type: string;
-	class?: FilterClass;
-	params: Record<string, number | boolean | string>;
-	devices?: Record<string, unknown>;
-}
-
-export interface WorkloadEntry {
-	rw: string;
-	bs: number;
-	iodepth: number;
-	rwmixread: number;
-	ios: number;
-	runtimeUs?: number;
-	size?: number;
-	offset?: number;
-	blockalign?: number;
-	bssplit?: { bs: number; pct: number }[];
-	randomDistribution: { kind: 'random' } | { kind: 'zipf'; theta: number } | { kind: 'pareto'; h: number } | { kind: 'normal'; sigmaPct: number };
-	dedupePercentage: number;
-	thinktimeUs: number;
-	rateIops: number;
-}
-
-export interface EditableScenario {
-	version: 1;
-	name: string;
-	description: string;
-	seed: number;
-	hosts: { name: string }[];
-	vms: {
-		name: string;
-		host: string;
-		disks: {
-			name: string;
-			size: number;
-			datastore: { kind: 'nvme' | 'sata-ssd' | 'hdd' | 'null'; params: Record<string, number> };
-			policy: { name: string; allowCleartextFilters: boolean; filters: ChainEntry[] };
-			workload: WorkloadEntry[];
-		}[];
-	}[];
-}
+export { defaultEditableScenario };
+export type { ChainEntry, EditableScenario, FilterDeviceEntry, WorkloadEntry } from './editable-scenario';
 
 /** Playback speeds offered, virtual µs per wall ms (Infinity = as fast as possible). */
 export const SPEEDS = [
@@ -63,43 +24,13 @@ export const SPEEDS = [
 	{ label: 'Max', usPerMs: Infinity }
 ] as const;
 
-export function defaultEditableScenario(): EditableScenario {
-	const w = WORKLOAD_PRESETS.find((p) => p.id === 'oltp')?.spec;
-	return {
-		version: 1,
-		name: 'playground',
-		description: '',
-		seed: 42,
-		hosts: [{ name: 'esx-01' }],
-		vms: [
-			{
-				name: 'vm-01',
-				host: 'esx-01',
-				disks: [
-					{
-						name: 'disk-0',
-						size: 20 * 2 ** 30,
-						datastore: { kind: 'sata-ssd', params: {} },
-						policy: { name: 'default', allowCleartextFilters: false, filters: [] },
-						workload: [
-							{
-								rw: w?.rw ?? 'randrw',
-								bs: w?.bs ?? 8192,
-								iodepth: w?.iodepth ?? 16,
-								rwmixread: w?.rwmixread ?? 70,
-								ios: 20_000,
-								randomDistribution: { kind: 'random' },
-								dedupePercentage: 0,
-								thinktimeUs: 0,
-								rateIops: 0
-							}
-						]
-					}
-				]
-			}
-		]
-	};
-}
+/** What the page shows as the run's state (data-state of the status line). */
+export type PlayStatus = 'idle' | 'loading' | 'ready' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
+
+export type LogEntry = Frame['log'][number];
+
+/** Wall time between summary refreshes while a run plays, ms. */
+const RESULT_REFRESH_MS = 400;
 
 export class Playground {
 	scenario = $state<EditableScenario>(defaultEditableScenario());
@@ -109,9 +40,20 @@ export class Playground {
 	selected = $state(-1);
 	/** Live series of the current run. */
 	series = $state.raw<SeriesPoint[]>([]);
+	/** The run's event log so far (control operations, faults, filter messages). */
+	log = $state.raw<LogEntry[]>([]);
+	/** Runs started since the page opened (one run = one load of the scenario). */
+	runs = $state(0);
+	/** Where the disks live (store, persistence, usage and quota), refreshed after each load. */
+	storage = $state<StorageInfo | null>(null);
+	/** The workload preset last applied ('' when edited by hand or none). */
+	preset = $state('');
+	/** The scenario as last loaded into the engine (JSON), to tell when edits need a reload. */
+	private loadedJson = $state('');
 	readonly client: EngineClient;
 	private readonly builder = new SeriesBuilder();
 	private unsubscribe: () => void;
+	private lastResultAt = 0;
 
 	constructor(client = new EngineClient()) {
 		this.client = client;
@@ -135,6 +77,34 @@ export class Playground {
 		return this.disk.policy.filters;
 	}
 
+	/** True when the scenario was edited since it was loaded (Play then starts a new run). */
+	get dirty(): boolean {
+		return this.loadedJson !== '' && JSON.stringify(this.scenario) !== this.loadedJson;
+	}
+
+	/** The run's state as the page shows it. */
+	get status(): PlayStatus {
+		const c = this.client;
+		if (c.status === 'error') return 'error';
+		if (c.status === 'loading') return 'loading';
+		if (c.status === 'running') return 'running';
+		switch (c.frame?.state) {
+			case 'finished':
+				return 'done';
+			case 'paused':
+				return 'paused';
+			case 'ready':
+				return 'ready';
+			case 'running':
+				return 'running';
+			case 'stopped':
+				return 'stopped';
+			case 'error':
+				return 'error';
+		}
+		return c.status === 'done' ? 'done' : 'idle';
+	}
+
 	info(type: string): FilterInfo | undefined {
 		return this.catalog.find((f) => f.name === type);
 	}
@@ -147,6 +117,11 @@ export class Playground {
 	rank(cls: FilterClass): number {
 		if (this.disk.policy.allowCleartextFilters && cls === 'encryption') return FILTER_CLASSES.length;
 		return FILTER_CLASSES.indexOf(cls);
+	}
+
+	/** The classes in the order the chain invokes them (top = guest side). */
+	get classOrder(): FilterClass[] {
+		return [...FILTER_CLASSES].sort((a, b) => this.rank(a) - this.rank(b));
 	}
 
 	/** Why a filter cannot be added, or undefined when it can. */
@@ -168,7 +143,7 @@ export class Playground {
 		if (info.classConfigurable && cls) entry.class = cls;
 		this.chain.push(entry);
 		this.sortChain();
-		this.selected = this.chain.indexOf(this.chain.find((e) => e.type === type && this.classOf(e) === (cls ?? info.class))!);
+		this.selected = this.chain.findIndex((e) => e.type === type && this.classOf(e) === (cls ?? info.class));
 	}
 
 	removeFilter(index: number): void {
@@ -180,26 +155,69 @@ export class Playground {
 		this.chain[index].params[name] = value;
 	}
 
+	/** Back to the parameter table's defaults and the filter's default devices. */
+	resetParams(index: number): void {
+		this.chain[index].params = {};
+		delete this.chain[index].devices;
+	}
+
+	/** Why filter `index` cannot move to class `cls`, or undefined when it can. */
+	whyNotClass(index: number, cls: FilterClass): string | undefined {
+		const entry = this.chain[index];
+		if (!entry) return 'no such filter';
+		if (!this.info(entry.type)?.classConfigurable) return `the ${entry.type} filter's class is fixed`;
+		const taken = this.chain.find((e, i) => i !== index && this.classOf(e) === cls);
+		if (taken) return `the chain already has a ${cls} filter ("${taken.type}"): VAIO allows one filter per class`;
+		return undefined;
+	}
+
+	/** Moves a configurable-class filter to another class (the chain re-sorts). */
+	setClass(index: number, cls: FilterClass): void {
+		const problem = this.whyNotClass(index, cls);
+		if (problem) throw new Error(problem);
+		const entry = this.chain[index];
+		entry.class = cls;
+		this.sortChain(entry);
+	}
+
+	/** Sets (or, with undefined, clears back to the filter's default) the device of a role. */
+	setDevice(index: number, role: string, spec: FilterDeviceEntry | undefined): void {
+		const entry = this.chain[index];
+		if (spec === undefined) {
+			if (entry.devices) delete entry.devices[role];
+			return;
+		}
+		entry.devices ??= {};
+		entry.devices[role] = spec;
+	}
+
 	setCleartext(on: boolean): void {
 		this.disk.policy.allowCleartextFilters = on;
-		this.sortChain();
+		this.sortChain(this.chain[this.selected]);
 	}
 
 	applyPreset(id: string): void {
 		const p = WORKLOAD_PRESETS.find((x) => x.id === id);
 		if (!p) return;
+		const s = cloneWorkload(p.spec);
 		const w = this.disk.workload[0];
-		Object.assign(w, {
-			rw: p.spec.rw,
-			bs: p.spec.bs,
-			bssplit: p.spec.bssplit,
-			iodepth: p.spec.iodepth,
-			rwmixread: p.spec.rwmixread,
-			randomDistribution: p.spec.randomDistribution,
-			dedupePercentage: p.spec.dedupePercentage,
-			thinktimeUs: p.spec.thinktimeUs,
-			rateIops: p.spec.rateIops
-		});
+		w.rw = s.rw;
+		w.bs = s.bs;
+		w.iodepth = s.iodepth;
+		w.rwmixread = s.rwmixread;
+		w.ios = s.ios;
+		w.randomDistribution = s.randomDistribution;
+		w.dedupePercentage = s.dedupePercentage;
+		w.thinktimeUs = s.thinktimeUs;
+		w.rateIops = s.rateIops;
+		if (s.bssplit) w.bssplit = s.bssplit;
+		else delete w.bssplit;
+		for (const k of ['runtimeUs', 'size', 'offset', 'blockalign'] as const) {
+			const v = s[k];
+			if (v) w[k] = v;
+			else delete w[k];
+		}
+		this.preset = id;
 	}
 
 	/** The scenario as plain data for the worker. */
@@ -208,25 +226,43 @@ export class Playground {
 	}
 
 	async load(): Promise<void> {
-		this.builder.clear();
-		this.series = [];
+		this.startRun();
 		await this.client.load(this.snapshot());
 		await this.client.api.setSpeed(this.speed);
+		void this.refreshStorage();
+	}
+
+	async refreshStorage(): Promise<void> {
+		try {
+			this.storage = await this.client.api.storageInfo();
+		} catch {
+			// not available (an older worker, or no navigator.storage): keep the placeholder
+		}
 	}
 
 	async play(): Promise<void> {
-		if (!this.client.info || this.client.frame?.state === 'finished') await this.load();
+		if (this.needsLoad()) await this.load();
+		if (this.client.status === 'error') return;
 		await this.client.api.setSpeed(this.speed);
 		await this.client.play();
 	}
 
 	async pause(): Promise<void> {
 		await this.client.pause();
+		await this.refreshResult();
 	}
 
 	async step(): Promise<void> {
-		if (!this.client.info || this.client.frame?.state === 'finished') await this.load();
+		if (this.needsLoad()) await this.load();
+		if (this.client.status === 'error') return;
 		await this.client.step();
+		await this.refreshResult();
+	}
+
+	/** Stops the run, wipes the engine's stores and loads the scenario afresh (0 I/Os). */
+	async reset(): Promise<void> {
+		await this.client.api.reset();
+		await this.load();
 	}
 
 	async setSpeed(usPerMs: number): Promise<void> {
@@ -235,17 +271,48 @@ export class Playground {
 	}
 
 	async runToEnd(): Promise<void> {
+		this.startRun();
+		const result = await this.client.run(this.snapshot());
+		if (result) this.log = result.log;
+		void this.refreshStorage();
+	}
+
+	/** Fetches the run's summary so far (totals, percentiles, digest of the trace so far). */
+	async refreshResult(): Promise<void> {
+		if (!this.client.info) return;
+		const run = this.runs;
+		this.lastResultAt = performance.now();
+		try {
+			const r = await this.client.api.result();
+			if (run === this.runs) this.client.result = r;
+		} catch {
+			// no scenario loaded (e.g. reset in between): keep what is shown
+		}
+	}
+
+	private needsLoad(): boolean {
+		const s = this.client.frame?.state;
+		return !this.client.info || this.dirty || s === 'finished' || s === 'stopped' || s === 'error' || s === 'empty' || this.client.status === 'error';
+	}
+
+	private startRun(): void {
+		this.runs += 1;
 		this.builder.clear();
 		this.series = [];
-		await this.client.run(this.snapshot());
+		this.log = [];
+		this.client.result = null;
+		this.loadedJson = JSON.stringify(this.scenario);
 	}
 
 	private onFrame(f: Frame): void {
 		if (this.builder.add(f)) this.series = [...this.builder.points];
+		if (f.log.length > 0) this.log = [...this.log, ...f.log].slice(-5000);
+		if (f.state === 'running' && performance.now() - this.lastResultAt > RESULT_REFRESH_MS) void this.refreshResult();
 	}
 
-	private sortChain(): void {
+	private sortChain(keep?: ChainEntry): void {
 		const order = (e: ChainEntry) => this.rank(this.classOf(e));
 		this.disk.policy.filters.sort((a, b) => order(a) - order(b));
+		if (keep) this.selected = this.chain.indexOf(keep);
 	}
 }

@@ -112,6 +112,29 @@ describe('EngineSession', () => {
 		expect(s.analytics('vm/other')).toBeNull();
 	});
 
+	it('a fresh load starts from empty disks: no mismatches from an earlier run', async () => {
+		const s = session();
+		await s.load(scenario(2000, { rw: 'randwrite' }));
+		await s.runToEnd();
+		await s.load(scenario(2000, { rw: 'randread' }));
+		const r = await s.runToEnd();
+		expect(r.verify.reads).toBeGreaterThan(0);
+		expect(r.verify.mismatches).toBe(0);
+	});
+
+	it('plays at a finite speed from time 0 (a wall clock that has not moved yet is not the end)', async () => {
+		const s = session();
+		await s.load(scenario(50));
+		s.setSpeed(1);
+		// The wall clock stands still for the first reads (coarse timers), then moves 1 ms a read.
+		let reads = 0;
+		let t = 0;
+		(s as unknown as { wallMs: () => number }).wallMs = () => (reads++ < 6 ? 0 : reads > 200 ? (s.pause(), t) : (t += 1));
+		await s.play();
+		expect(s.state).toBe('paused');
+		expect(s.frame().nowUs).toBeGreaterThan(0);
+	});
+
 	it('keeps disks and verification state for the next session, and reset wipes them', async () => {
 		const stores = new MemoryStoreFactory();
 		const a = session(stores);
