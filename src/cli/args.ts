@@ -3,14 +3,15 @@
  * wrong here is a UsageError: main prints its one-line message and exits 2.
  */
 import { parseArgs } from 'node:util';
+import { FILTER_CLASSES, type FilterClass } from '../lib/engine/filter';
 
 /** Bad input on the command line (or in a file it names): exit code 2, one line, no stack. */
 export class UsageError extends Error {
 	override name = 'UsageError';
 }
 
-export type Command = 'run' | 'list-filters' | 'help' | 'version';
-export const COMMANDS: readonly Command[] = ['run', 'list-filters', 'help', 'version'];
+export type Command = 'run' | 'list-filters' | 'certify' | 'help' | 'version';
+export const COMMANDS: readonly Command[] = ['run', 'list-filters', 'certify', 'help', 'version'];
 
 export type StoreKind = 'memory' | 'file';
 
@@ -41,6 +42,22 @@ export interface CliArgs {
 	describe: boolean;
 	store: StoreKind;
 	storeDir?: string;
+	/** `vaio certify …` */
+	certify?: CertifyArgs;
+}
+
+/** `vaio certify FILE.ts | --builtin NAME [--class C] [--param N=V]… [--seed N] [--scale X] [--json]` */
+export interface CertifyArgs {
+	file?: string;
+	builtin?: string;
+	/** `--class`: the class to run a class-configurable filter in. */
+	cls?: FilterClass;
+	/** `--param name=value`, repeatable (checked against the filter's table by certify). */
+	params: Record<string, string>;
+	seed?: number;
+	/** `--scale X`: multiplies every run's I/O count. */
+	scale?: number;
+	json: boolean;
 }
 
 export type TraceFormatArg = 'vscsi' | 'msr' | 'blkparse';
@@ -78,9 +95,16 @@ const OPTIONS = {
 	describe: { type: 'boolean' },
 	store: { type: 'string' },
 	'store-dir': { type: 'string' },
+	builtin: { type: 'string' },
+	class: { type: 'string' },
+	param: { type: 'string', multiple: true },
+	scale: { type: 'string' },
 	help: { type: 'boolean', short: 'h' },
 	version: { type: 'boolean', short: 'V' }
 } as const;
+
+/** Options only `certify` takes. */
+const CERTIFY_ONLY = ['builtin', 'class', 'param', 'scale'] as const;
 
 /** Options only `run` takes (list-filters takes --json). */
 const RUN_ONLY = ['chain', 'link', 'timing-only', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'csv-out', 'perfetto-out', 'metrics-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
@@ -124,8 +148,15 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 	if (command === 'list-filters') {
 		if (rest.length > 0) throw new UsageError(`list-filters: unexpected argument "${rest[0]}"`);
 		for (const k of RUN_ONLY) if (values[k] !== undefined) throw new UsageError(`list-filters: --${k} is an option of "vaio run"`);
+		for (const k of CERTIFY_ONLY) if (values[k] !== undefined) throw new UsageError(`list-filters: --${k} is an option of "vaio certify"`);
 		return { ...base('list-filters'), json: values.json === true };
 	}
+
+	if (command === 'certify') {
+		for (const k of RUN_ONLY) if (k !== 'seed' && values[k] !== undefined) throw new UsageError(`certify: --${k} is an option of "vaio run"`);
+		return { ...base('certify'), json: values.json === true, certify: certifyArgs(rest, values) };
+	}
+	for (const k of CERTIFY_ONLY) if (values[k] !== undefined) throw new UsageError(`run: --${k} is an option of "vaio certify"`);
 
 	// run
 	if (rest.length > 1) throw new UsageError(`run: one scenario file at most (got ${rest.map((r) => `"${r}"`).join(', ')})`);
@@ -194,6 +225,39 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 		describe: values.describe === true,
 		store,
 		storeDir: values['store-dir']
+	};
+}
+
+function certifyArgs(
+	rest: readonly string[],
+	values: { builtin?: string; class?: string; param?: string[]; seed?: string; scale?: string; json?: boolean }
+): CertifyArgs {
+	if (rest.length > 1) throw new UsageError(`certify: one filter file at most (got ${rest.map((r) => `"${r}"`).join(', ')})`);
+	const file = rest[0];
+	if (file === '') throw new UsageError('certify: the filter file name is empty');
+	if (file !== undefined && values.builtin !== undefined)
+		throw new UsageError(`certify: give a filter file or --builtin, not both (got "${file}" and --builtin ${values.builtin})`);
+	if (file === undefined && values.builtin === undefined)
+		throw new UsageError('certify: give a filter file (FILE.ts whose default export is a filter) or --builtin NAME');
+	if (values.builtin === '') throw new UsageError('--builtin: the filter name is empty');
+	if (values.class !== undefined && !FILTER_CLASSES.includes(values.class as FilterClass))
+		throw new UsageError(`--class: "${values.class}" is not one of ${FILTER_CLASSES.join(', ')}`);
+	const params: Record<string, string> = {};
+	for (const p of values.param ?? []) {
+		const eq = p.indexOf('=');
+		if (eq <= 0) throw new UsageError(`--param: "${p}" is not NAME=VALUE`);
+		const name = p.slice(0, eq).trim();
+		if (name in params) throw new UsageError(`--param: "${name}" is given twice`);
+		params[name] = p.slice(eq + 1);
+	}
+	return {
+		...(file !== undefined ? { file } : {}),
+		...(values.builtin !== undefined ? { builtin: values.builtin } : {}),
+		...(values.class !== undefined ? { cls: values.class as FilterClass } : {}),
+		params,
+		...(values.seed !== undefined ? { seed: integer('--seed', values.seed, 0, MAX_SEED) } : {}),
+		...(values.scale !== undefined ? { scale: positive('--scale', values.scale, 1e-3, 100) } : {}),
+		json: values.json === true
 	};
 }
 

@@ -5,6 +5,7 @@
  *   vaio run --fio JOB.fio [--chain NAME,…] …
  *   vaio run --trace FILE [--format vscsi|msr|blkparse] [--timing trace|afap] [--chain NAME,…] …
  *   vaio list-filters [--json]
+ *   vaio certify FILE.ts | --builtin NAME [--json]
  *
  * Exit codes: 0 success, 1 verification found a mismatch or an I/O error reached the guest,
  * 2 bad input (one line on stderr naming the file, field and reason), 3 internal error.
@@ -25,6 +26,7 @@ import { ExportFiles } from './exports';
 import { applyOverrides, chainScenario, parseChain, type ChainFilter } from './chain';
 import { JsonSyntaxError, parseJson } from './json-error';
 import { formatSummary } from './summary';
+import { certifyCommand, CERTIFY_HELP } from './certify';
 import { FioParseError, parseFioJob, type FioParseResult } from '../lib/engine/workload/fio';
 import { fioScenario, fioScenarioError, fioSummaryLines } from './workloads';
 import { DEFAULT_TRACE_IODEPTH, scanTrace, traceReport, traceScenario, traceStreams, traceSummaryLines, type TraceRunOptions } from './traces';
@@ -64,6 +66,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 			return EXIT_OK;
 		case 'list-filters':
 			return listFilters(args);
+		case 'certify':
+			return certifyCommand(args.certify!);
 		case 'run':
 			return run(args);
 	}
@@ -379,6 +383,7 @@ const EXIT_CODES = `Exit codes:
 
 function helpText(about?: Command): string {
 	if (about === 'run') return RUN_HELP;
+	if (about === 'certify') return CERTIFY_HELP;
 	if (about === 'list-filters')
 		return `Usage: vaio list-filters [--json]
 
@@ -393,10 +398,11 @@ Usage:
   vaio run --fio JOB.fio [--chain NAME,NAME…] [--json]
   vaio run --trace FILE [--format vscsi|msr|blkparse] [--timing trace|afap] [--chain …]
   vaio list-filters [--json]
+  vaio certify FILE.ts | --builtin NAME [--param N=V]… [--json]
   vaio help [COMMAND]       (or COMMAND --help)
   vaio --version
 
-Run "vaio help run" for the options of run.
+Run "vaio help run" for the options of run, "vaio help certify" for the certification suite.
 
 ${EXIT_CODES}
 `;

@@ -104,7 +104,13 @@ describe('certify: rules', () => {
 		'an I/O held forever fails check 1 with where it is held, and the suite does not hang',
 		async () => {
 			const holdsOne: FilterDef<{ n: number }> = {
-				...deferFor('holds-one', 1),
+				contract: FILTER_CONTRACT_VERSION,
+				name: 'holds-one',
+				vendor: 'test',
+				version: '1.0.0',
+				class: 'cache',
+				description: 'never lets go of its 100th I/O',
+				params: [],
 				attach: () => ({ n: 0 }),
 				onIo(io, ctx) {
 					if (++ctx.state.n === 100) return DEFER; // never resumed

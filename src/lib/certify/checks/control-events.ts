@@ -32,7 +32,7 @@ export const controlEvents: Check = {
 		const step = ctx.ios(STEP);
 		let b: Bench;
 		try {
-			b = await ctx.bench('control', { streams: controlPlan(step * 10) });
+			b = await ctx.bench('control', { streams: controlPlan(step * 1000) });
 		} catch (e) {
 			return { passed: false, summary: 'the control run could not start', findings: [{ run: 'control', message: `the run could not start: ${(e as Error).message}` }] };
 		}
