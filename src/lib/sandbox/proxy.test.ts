@@ -1,0 +1,445 @@
+/**
+ * The custom filter protocol, end to end in one thread: the engine's proxy FilterDef, the
+ * sandbox runtime behind a MessageChannel, the user's module from a data: URL. Verdicts, data
+ * crossing both ways, timers, throws with their lines, the watchdog (with timers fired by hand),
+ * installation checks. The isolation itself (iframe, opaque origin, CSP) is tested in Chromium
+ * (tests/e2e/author.spec.ts).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { runInNewContext } from 'node:vm';
+import { builtinRegistry } from '../filters';
+import template from '../filters/template';
+import { TEMPLATE_SOURCE } from '../filters/template-source';
+import { Prng } from '../engine/clock';
+import type { FilterRegistry } from '../engine/registry';
+import { oneDisk, runSim } from '../../../tests/unit/scenarios';
+import { CustomFilters, type InstallResult } from './custom-filters';
+import { inProcessSandbox, ManualTimers, type InProcessSandbox } from './harness';
+import { SandboxConnection, describeProblem, type PortLike } from './proxy';
+import { sandboxRuntime, type RuntimePort } from './runtime';
+import type { ControlMessage, Reply, Request } from './protocol';
+
+const open: InProcessSandbox[] = [];
+afterEach(() => {
+	for (const s of open.splice(0)) s.close();
+});
+
+interface Setup {
+	registry: FilterRegistry;
+	custom: CustomFilters;
+	timers: ManualTimers;
+	kills: ControlMessage[];
+}
+
+function setup(): Setup {
+	const registry = builtinRegistry();
+	const timers = new ManualTimers();
+	return { registry, custom: new CustomFilters(registry, new Set(registry.names()), { timers }), timers, kills: [] };
+}
+
+/** Installs `source` into a fresh in-process sandbox. */
+async function install(s: Setup, source: string, wrap?: (p: RuntimePort) => RuntimePort, name: string | null = null): Promise<InstallResult> {
+	const sb = inProcessSandbox(wrap);
+	open.push(sb);
+	const control: PortLike = { postMessage: (m) => s.kills.push(m as ControlMessage), onmessage: null };
+	return s.custom.install(name, source, { data: sb.port, control });
+}
+
+async function installed(s: Setup, source: string, wrap?: (p: RuntimePort) => RuntimePort): Promise<string> {
+	const r = await install(s, source, wrap);
+	if (!r.ok) throw new Error(`install failed: ${r.problem.message} (line ${r.problem.line})`);
+	return r.filter.name;
+}
+
+/** A filter source with the given class and hooks (written as an author would). */
+function filterSource(name: string, body: string, cls = 'inspection'): string {
+	return `import { PASS, DEFER, complete, fail, Op, FILTER_CONTRACT_VERSION, type FilterDef } from 'vaio';
+
+export default {
+	contract: FILTER_CONTRACT_VERSION,
+	name: '${name}',
+	vendor: 'test',
+	version: '1.0.0',
+	class: '${cls}',
+	description: 'a test filter',
+	params: [],
+${body}
+} satisfies FilterDef;
+`;
+}
+
+const workload = [{ rw: 'randrw' as const, bs: '4k', iodepth: 8, ios: 400, size: '256k' }];
+
+function scenario(filter: string, cls?: string) {
+	return oneDisk({ filters: [{ type: filter, ...(cls ? { class: cls as 'inspection' } : {}) }], workload });
+}
+
+describe('custom filters through the sandbox protocol', () => {
+	it('the template runs like the built-in template: same I/O, errors, verification and counters', async () => {
+		const s = setup();
+		const name = await installed(s, TEMPLATE_SOURCE);
+		expect(name).toBe('my-filter');
+		const viaSandbox = await runSim(scenario(name), s.registry);
+
+		const direct = builtinRegistry().register(template);
+		const plain = await runSim(scenario('my-filter'), direct);
+
+		expect(viaSandbox.result.ios).toBe(400);
+		expect(viaSandbox.result.ios).toBe(plain.result.ios);
+		expect(viaSandbox.result.errors.count).toBe(0);
+		expect(viaSandbox.result.verify.mismatches).toBe(0);
+		expect(viaSandbox.result.verify.reads).toBe(plain.result.verify.reads);
+		const own = (r: Record<string, number | string>) => ({ reads: r.reads, writes: r.writes, other: r.other, bytes: r.bytes, failedBelow: r.failedBelow });
+		expect(own(viaSandbox.result.filters['my-filter'])).toEqual(own(plain.result.filters['my-filter']));
+		expect(viaSandbox.result.filters['my-filter'].reads).toBeGreaterThan(0);
+		// Both logged the attach line.
+		expect(viaSandbox.result.log.some((l) => l.message.startsWith('attached to vm-01/disk-0'))).toBe(true);
+	});
+
+	it('applies fail verdicts: writes to LBA 0 fail with the filter\'s error, nothing else does', async () => {
+		const s = setup();
+		const name = await installed(
+			s,
+			filterSource(
+				'no-lba0',
+				`	attach: () => ({ refused: 0, seen: 0 }),
+	onIo(io, ctx) {
+		ctx.state.seen++;
+		if (io.op === Op.write && io.lba === 0) {
+			ctx.state.refused++;
+			return fail('EIO', 'writes to LBA 0 are refused');
+		}
+		return PASS;
+	},
+	status: (ctx) => ({ refused: ctx.state.refused, seen: ctx.state.seen }),`
+			)
+		);
+		const { result } = await runSim(scenario(name), s.registry);
+		const status = result.filters[name];
+		expect(status.seen).toBe(400);
+		expect(status.refused).toBeGreaterThan(0);
+		expect(result.errors.count).toBe(status.refused);
+		for (const e of result.errors.first) expect(e).toMatchObject({ lba: 0, code: 'EIO', message: 'writes to LBA 0 are refused', source: name });
+		expect(result.verify.mismatches).toBe(0);
+	});
+
+	it('defers with timers, is deterministic, and moves data both ways (an XOR "cipher")', async () => {
+		const s = setup();
+		const src = filterSource(
+			'xor',
+			`	attach: () => ({ held: 0, maxHeld: 0 }),
+	onIo(io, ctx) {
+		if (io.op === Op.write) {
+			const c = io.data.slice();
+			for (let i = 0; i < c.length; i++) c[i] ^= 0x5a;
+			io.data = c;
+		}
+		const s = ctx.state;
+		s.maxHeld = Math.max(s.maxHeld, ++s.held);
+		ctx.after(50 + ctx.prng.int(50), () => {
+			s.held--;
+			ctx.resume(io);
+		});
+		return DEFER;
+	},
+	onDone(io, ctx) {
+		// A never-written sector reads as zeros (a hole): it stays zeros, as with the encryption filter.
+		if (io.op === Op.read && !io.error)
+			for (let at = 0; at < io.data.length; at += 512) {
+				const sector = io.data.subarray(at, at + 512);
+				if (sector.some((b) => b !== 0)) for (let i = 0; i < 512; i++) sector[i] ^= 0x5a;
+			}
+		return PASS;
+	},
+	status: (ctx) => ({ held: ctx.state.held, maxHeld: ctx.state.maxHeld }),`,
+			'encryption'
+		);
+		const name = await installed(s, src);
+		const a = await runSim(scenario(name), s.registry);
+		expect(a.result.errors.count).toBe(0);
+		expect(a.result.verify.reads).toBeGreaterThan(50);
+		expect(a.result.verify.mismatches).toBe(0);
+		expect(a.result.latencyUs.p50).toBeGreaterThanOrEqual(50);
+		expect(a.result.filters[name].held).toBe(0);
+		expect(a.result.filters[name].maxHeld).toBeGreaterThan(1); // deferring does not stall other I/O
+		const s2 = setup();
+		await installed(s2, src);
+		const b = await runSim(scenario(name), s2.registry);
+		expect(b.result.traceDigest).toBe(a.result.traceDigest);
+	});
+
+	it('completes reads from its own state (a write-through cache in user code)', async () => {
+		const s = setup();
+		const name = await installed(
+			s,
+			filterSource(
+				'tiny-cache',
+				`	attach: () => ({ blocks: new Map(), hits: 0 }),
+	onIo(io, ctx) {
+		const key = io.lba + ':' + io.sectors;
+		if (io.op === Op.read && ctx.state.blocks.has(key)) {
+			ctx.state.hits++;
+			return complete(ctx.state.blocks.get(key).slice());
+		}
+		if (io.op === Op.write) {
+			// Any other cached range that overlaps goes stale.
+			for (const k of [...ctx.state.blocks.keys()]) {
+				const [l, n] = k.split(':').map(Number);
+				if (l < io.lba + io.sectors && io.lba < l + n) ctx.state.blocks.delete(k);
+			}
+			ctx.state.blocks.set(key, io.data.slice());
+		}
+		return PASS;
+	},
+	status: (ctx) => ({ hits: ctx.state.hits }),`,
+				'cache'
+			)
+		);
+		const { result } = await runSim(scenario(name), s.registry);
+		expect(result.filters[name].hits).toBeGreaterThan(10);
+		expect(result.verify.mismatches).toBe(0);
+		expect(result.errors.count).toBe(0);
+	});
+
+	it('a throw fails that I/O with EFILTER and the line in the source; the run goes on', async () => {
+		const s = setup();
+		const src = filterSource(
+			'thrower',
+			`	attach: () => ({}),
+	onIo(io, ctx) {
+		if (io.op === Op.write && io.lba % 16 === 0) {
+			throw new Error('boom at ' + io.lba);
+		}
+		return PASS;
+	},`
+		);
+		const line = src.split('\n').findIndex((l) => l.includes("throw new Error('boom")) + 1;
+		const name = await installed(s, src);
+		const { result } = await runSim(scenario(name), s.registry);
+		expect(result.ios).toBe(400);
+		expect(result.errors.count).toBeGreaterThan(0);
+		for (const e of result.errors.first) {
+			expect(e.code).toBe('EFILTER');
+			expect(e.source).toBe(name);
+			expect(e.message).toMatch(new RegExp(`^onIo threw \\(line ${line}\\): boom at \\d+$`));
+		}
+		expect(result.verify.mismatches).toBe(0);
+		const report = s.custom.reports().find((r) => r.name === name)!;
+		expect(report.stopped).toBeUndefined();
+		expect(report.errors).toHaveLength(new Set(result.errors.first.map((e) => e.message)).size <= 1 ? 1 : report.errors.length);
+		expect(report.errors[0]).toMatchObject({ hook: 'onIo', line });
+		expect(report.errors.reduce((a, e) => a + e.count, 0)).toBe(result.errors.count);
+		expect(result.log.some((l) => l.message.includes(`at line ${line}`))).toBe(true);
+		expect(result.filters[name].hookErrors).toBe(result.errors.count);
+	});
+
+	it('a hang is stopped by the watchdog: in-flight and held I/O fail with ETIMEDOUT, later I/O fails, the run ends', async () => {
+		const s = setup();
+		// The sandbox answers the first 120 requests, then never again (as if stuck in a loop).
+		let answered = 0;
+		let hung = false;
+		const wrap = (p: RuntimePort): RuntimePort => ({
+			postMessage(m: Reply) {
+				if (answered++ < 120) p.postMessage(m);
+				else hung = true;
+			},
+			set onmessage(fn) {
+				p.onmessage = fn;
+			},
+			get onmessage() {
+				return p.onmessage;
+			}
+		});
+		const name = await installed(
+			s,
+			filterSource(
+				'stuck',
+				`	attach: () => ({}),
+	onIo(io, ctx) {
+		ctx.after(20, () => ctx.resume(io));
+		return DEFER;
+	},`
+			),
+			wrap
+		);
+		const run = runSim(scenario(name), s.registry);
+		// The wall-clock budget runs out only once the sandbox has stopped answering.
+		while (!hung) await new Promise((r) => setTimeout(r, 1));
+		await new Promise((r) => setTimeout(r, 5));
+		expect(s.timers.fire()).toBe(1);
+		const { result } = await run;
+		expect(result.ios).toBe(400);
+		const codes = new Set(result.errors.first.map((e) => e.code));
+		expect(codes.has('ETIMEDOUT')).toBe(true);
+		expect(result.errors.count).toBeGreaterThan(0);
+		expect(result.errors.count).toBeLessThan(400);
+		expect(result.verify.mismatches).toBe(0);
+		expect(s.kills).toEqual([{ t: 'kill', reason: expect.stringContaining('watchdog') }]);
+		const report = s.custom.reports()[0];
+		expect(report.stopped).toMatch(/no reply within 1000 ms/);
+		expect(result.filters[name].sandbox).toBe('stopped');
+		expect(result.log.some((l) => l.message.startsWith('sandbox stopped'))).toBe(true);
+		// A stopped filter refuses a new scenario until it is installed again.
+		await expect(runSim(scenario(name), s.registry)).rejects.toThrow(/install it again/);
+	});
+
+	it('gives the sandbox the engine\'s PRNG sequence for the seed it hands over', async () => {
+		const s = setup();
+		let seed = -1;
+		const wrap = (p: RuntimePort): RuntimePort => {
+			const w: RuntimePort = {
+				postMessage: (m) => p.postMessage(m),
+				onmessage: null
+			};
+			p.onmessage = (e) => {
+				const req = e.data as Request;
+				if (req.t === 'attach') seed = req.info.seed;
+				w.onmessage?.(e);
+			};
+			return w;
+		};
+		const name = await installed(
+			s,
+			filterSource(
+				'rng',
+				`	attach: (ctx) => ({ a: ctx.prng.u32(), b: ctx.prng.u32(), c: ctx.prng.int(1000), d: ctx.prng.next() }),
+	onIo: () => PASS,
+	status: (ctx) => ({ ...ctx.state }),`
+			),
+			wrap
+		);
+		const { result } = await runSim(scenario(name), s.registry);
+		const p = new Prng(seed);
+		expect(result.filters[name]).toMatchObject({ a: p.u32(), b: p.u32(), c: p.int(1000), d: p.next() });
+	});
+});
+
+describe('installing a custom filter', () => {
+	it('reports a syntax error at its line', async () => {
+		const r = await install(setup(), 'export default {\n  name: "x",\n  onIo(io: ) {}\n};\n');
+		expect(r.ok).toBe(false);
+		if (!r.ok) expect(r.problem).toMatchObject({ kind: 'syntax', line: 3 });
+	});
+
+	it('reports the registry\'s problem at the field it names', async () => {
+		const src = filterSource('bad-class', '	attach: () => ({}),\n	onIo: () => PASS,', 'storage');
+		const r = await install(setup(), src);
+		expect(r.ok).toBe(false);
+		if (!r.ok) {
+			expect(r.problem.kind).toBe('contract');
+			expect(r.problem.message).toMatch(/^filter "bad-class": class "storage" is not one of inspection/);
+			expect(r.problem.line).toBe(src.split('\n').findIndex((l) => l.includes("class: 'storage'")) + 1);
+		}
+		const noOnIo = await install(setup(), filterSource('no-onio', '	attach: () => ({}),'));
+		expect(!noOnIo.ok && noOnIo.problem.message).toBe('filter "no-onio": required hook "onIo" is missing');
+	});
+
+	it('refuses a built-in\'s name, a name other than the link\'s, and a module without a default export', async () => {
+		const delay = await install(setup(), filterSource('delay', '	attach: () => ({}),\n	onIo: () => PASS,'));
+		expect(!delay.ok && delay.problem).toMatchObject({ kind: 'name', message: expect.stringContaining('built-in') });
+		const other = await install(setup(), filterSource('mine', '	attach: () => ({}),\n	onIo: () => PASS,'), undefined, 'theirs');
+		expect(!other.ok && other.problem.message).toBe('the source defines filter "mine", not "theirs"');
+		const none = await install(setup(), 'export const x = 1;\n');
+		expect(!none.ok && none.problem.message).toMatch(/no default export/);
+	});
+
+	it('reports a module that throws while loading, at its line', async () => {
+		const r = await install(setup(), 'const a = 1;\nthrow new Error("top-level");\nexport default {};\n');
+		expect(!r.ok && r.problem).toMatchObject({ kind: 'load', line: 2, message: expect.stringContaining('top-level') });
+	});
+
+	it('a reinstall replaces the filter and stops the old sandbox', async () => {
+		const s = setup();
+		await installed(s, TEMPLATE_SOURCE);
+		await installed(s, TEMPLATE_SOURCE.replace("version: '0.1.0'", "version: '0.2.0'"));
+		expect(s.registry.get('my-filter')!.version).toBe('0.2.0');
+		expect(s.kills).toEqual([{ t: 'kill', reason: 'replaced by a new version of "my-filter"' }]);
+	});
+
+	it('checks described modules with the registry\'s rules', () => {
+		expect(describeProblem({ type: 'function', fields: {}, hooks: {} })).toMatch(/not a filter object/);
+		const ok = { type: 'object', fields: { contract: 1, name: 'a', vendor: 'v', version: '1', class: 'cache', description: 'd', params: [] }, hooks: { attach: 'function', onIo: 'function', onDone: 'undefined' } };
+		expect(describeProblem(ok)).toBeUndefined();
+		expect(describeProblem({ ...ok, hooks: { ...ok.hooks, onDone: 'string' } })).toBe('hook "onDone" must be a function');
+		expect(describeProblem({ ...ok, fields: { ...ok.fields, devices: '<devices>' } })).toMatch(/cannot have devices/);
+	});
+});
+
+describe('the watchdog (a fake sandbox port)', () => {
+	/** A port whose replies the test writes. */
+	function fakePort() {
+		const sent: Request[] = [];
+		const port: PortLike & { reply(r: Reply): void } = {
+			onmessage: null,
+			postMessage: (m) => sent.push(m as Request),
+			reply(r) {
+				this.onmessage?.({ data: r } as MessageEvent);
+			}
+		};
+		return { port, sent };
+	}
+
+	it('is armed while a request is outstanding, re-armed by each reply, and rejects all on expiry', async () => {
+		const timers = new ManualTimers();
+		const { port, sent } = fakePort();
+		const kills: unknown[] = [];
+		const conn = new SandboxConnection(port, { timers, budgetMs: 1000, control: { postMessage: (m) => kills.push(m), onmessage: null } });
+		expect(timers.armed.size).toBe(0);
+		const a = conn.request({ t: 'detach', iid: 1, now: 0 });
+		const b = conn.request({ t: 'detach', iid: 2, now: 0 });
+		expect(timers.armed.size).toBe(1);
+		port.reply({ seq: sent[0].seq, effects: [] });
+		await expect(a).resolves.toMatchObject({ seq: 1 });
+		expect(timers.armed.size).toBe(1); // b still waits
+		timers.fire();
+		await expect(b).rejects.toThrow('no reply within 1000 ms');
+		expect(kills).toEqual([{ t: 'kill', reason: expect.stringContaining('watchdog') }]);
+		await expect(conn.request({ t: 'detach', iid: 3, now: 0 })).rejects.toThrow(/no reply/);
+		port.reply({ seq: 2, effects: [] }); // too late: ignored
+	});
+
+	it('is disarmed when nothing is outstanding', async () => {
+		const timers = new ManualTimers();
+		const { port, sent } = fakePort();
+		const conn = new SandboxConnection(port, { timers });
+		const a = conn.request({ t: 'detach', iid: 1, now: 0 });
+		port.reply({ seq: sent[0].seq, effects: [] });
+		await a;
+		expect(timers.armed.size).toBe(0);
+		expect(conn.stopped).toBeUndefined();
+	});
+});
+
+describe('the sandbox runtime', () => {
+	it('is self-contained: its source runs in an empty context', () => {
+		const scope: Record<string, unknown> = { structuredClone };
+		// Only the parameters and the (fake) global scope are reachable.
+		runInNewContext(`(${sandboxRuntime.toString()})(scope, { importModule: () => Promise.reject(new Error('no')) })`, { scope });
+		expect(typeof scope.onmessage).toBe('function');
+	});
+
+	it('hardens the scope before any user code: network, storage, clocks, randomness', () => {
+		const fakeMath = { random: () => 0.5 };
+		const fakeDate = { now: () => 1 };
+		const scope: Record<string, unknown> = {
+			fetch: () => 'fetched',
+			XMLHttpRequest: class {},
+			WebSocket: class {},
+			EventSource: class {},
+			importScripts: () => undefined,
+			indexedDB: { open: () => 'db' },
+			caches: {},
+			navigator: { storage: {} },
+			setTimeout: () => 0,
+			Worker: class {},
+			Math: fakeMath,
+			Date: fakeDate,
+			performance: { now: () => 1 }
+		};
+		sandboxRuntime(scope, { importModule: () => Promise.reject(new Error('no')) });
+		for (const name of ['fetch', 'XMLHttpRequest', 'WebSocket', 'EventSource', 'importScripts', 'indexedDB', 'caches', 'navigator', 'setTimeout', 'Worker', 'performance'])
+			expect(() => scope[name], name).toThrow(new RegExp(`^${name} is not available in a custom filter`));
+		expect(() => fakeMath.random()).toThrow(/use ctx.prng/);
+		expect(() => fakeDate.now()).toThrow(/use ctx.now/);
+	});
+});
