@@ -80,6 +80,7 @@ import {
 	type FilterDevice,
 	type Verdict
 } from '../engine/filter';
+import { allocBuffer } from '../engine/buffers';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io } from '../engine/io';
 import { deviceIo, getJson, putJson } from './sdk';
 import { POLICY_NAMES, createPolicy, type CachePolicy, type PolicyName } from './cache/policies';
@@ -561,7 +562,10 @@ export class CacheEngine {
 
 	/** A copy of the 4 KiB of a write at byte offset `off` (the placeholder in timing-only mode). */
 	private blockOf(io: Io, off: number): Uint8Array {
-		return io.data ? io.data.slice(off, off + BLOCK_BYTES) : TIMING_BLOCK;
+		if (!io.data) return TIMING_BLOCK;
+		const b = allocBuffer(BLOCK_BYTES);
+		b.set(io.data.subarray(off, off + BLOCK_BYTES));
+		return b;
 	}
 
 	/** Gives slot s new content (a fresh buffer that is never modified afterwards). */
@@ -735,7 +739,7 @@ export class CacheEngine {
 			}
 		if (all) {
 			this.readHits++;
-			const buf = this.ctx.timingOnly ? undefined : new Uint8Array(io.sectors * SECTOR_BYTES);
+			const buf = this.ctx.timingOnly ? undefined : allocBuffer(io.sectors * SECTOR_BYTES);
 			let op: ReadOp | undefined;
 			for (let b = first; b < end; b++) {
 				const s = map.get(b)!;

@@ -60,6 +60,7 @@
  * reads and comparisons.
  */
 import { DEFER, FILTER_CONTRACT_VERSION, PASS, complete, fail, type ControlEvent, type FilterContext, type FilterDef, type Verdict } from '../engine/filter';
+import { allocBuffer } from '../engine/buffers';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io, type IoError } from '../engine/io';
 import { isPromise, type MaybePromise } from '../engine/storage/sidecar-json';
 import { getJson, putJson } from './sdk';
@@ -485,7 +486,8 @@ function startRead(s: DedupState, job: Job): void {
 		finish(s, job, PASS);
 		return;
 	}
-	const out = new Uint8Array(io.sectors * SECTOR_BYTES);
+	// Zero-filled (a fresh slab view): never-written blocks are left as they are.
+	const out = allocBuffer(io.sectors * SECTOR_BYTES);
 	job.out = out;
 	let runFrom = -1;
 	let runSectors = 0;
@@ -565,7 +567,7 @@ function startWrite(s: DedupState, job: Job): void {
 		}
 		// A partial block: read-modify-write of the logical block.
 		const slot = lo - b * SPB;
-		const buf = new Uint8Array(BLOCK_BYTES);
+		const buf = allocBuffer(BLOCK_BYTES);
 		job.content[k] = buf;
 		job.direct[k] = false;
 		const merge = () => {
@@ -776,7 +778,7 @@ function writeRuns(s: DedupState, job: Job): void {
 			const off = ((job.first + k0) * SPB - io.lba) * SECTOR_BYTES;
 			buf = io.data!.subarray(off, off + len * BLOCK_BYTES);
 		} else {
-			buf = new Uint8Array(len * BLOCK_BYTES);
+			buf = allocBuffer(len * BLOCK_BYTES);
 			for (let j = 0; j < len; j++) buf.set(job.content[k0 + j]!, j * BLOCK_BYTES);
 		}
 		job.outstanding++;

@@ -196,7 +196,7 @@ describe('encryption filter: XTS-AES-256 through the engine', () => {
 		const first = await run(scenario(), stores);
 		expect(first.r.verify.mismatches).toBe(0);
 
-		const sidecar = stores.openSidecar('sidecar.vm-01/disk-0.encryption');
+		const sidecar = stores.openSidecar('sidecar.vm-01/disk-0.encryption.encryption'); // sidecar.<disk>.<class>.<filter>
 		const keys = await sidecar.keys();
 		expect(keys).toEqual([ENCRYPTION_SIDECAR_KEY]);
 		const bytes = (await sidecar.get(ENCRYPTION_SIDECAR_KEY))!;

@@ -4,6 +4,7 @@
  * the device's timing model and moves the bytes in its store at the completion time.
  */
 import type { FilterContext, FilterDevice } from '../engine/filter';
+import { allocBuffer } from '../engine/buffers';
 import { Op, SECTOR_BYTES, type OpCode } from '../engine/io';
 
 /**
@@ -34,7 +35,7 @@ export function deviceIo(
 		let r: void | Promise<void>;
 		try {
 			if (op === Op.read) {
-				buf = new Uint8Array(bytes);
+				buf = allocBuffer(bytes);
 				r = store.read(lba, buf);
 			} else if (op === Op.write) r = store.write(lba, data!);
 			else if (op === Op.flush) r = store.flush();

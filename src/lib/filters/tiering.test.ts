@@ -118,7 +118,8 @@ function expectClean(sim: Simulation): ReturnType<typeof runResult> {
 
 const MiB = 2 ** 20;
 
-describe('tiering filter', () => {
+// Whole-run tests: generous timeouts, the machine running them may be shared.
+describe('tiering filter', { timeout: 60_000 }, () => {
 	it('ends a zipf:1.2 workload with most hot I/O on the fast tier', async () => {
 		// 256 MiB of zipf:1.2 over a 16 MiB fast tier (1/16 of the region) in 64 KiB extents.
 		const sim = await create(

@@ -56,6 +56,7 @@
  * for the running migration and pauses new ones.
  */
 import { DEFER, FILTER_CONTRACT_VERSION, PASS, type FilterContext, type FilterDef, type FilterDevice, type Verdict } from '../engine/filter';
+import { allocBuffer } from '../engine/buffers';
 import { Op, SECTOR_BYTES, type Io } from '../engine/io';
 import { deviceIo, getJson, putJson } from './sdk';
 import { exp } from '../engine/detmath';
@@ -539,7 +540,7 @@ function dispatchPieces(st: TieringState, ctx: FilterContext<TieringState>, io: 
 		});
 		return;
 	}
-	const job: Split = { io, pending: 1, error: undefined, out: op === Op.read ? new Uint8Array(io.sectors * SECTOR_BYTES) : undefined };
+	const job: Split = { io, pending: 1, error: undefined, out: op === Op.read ? allocBuffer(io.sectors * SECTOR_BYTES) : undefined };
 	let e = e0;
 	while (e <= e1) {
 		const x = st.ext.get(e);

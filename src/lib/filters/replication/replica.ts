@@ -7,6 +7,7 @@
  * Each applied item sends a cumulative ack back over the link (RTT/2, lost while the link is down).
  */
 import type { FilterContext, FilterDevice } from '../../engine/filter';
+import { allocBuffer } from '../../engine/buffers';
 import { Op, SECTOR_BYTES } from '../../engine/io';
 import { isPromise, type MaybePromise } from '../../engine/storage/sidecar-json';
 import { deviceIo } from '../sdk';
@@ -146,7 +147,7 @@ export class ReplicaSite {
 			pkind: 0,
 			label: ''
 		};
-		const buf = new Uint8Array(len * SECTOR_BYTES);
+		const buf = allocBuffer(len * SECTOR_BYTES);
 		UndoLog.encodeHeader(rec, buf);
 		buf.set(before, SECTOR_BYTES);
 		const go = () =>
