@@ -112,7 +112,7 @@ const api: EngineApi = {
 		return session ? session.traceRange() : { first: 0, end: 0 };
 	},
 	traceQuery(q) {
-		return session ? session.traceQuery(q) : { total: 0, from: 0, rows: [], held: 0, completed: 0 };
+		return session ? session.traceQuery(q) : { total: 0, from: 0, anchorPos: -1, rows: [], held: 0, completed: 0 };
 	},
 	tracePosition(q, n) {
 		return session ? session.tracePosition(q, n) : -1;

@@ -375,7 +375,7 @@ export class EngineSession {
 	/** A sorted, filtered window of the rows the trace ring holds (see trace-query.ts). */
 	traceQuery(q: TraceQuery): TraceQueryResult {
 		const sim = this.sim;
-		if (!sim) return { total: 0, from: 0, rows: [], held: 0, completed: 0 };
+		if (!sim) return { total: 0, from: 0, anchorPos: -1, rows: [], held: 0, completed: 0 };
 		return this.queries.query(sim.trace, this.chainNames(sim), q);
 	}
 

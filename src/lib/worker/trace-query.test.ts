@@ -182,7 +182,31 @@ describe('trace queries over a ring that dropped rows', () => {
 		expect(s.tracePosition({}, range.first - 1)).toBe(-1);
 	});
 
+	it('keeps an anchored row in view and serves the tail while the run goes on', async () => {
+		const s = newSession();
+		await s.load(scenario(3000, 500));
+		for (let i = 0; i < 400; i++) await s.step();
+		const q = { sortBy: 'latency' as const, desc: true };
+		const before = s.traceQuery({ ...q, from: 100, count: 10 });
+		const anchor = before.rows[0];
+		for (let i = 0; i < 50; i++) await s.step();
+		const after = s.traceQuery({ ...q, from: 100, count: 10, anchor: { n: anchor.n, offset: -2 } });
+		expect(after.anchorPos).toBeGreaterThanOrEqual(0);
+		expect(after.from).toBe(Math.max(0, after.anchorPos - 2));
+		expect(after.rows[after.anchorPos - after.from]).toEqual(anchor);
+		// The tail: the last rows in completion order, however many completed since.
+		for (let i = 0; i < 200; i++) await s.step();
+		const range = s.traceRange();
+		expect(range.first).toBeGreaterThan(0); // the ring (500) dropped rows
+		const tail = s.traceQuery({ from: 0, count: 4, tail: true });
+		expect(tail.rows.map((r) => r.n)).toEqual([range.end - 4, range.end - 3, range.end - 2, range.end - 1]);
+		// An anchor the ring dropped: the window falls back to `from`.
+		const gone = s.traceQuery({ from: 3, count: 2, anchor: { n: 0, offset: 0 } });
+		expect(gone.anchorPos).toBe(-1);
+		expect(gone.from).toBe(3);
+	});
+
 	it('answers an empty result before a scenario is loaded', () => {
-		expect(newSession().traceQuery({ from: 0, count: 10 })).toEqual({ total: 0, from: 0, rows: [], held: 0, completed: 0 });
+		expect(newSession().traceQuery({ from: 0, count: 10 })).toEqual({ total: 0, from: 0, anchorPos: -1, rows: [], held: 0, completed: 0 });
 	});
 });

@@ -50,6 +50,13 @@ export interface TraceQuery extends TraceView {
 	/** Window of the result: positions [from, from + count). */
 	from: number;
 	count: number;
+	/** The last `count` rows instead (a live table pinned to its end). */
+	tail?: boolean;
+	/**
+	 * Keep a row in view while the ring changes under a live table: when completed row `n` is in
+	 * the result at position p, the window starts at p + offset instead of `from`.
+	 */
+	anchor?: { n: number; offset: number };
 }
 
 /** A row of a query result: the trace row and its completion number (stable while the ring holds it). */
@@ -62,6 +69,8 @@ export interface TraceQueryResult {
 	total: number;
 	/** Position of the first row returned (from, clamped). */
 	from: number;
+	/** Position of the anchor row (-1: not asked, dropped or not matching). */
+	anchorPos: number;
 	rows: TraceQueryRow[];
 	/** Rows the ring holds, and rows completed in the run (the ring keeps the last ones). */
 	held: number;
@@ -92,31 +101,29 @@ export class TraceQueries {
 		const first = trace.completed - trace.held;
 		const held = trace.held;
 		const count = Math.max(0, Math.floor(q.count));
-		if (plain(q)) {
-			const from = clampFrom(q.from, held);
-			const rows: TraceQueryRow[] = [];
-			for (let p = from; p < Math.min(held, from + count); p++) {
-				const n = q.desc ? trace.completed - 1 - p : first + p;
-				rows.push({ ...trace.row(n)!, n });
-			}
-			return { total: held, from, rows, held, completed: trace.completed };
-		}
-		const index = this.indexFor(trace, names, q);
-		const from = clampFrom(q.from, index.length);
+		const index = plain(q) ? undefined : this.indexFor(trace, names, q);
+		const total = index ? index.length : held;
+		const anchorPos = q.anchor ? this.locate(trace, q, index, q.anchor.n) : -1;
+		const from = clampFrom(q.tail ? total - count : anchorPos >= 0 ? anchorPos + q.anchor!.offset : q.from, total);
 		const rows: TraceQueryRow[] = [];
-		for (let p = from; p < Math.min(index.length, from + count); p++) {
-			const n = index[p];
+		for (let p = from; p < Math.min(total, from + count); p++) {
+			// Without an index, position p is completion number first + p (or from the end).
+			const n = index ? index[p] : q.desc ? trace.completed - 1 - p : first + p;
 			rows.push({ ...trace.row(n)!, n });
 		}
-		return { total: index.length, from, rows, held, completed: trace.completed };
+		return { total, from, anchorPos, rows, held, completed: trace.completed };
 	}
 
 	/** Position of completion number `n` in a query's result (-1 when it does not match). */
 	position(trace: Trace, names: ChainNames, q: TraceView, n: number): number {
+		return this.locate(trace, q, plain(q) ? undefined : this.indexFor(trace, names, q), n);
+	}
+
+	private locate(trace: Trace, q: TraceView, index: Uint32Array | Float64Array | undefined, n: number): number {
 		const first = trace.completed - trace.held;
 		if (n < first || n >= trace.completed) return -1;
-		if (plain(q)) return q.desc ? trace.completed - 1 - n : n - first;
-		return this.indexFor(trace, names, q).indexOf(n);
+		if (index) return index.indexOf(n);
+		return q.desc ? trace.completed - 1 - n : n - first;
 	}
 
 	/** Forgets the cached index (a new run). */
