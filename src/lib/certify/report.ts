@@ -125,8 +125,8 @@ export function findingText(f: Finding): string {
 	const where: string[] = [];
 	if (f.io) where.push(`I/O ${ioText(f.io)}`);
 	if (f.t !== undefined) where.push(`at t=${timeText(f.t)}`);
-	const head = where.join(' ') + (f.run ? ` [${f.run}]` : '');
-	return head ? `${head}: ${f.message}` : f.message + (f.run ? ` [${f.run}]` : '');
+	const run = f.run ? ` [${f.run}]` : '';
+	return where.length ? `${where.join(' ')}${run}: ${f.message}` : f.message + run;
 }
 
 /** The detail text of a check: its summary, then its first findings. */

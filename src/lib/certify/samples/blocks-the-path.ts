@@ -21,3 +21,5 @@ export const blocksThePath: FilterDef<null> = {
 		return PASS;
 	}
 };
+
+export default blocksThePath;

@@ -27,3 +27,5 @@ export const corruptsData: FilterDef<{ shifted: number }> = {
 	},
 	status: (ctx) => ({ shifted: ctx.state.shifted })
 };
+
+export default corruptsData;

@@ -24,3 +24,5 @@ export const doubleComplete: FilterDef<null> = {
 		return DEFER;
 	}
 };
+
+export default doubleComplete;

@@ -117,3 +117,5 @@ export const forgetsStateOnRestart: FilterDef<RemapState> = {
 	},
 	status: (ctx) => ({ mappedBlocks: ctx.state.map.size, splitReads: ctx.state.splitReads })
 };
+
+export default forgetsStateOnRestart;

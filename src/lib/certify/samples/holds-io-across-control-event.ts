@@ -50,3 +50,5 @@ export const holdsIoAcrossControlEvent: FilterDef<FreezeState> = {
 	},
 	status: (ctx) => ({ held: ctx.state.held.length, frozen: ctx.state.frozen ? 1 : 0 })
 };
+
+export default holdsIoAcrossControlEvent;

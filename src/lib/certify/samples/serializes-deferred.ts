@@ -43,3 +43,5 @@ export const serializesDeferred: FilterDef<SerialState> = {
 	},
 	status: (ctx) => ({ held: ctx.state.queue.length, maxQueued: ctx.state.maxQueued })
 };
+
+export default serializesDeferred;

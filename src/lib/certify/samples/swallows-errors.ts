@@ -27,3 +27,5 @@ export const swallowsErrors: FilterDef<{ swallowed: number }> = {
 	},
 	status: (ctx) => ({ swallowed: ctx.state.swallowed })
 };
+
+export default swallowsErrors;

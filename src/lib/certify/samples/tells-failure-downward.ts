@@ -48,3 +48,5 @@ export const tellsFailureDownward: FilterDef<BadBlockState> = {
 	},
 	status: (ctx) => ({ badBlocks: ctx.state.bad.size, toldDown: ctx.state.toldDown })
 };
+
+export default tellsFailureDownward;
