@@ -904,7 +904,19 @@ export class CacheEngine {
 			if (incoming < 0) incoming = b;
 			needed++;
 		}
-		if (wb && needed > 0 && !this.reserve(needed, incoming)) wb = false;
+		// Making room must not evict a block this write touches: a block it covers in part would
+		// then be read-modified-written from a slot that no longer holds its data. Pin them meanwhile.
+		const pinned: number[] = [];
+		if (wb && needed > 0) {
+			for (let b = first; b < end; b++) {
+				const s = map.get(b);
+				if (s !== undefined) {
+					this.pins[s]++;
+					pinned.push(s);
+				}
+			}
+			if (!this.reserve(needed, incoming)) wb = false;
+		}
 
 		if (wb) {
 			op.kind = WB;
@@ -920,8 +932,10 @@ export class CacheEngine {
 					this.setContent(s, this.blockOf(io, off), true, op);
 				} else this.merge(s, b, io, true, op);
 			}
+			for (const s of pinned) this.pins[s]--;
 			return DEFER;
 		}
+		for (const s of pinned) this.pins[s]--;
 
 		// To the datastore: a destage in flight of a touched block must land first.
 		for (let b = first; b < end; b++) {
