@@ -333,7 +333,8 @@ export async function settleBounded(sim: Simulation, p: Promise<unknown>, deadli
 			await macrotask();
 			if (state !== 'pending') break;
 		}
-		if (sched.peekTime() > deadlineUs || events > MAX_EVENTS_PER_RUN) return 'timeout';
+		const next = sched.peekTime();
+		if ((next !== Infinity && next > deadlineUs) || events > MAX_EVENTS_PER_RUN) return 'timeout';
 		const fn = sched.pop();
 		if (!fn) {
 			if (++idle > 20) return 'hung';
