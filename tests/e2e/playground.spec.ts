@@ -130,3 +130,26 @@ test('a full chain with its devices, in light and dark', async ({ page }) => {
 	await page.screenshot({ path: 'test-results/playground-cleartext-dark.png' });
 	expect(errors).toEqual([]);
 });
+
+test('the layout at laptop sizes and on a narrow screen', async ({ page }) => {
+	const errors = collectErrors(page);
+	await loaded(page);
+	await page.getByTestId('palette-cache').click();
+	for (const [w, h] of [
+		[1280, 720],
+		[1366, 768],
+		[1440, 900],
+		[1920, 1080],
+		[900, 1000]
+	]) {
+		await page.setViewportSize({ width: w, height: h });
+		// Nothing spills sideways; the top bar, the topology and the run controls stay on screen.
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		expect(overflow, `${w}×${h}`).toBeLessThanOrEqual(0);
+		await expect(page.getByTestId('run-button')).toBeInViewport();
+		await expect(page.getByTestId('verify-badge')).toBeInViewport();
+		await expect(page.getByTestId('topology-filter-cache')).toBeVisible();
+		await page.screenshot({ path: `test-results/playground-${w}x${h}.png` });
+	}
+	expect(errors).toEqual([]);
+});
