@@ -31,7 +31,7 @@ import { drainReplication } from '../../src/lib/filters/replication';
 
 const KEY = 'vm-01/disk-0';
 const REGION = 2 * 2 ** 20;
-const IOS = 400;
+const IOS = 300;
 const TIMEOUT = 60_000;
 
 /** The six built-ins in VAIO class order. */
