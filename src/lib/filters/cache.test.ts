@@ -80,7 +80,8 @@ const UNALIGNED = [
 	{ bs: 20480, pct: 20 }
 ];
 
-describe('cache filter: reads', () => {
+// Whole-run tests: generous timeouts, the machine running them may be shared.
+describe('cache filter: reads', { timeout: 60_000 }, () => {
 	it('a second pass over a small region hits ~100% and never reaches the datastore', async () => {
 		const stores = new MemoryStoreFactory();
 		// Fill 1 MiB without the cache, then read it twice through the cache.
@@ -139,7 +140,7 @@ describe('cache filter: reads', () => {
 	});
 });
 
-describe('cache filter: writes', () => {
+describe('cache filter: writes', { timeout: 60_000 }, () => {
 	const hddRandWrite = (mode: string) =>
 		scenario([{ rw: 'randwrite', bs: '4k', size: '8m', iodepth: 4, ios: 300 }], {
 			datastore: { kind: 'hdd' },
@@ -245,7 +246,7 @@ describe('cache filter: writes', () => {
 	});
 });
 
-describe('cache filter: I/O the guest does not serialise (from a filter above)', () => {
+describe('cache filter: I/O the guest does not serialise (from a filter above)', { timeout: 60_000 }, () => {
 	for (const mode of ['write-through', 'write-back', 'write-around'])
 		it(`${mode}: a read miss that overlaps a write in flight does not populate stale data`, async () => {
 			const sim = await create(
@@ -268,7 +269,7 @@ describe('cache filter: I/O the guest does not serialise (from a filter above)',
 		});
 });
 
-describe('cache filter: overlapping writes from a filter above', () => {
+describe('cache filter: overlapping writes from a filter above', { timeout: 60_000 }, () => {
 	for (const mode of ['write-through', 'write-back'])
 		it(`${mode}: two concurrent partial writes to one cached block both survive (read-modify-write is serialised)`, async () => {
 			const sim = await create(scenario([], { cache: { mode } }), new MemoryStoreFactory());
@@ -294,7 +295,7 @@ describe('cache filter: overlapping writes from a filter above', () => {
 		});
 });
 
-describe('cache filter: integrity in every mode and policy', () => {
+describe('cache filter: integrity in every mode and policy', { timeout: 60_000 }, () => {
 	for (const mode of ['write-through', 'write-back', 'write-around'])
 		for (const policy of ['lru', 'arc', 's3fifo'])
 			it(`${mode} / ${policy}: a mixed unaligned workload reads back right, and so does the datastore after power-off`, async () => {
@@ -316,7 +317,7 @@ describe('cache filter: integrity in every mode and policy', () => {
 			});
 });
 
-describe('cache filter: eviction policies', () => {
+describe('cache filter: eviction policies', { timeout: 60_000 }, () => {
 	// A hot set of 128 blocks read at 10k IO/s, polluted by a one-time sequential scan at 15k IO/s,
 	// in a cache of 256 blocks.
 	const scan = (policy: string) =>
@@ -353,7 +354,7 @@ describe('cache filter: eviction policies', () => {
 	});
 });
 
-describe('cache filter: persistence', () => {
+describe('cache filter: persistence', { timeout: 60_000 }, () => {
 	it('a write-back cache comes back warm with its dirty blocks after a restart, and reads back right', async () => {
 		const stores = new MemoryStoreFactory();
 		const size = '2m';

@@ -90,7 +90,7 @@ async function guestIo(sim: Simulation, op: OpCode, lba: number, sectors: number
 
 afterEach(() => setFingerprintForTest(undefined));
 
-describe('dedup filter', () => {
+describe('dedup filter', { timeout: 60_000 }, () => {
 	it('shows a dedup ratio of 2.0 (±2 %) for dedupe_percentage 50, one physical block per distinct content', async () => {
 		const blocks = 65536;
 		const stores = new MemoryStoreFactory();

@@ -122,7 +122,7 @@ async function run(input: ScenarioInput, stores = new MemoryStoreFactory(), expe
 	return { sim, r: runResult(sim), stores, writtenIds, writes, plaintextBack };
 }
 
-describe('encryption filter: XTS-AES-256 through the engine', () => {
+describe('encryption filter: XTS-AES-256 through the engine', { timeout: 60_000 }, () => {
 	it('round-trips a mixed unaligned workload with zero mismatches; the raw disk holds only ciphertext', async () => {
 		const { sim, r, writtenIds, writes, plaintextBack } = await run(scenario());
 		expect(r.errors.count).toBe(0);
@@ -266,7 +266,7 @@ describe('encryption filter: XTS-AES-256 through the engine', () => {
 	});
 });
 
-describe('allowCleartextFilters moves encryption below the other filters', () => {
+describe('allowCleartextFilters moves encryption below the other filters', { timeout: 60_000 }, () => {
 	/** A cache-class probe: counts writes whose data it sees as plaintext (content header). */
 	function probe(): FilterDef<{ plain: number; cipher: number }> {
 		return {

@@ -134,7 +134,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 	return true;
 }
 
-describe('replication: sync', () => {
+describe('replication: sync', { timeout: 60_000 }, () => {
 	it('a write completes only after the remote ack (≥ RTT); reads are unaffected', async () => {
 		const sim = await create(scenario({ mode: 'sync' }, workload({ ios: 600, mix: 50 }), { rttUs: 20_000 }));
 		await sim.run();
@@ -210,7 +210,7 @@ describe('replication: sync', () => {
 	});
 });
 
-describe('replication: async', () => {
+describe('replication: async', { timeout: 60_000 }, () => {
 	it('writes complete at local speed; lag grows when the write rate exceeds the link', async () => {
 		// 10 Mbit/s = 1.25 MB/s; ~8.5 KB average writes.
 		const slow = await create(scenario({ mode: 'async' }, workload({ runtimeUs: 1_000_000, rateIops: 80, qd: 4, mix: 10 }), { mbitPerSec: 10 }));
@@ -312,7 +312,7 @@ describe('replication: async', () => {
 	});
 });
 
-describe('replication: unmap', () => {
+describe('replication: unmap', { timeout: 60_000 }, () => {
 	it('unmaps replicate in order, and a point before an unmap still has the data', async () => {
 		// A filter above replication writes a pattern far from the guest's region, then unmaps an
 		// unaligned range of it (its own I/O goes through replication like any other).
@@ -361,7 +361,7 @@ describe('replication: unmap', () => {
 	});
 });
 
-describe('replication: consistency points and test failover', () => {
+describe('replication: consistency points and test failover', { timeout: 60_000 }, () => {
 	it('recovers every point in the retention window with zero mismatches', async () => {
 		const sim = await create(scenario({ mode: 'async', retentionSec: 30 }, workload({ runtimeUs: 1_600_000, rateIops: 600, mix: 30, region: 1 * 2 ** 20 }), { mbitPerSec: 50 }));
 		const pts: { id: number; expected: ExpectedState }[] = [];
@@ -415,7 +415,7 @@ describe('replication: consistency points and test failover', () => {
 	});
 });
 
-describe('replication: link outage', () => {
+describe('replication: link outage', { timeout: 60_000 }, () => {
 	it('journal up to its bound, then the bitmap, then a resync: the replica equals the source again', async () => {
 		const sim = await create(
 			scenario({ mode: 'async', journalMaxMiB: 1, retentionSec: 30 }, workload({ runtimeUs: 2_500_000, rateIops: 500, mix: 30, region: 4 * 2 ** 20 }), { mbitPerSec: 100 })
@@ -474,7 +474,7 @@ describe('replication: link outage', () => {
 	});
 });
 
-describe('replication: resync under load', () => {
+describe('replication: resync under load', { timeout: 60_000 }, () => {
 	it('blocks rewritten while their resync read is in flight are shipped again', async () => {
 		// A small hot region, written hard while the resync reads it back, on a datastore whose
 		// writes take longer than its reads: a resync read can overtake a write issued before it.
@@ -496,7 +496,7 @@ describe('replication: resync under load', () => {
 	});
 });
 
-describe('replication: persistence', () => {
+describe('replication: persistence', { timeout: 60_000 }, () => {
 	it('a restart resynchronises what the replica lacked and keeps the consistency points', async () => {
 		const stores = new MemoryStoreFactory();
 		const sc1 = scenario({ mode: 'async', journalMaxMiB: 1, retentionSec: 60 }, workload({ runtimeUs: 1_000_000, rateIops: 500, region: 4 * 2 ** 20 }));
