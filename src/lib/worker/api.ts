@@ -8,6 +8,8 @@ import type { RunResult } from '../engine/result';
 import type { TraceRow } from '../engine/trace';
 import type { Frame, LoadInfo } from './session';
 import type { FilterInfo } from '../filters/catalog';
+import type { InstallResult } from '../sandbox/custom-filters';
+import type { CustomFilterReport } from '../sandbox/proxy';
 import type { AnalyticsReport } from '../filters/analytics';
 import type { TraceQuery, TraceQueryResult, TraceView } from './trace-query';
 
@@ -60,6 +62,16 @@ export interface EngineApi {
 	analytics(diskKey?: string): AnalyticsReport | null;
 	/** The store in use, persistence and the origin's usage and quota. */
 	storageInfo(): Promise<StorageInfo>;
+	/**
+	 * Installs (or replaces) a custom filter from its TypeScript source: transpiled here, run in
+	 * the sandbox Worker behind `ports` (from the page's SandboxHost, transferred), checked, and
+	 * registered so scenarios can use it like a built-in. With `name`, the source must define that
+	 * filter. A problem in the source comes back with its line instead of a throw.
+	 */
+	installCustomFilter(name: string | null, source: string, ports: { data: MessagePort; control: MessagePort }): Promise<InstallResult>;
+	/** What went wrong in each custom filter's code (throws with their lines, a stopped sandbox). */
+	customFilterReports(): CustomFilterReport[];
 }
 
+export type { InstallResult, CustomFilterReport };
 export type { Frame, LoadInfo, RunResult, FilterInfo, AnalyticsReport, TraceQuery, TraceQueryResult, TraceView };

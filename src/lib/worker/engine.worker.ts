@@ -15,6 +15,7 @@ import { OpfsStoreFactory, opfsAvailable } from '../engine/storage/opfs';
 import { IdbStoreFactory } from '../engine/storage/idb';
 import type { StoreFactory } from '../engine/storage/types';
 import type { ControlEvent } from '../engine/filter';
+import { CustomFilters } from '../sandbox/custom-filters';
 
 // A zero-delay yield: setTimeout(0) is clamped to ≥ 4 ms once nested, a MessageChannel is not.
 const channel = new MessageChannel();
@@ -65,6 +66,8 @@ function current(): EngineSession {
 }
 
 const registry = builtinRegistry();
+// Custom filters join the same registry; the built-ins' names stay theirs.
+const customFilters = new CustomFilters(registry, new Set(registry.names()));
 
 const api: EngineApi = {
 	catalog() {
@@ -129,6 +132,12 @@ const api: EngineApi = {
 		const persisted = (await storage?.persisted?.().catch(() => false)) ?? false;
 		const available: StoreChoice[] = [...(opfsAvailable() ? (['opfs'] as const) : []), 'idb', 'memory'];
 		return { store: session ? storeChoice : defaultStore(), persisted, usage: est?.usage ?? 0, quota: est?.quota ?? 0, available };
+	},
+	installCustomFilter(name, source, ports) {
+		return customFilters.install(name, source, ports);
+	},
+	customFilterReports() {
+		return customFilters.reports();
 	}
 };
 
