@@ -252,3 +252,22 @@ test('completion offers the filter API', async ({ page }) => {
 	await expect(list).toContainText('u32');
 	expect(errors).toEqual([]);
 });
+
+test('the docs for filter authors are prerendered and cover the contract', async ({ page }) => {
+	const errors = collectErrors(page);
+	const res = await page.request.get('/docs/filters');
+	const html = await res.text();
+	// Prerendered: the content is in the HTML itself.
+	expect(html).toContain('Writing filters');
+	expect(html).toMatch(/VMware(&#39;|')s VMIOF function and constant names are not public/);
+	await page.goto('/docs/filters');
+	await expect(page.getByRole('heading', { name: 'Writing filters', level: 1 })).toBeVisible();
+	for (const h of ['The contract', 'Classes and order', 'Hooks', 'Verdicts and the failure rule', 'Defer, not block', 'The context', 'The parameter table', 'Custom filters', 'Worked examples'])
+		await expect(page.getByRole('heading', { name: new RegExp(h) }).first()).toBeVisible();
+	await expect(page.getByTestId('hooks-table')).toContainText('onIo(io, ctx)');
+	await expect(page.getByTestId('context-table')).toContainText('ctx.submitBelow');
+	await expect(page.getByTestId('params-delay')).toContainText('blocking');
+	await expect(page.getByTestId('template-source')).toContainText('attach(ctx): REQUIRED');
+	await page.screenshot({ path: 'test-results/docs-filters.png', fullPage: false });
+	expect(errors).toEqual([]);
+});
