@@ -38,6 +38,8 @@ export class Playground {
 	speed = $state<number>(Infinity);
 	/** Index of the filter whose panel is open (-1: none). */
 	selected = $state(-1);
+	/** The dock's tab (charts, trace or log): part of a share link. */
+	view = $state<'charts' | 'trace' | 'log'>('charts');
 	/** Live series of the current run. */
 	series = $state.raw<SeriesPoint[]>([]);
 	/** The run's event log so far (control operations, faults, filter messages). */

@@ -1,0 +1,266 @@
+/**
+ * Where the page's scenario comes from and where it goes: a share link in the URL hash, a lesson
+ * (?lesson=id), a JSON file, or the default; and the hash written back (replaceState, debounced)
+ * as the user edits, so the address bar is always a link to what is on screen.
+ *
+ * Opening never leaves the page blank or hung: a bad link or file shows its LinkError (step and
+ * reason) and the default scenario loads. A link that carries custom filter code waits for the
+ * viewer's consent before anything runs; declining loads the default scenario.
+ */
+import { replaceState } from '$app/navigation';
+import { SandboxHost } from '$lib/sandbox/host';
+import { installCustomFilter } from '$lib/sandbox/install';
+import { defaultEditableScenario, type EditableScenario, type Playground } from './playground.svelte';
+import { LinkError, jsonFileText, openJsonFile, openLink, pageLink, pageLinkState, type CustomFilterSource, type OpenedScenario } from './links';
+import { lessonById, lessonScenario, type Lesson } from './lessons';
+
+export interface Notice {
+	kind: 'error' | 'info';
+	title: string;
+	text: string;
+	/** The LinkError's step, when a link or file failed. */
+	step?: LinkError['step'];
+}
+
+/** Wall time between the last edit and the hash being rewritten, ms. */
+const WRITE_DELAY_MS = 300;
+
+export class ScenarioSource {
+	/** The lesson open beside the playground (null: none). */
+	lesson = $state<Lesson | null>(null);
+	/** A message about the last link or file opened (a LinkError, or what was loaded). */
+	notice = $state<Notice | null>(null);
+	/** A link or file that carries filter code, waiting for the viewer's answer. */
+	consent = $state<OpenedScenario | null>(null);
+	/** Custom filters' source that travels with the scenario in links (the filter editor's hook). */
+	filters = $state<CustomFilterSource[]>([]);
+	/** The hash the page last wrote or opened (without '#'). */
+	hash = $state('');
+	/** True once the first scenario is applied: from then on edits are written to the URL. */
+	ready = $state(false);
+
+	#sandbox: SandboxHost | undefined;
+	#timer: ReturnType<typeof setTimeout> | undefined;
+
+	constructor(private readonly pg: Playground) {}
+
+	destroy(): void {
+		clearTimeout(this.#timer);
+		this.#sandbox?.destroy();
+	}
+
+	/**
+	 * Applies what the URL says (hash link, else ?lesson=, else the default) and starts the run,
+	 * unless the link carries filter code (then it waits for consent).
+	 */
+	async start(): Promise<void> {
+		const lesson = lessonById(new URLSearchParams(location.search).get('lesson'));
+		if (lesson) this.lesson = lesson;
+		const hash = location.hash.slice(1);
+		if (hash.includes('s=')) {
+			await this.openHash(hash);
+			return;
+		}
+		if (lesson) this.applyLesson(lesson);
+		this.ready = true;
+		await this.pg.play();
+	}
+
+	/** Opens a link (its hash); a bad one shows why and runs the default scenario. */
+	async openHash(hash: string): Promise<void> {
+		let opened: OpenedScenario;
+		try {
+			opened = openLink(hash);
+		} catch (e) {
+			await this.fail('This link cannot be opened', e);
+			return;
+		}
+		this.hash = hash;
+		await this.open(opened);
+	}
+
+	/** Opens a scenario JSON file (the page's download or a bare scenario document). */
+	async openFile(file: File): Promise<void> {
+		let opened: OpenedScenario;
+		try {
+			if (file.size > 2 * 1024 * 1024) throw new LinkError('content', `the file is ${file.size} bytes; a scenario file has at most 2 MiB`);
+			opened = openJsonFile(await file.text());
+		} catch (e) {
+			this.notice = { kind: 'error', title: `“${file.name.slice(0, 80)}” cannot be opened`, text: reason(e), step: e instanceof LinkError ? e.step : undefined };
+			return;
+		}
+		this.lesson = null;
+		await this.open(opened, `Opened “${file.name.slice(0, 80)}”.`);
+	}
+
+	/** Opens a lesson in the playground (its scenario, speed and view) and plays it. */
+	async openLesson(id: string): Promise<void> {
+		const lesson = lessonById(id);
+		if (!lesson) return;
+		this.lesson = lesson;
+		this.notice = null;
+		this.applyLesson(lesson);
+		const url = new URL(location.href);
+		url.searchParams.set('lesson', lesson.id);
+		this.write(url, pageLink(this.linkInput()));
+		this.ready = true;
+		await this.pg.play();
+	}
+
+	closeLesson(): void {
+		this.lesson = null;
+		const url = new URL(location.href);
+		url.searchParams.delete('lesson');
+		this.write(url, this.hash);
+	}
+
+	/** The viewer agreed to run the link's filter code: install it, then load and run. */
+	async agree(): Promise<void> {
+		const opened = this.consent;
+		if (!opened) return;
+		this.consent = null;
+		try {
+			this.#sandbox ??= new SandboxHost();
+			for (const f of opened.filters) {
+				const r = await installCustomFilter(this.pg.client.api, this.#sandbox, f.name, f.source);
+				if (!r.ok) {
+					const where = r.problem.line ? ` (line ${r.problem.line})` : '';
+					throw new Error(`custom filter “${f.name}” was not installed: ${r.problem.message}${where}`);
+				}
+			}
+			this.pg.catalog = await this.pg.client.api.catalog();
+		} catch (e) {
+			await this.fail('The link’s filter code could not be installed', e);
+			return;
+		}
+		this.filters = opened.filters;
+		await this.apply(opened);
+	}
+
+	/** The viewer declined: nothing of the link's code runs; the default scenario loads. */
+	async decline(): Promise<void> {
+		this.consent = null;
+		this.notice = { kind: 'info', title: 'The link’s filter code was not run', text: 'The default scenario is loaded instead.' };
+		this.filters = [];
+		this.pg.scenario = defaultEditableScenario();
+		this.hash = '';
+		this.write(new URL(location.href), '');
+		this.ready = true;
+		await this.pg.play();
+	}
+
+	/** The page's state as a link (hash without '#'). */
+	link(): string {
+		return pageLink(this.linkInput());
+	}
+
+	/** The page's state as a JSON file. */
+	jsonFile(): string {
+		return jsonFileText(pageLinkState(this.linkInput()));
+	}
+
+	/**
+	 * Called on every edit (by an effect that reads the scenario): rewrites the hash once the
+	 * edits pause. Nothing is written before the first scenario is applied, or while a link
+	 * waits for consent (the link stays as it came).
+	 */
+	scheduleWrite(): void {
+		if (!this.ready || this.consent) return;
+		clearTimeout(this.#timer);
+		this.#timer = setTimeout(() => {
+			const hash = this.link();
+			if (hash === this.hash) return;
+			this.hash = hash;
+			this.write(new URL(location.href), hash);
+		}, WRITE_DELAY_MS);
+	}
+
+	/** The hash changed under us (a link pasted into the address bar): open it. */
+	async onHashChange(): Promise<void> {
+		const hash = location.hash.slice(1);
+		if (hash === this.hash || !hash.includes('s=')) return;
+		await this.openHash(hash);
+	}
+
+	private linkInput() {
+		const pg = this.pg;
+		return { scenario: pg.snapshot(), speed: pg.speed, view: pg.view, selected: pg.selected, filters: this.filters };
+	}
+
+	private applyLesson(lesson: Lesson): void {
+		const pg = this.pg;
+		pg.scenario = lessonScenario(lesson) as EditableScenario;
+		pg.speed = lesson.speed;
+		pg.view = lesson.view;
+		pg.selected = -1;
+		pg.preset = '';
+	}
+
+	private async open(opened: OpenedScenario, info?: string): Promise<void> {
+		if (opened.filters.length > 0) {
+			// Nothing runs until the viewer says so.
+			this.consent = opened;
+			this.notice = null;
+			return;
+		}
+		this.filters = [];
+		this.notice = info ? { kind: 'info', title: info, text: '' } : null;
+		await this.apply(opened);
+	}
+
+	private async apply(opened: OpenedScenario): Promise<void> {
+		const pg = this.pg;
+		pg.scenario = opened.scenario as EditableScenario;
+		if (opened.speed !== undefined) pg.speed = opened.speed;
+		if (opened.view) pg.view = opened.view;
+		pg.selected = opened.selected ?? -1;
+		pg.preset = '';
+		this.ready = true;
+		this.scheduleWrite();
+		await pg.play();
+	}
+
+	private async fail(title: string, e: unknown): Promise<void> {
+		this.notice = { kind: 'error', title, text: `${reason(e)}. The default scenario is loaded instead.`, step: e instanceof LinkError ? e.step : undefined };
+		this.consent = null;
+		this.filters = [];
+		this.pg.scenario = defaultEditableScenario();
+		this.pg.selected = -1;
+		this.ready = true;
+		// Keep the bad hash out of the address bar, so a reload does not show the error again.
+		this.hash = '';
+		this.write(new URL(location.href), '');
+		await this.pg.play();
+	}
+
+	private write(url: URL, hash: string): void {
+		url.hash = hash;
+		try {
+			replaceState(url, {});
+		} catch {
+			history.replaceState(history.state, '', url);
+		}
+	}
+}
+
+function reason(e: unknown): string {
+	if (e instanceof LinkError) return `${stepName(e.step)}: ${e.message.replace(/^link \w+: /, '')}`;
+	return e instanceof Error ? e.message : String(e);
+}
+
+function stepName(step: LinkError['step']): string {
+	switch (step) {
+		case 'format':
+			return 'Not a scenario link';
+		case 'base64':
+			return 'Damaged link (base64)';
+		case 'inflate':
+			return 'Damaged link (compression)';
+		case 'json':
+			return 'Damaged link (JSON)';
+		case 'version':
+			return 'Unsupported link version';
+		case 'content':
+			return 'Invalid scenario';
+	}
+}
