@@ -47,5 +47,11 @@ describe('series', () => {
 		// The last frame of a run closes a point whatever its span.
 		expect(b.add(frame(1000, 1100, 1, 'finished'))).toBe(true);
 		expect(b.points.length).toBe(2);
+		// Slow motion: after maxFrames frames with completions, a point closes however short.
+		const slow = new SeriesBuilder(1000, 600, 3);
+		expect(slow.add(frame(0, 1, 0))).toBe(false);
+		expect(slow.add(frame(1, 2, 1))).toBe(false);
+		expect(slow.add(frame(2, 3, 0))).toBe(true);
+		expect(slow.points[0]).toMatchObject({ t: 3, iops: 1e6 / 3 });
 	});
 });

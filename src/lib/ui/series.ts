@@ -1,7 +1,8 @@
 /**
  * Live time series for the charts, built from the frames the worker streams. Each frame covers a
- * window of virtual time; windows are merged into points of at least `minSpanUs` so a chart gets
- * steady points whatever the frame rate, and only the last `capacity` points are kept.
+ * window of virtual time; windows are merged into points of at least `minSpanUs` (or `maxFrames`
+ * frames, for slow motion) so a chart gets steady points whatever the frame rate, and only the
+ * last `capacity` points are kept.
  */
 import type { Frame } from '$lib/worker/api';
 
@@ -32,18 +33,28 @@ export const GAUGES: Record<string, string[]> = {
 	analytics: ['workingSetBlocks']
 };
 
+/** Points a series keeps (the oldest are dropped). */
+export const SERIES_CAPACITY = 600;
+
 export class SeriesBuilder {
 	readonly points: SeriesPoint[] = [];
 	private acc = empty(-1);
+	private frames = 0;
 
+	/**
+	 * A point closes once it spans `minSpanUs` of virtual time, or after `maxFrames` frames with
+	 * completions (slow motion: a millisecond of virtual time can take many wall seconds).
+	 */
 	constructor(
 		readonly minSpanUs = 1000,
-		readonly capacity = 600
+		readonly capacity = SERIES_CAPACITY,
+		readonly maxFrames = 30
 	) {}
 
 	clear(): void {
 		this.points.length = 0;
 		this.acc = empty(-1);
+		this.frames = 0;
 	}
 
 	/** Adds a frame; returns true when a new point was emitted. */
@@ -61,8 +72,10 @@ export class SeriesBuilder {
 		a.p50 += w.p50 * w.ios;
 		a.p99 = Math.max(a.p99, w.p99);
 		a.weight += w.ios;
+		this.frames++;
 		const span = w.toUs - a.from;
-		if (span < this.minSpanUs && f.state === 'running') return false;
+		const enough = span >= this.minSpanUs || (this.frames >= this.maxFrames && a.ios > 0);
+		if (!enough && f.state === 'running') return false;
 		if (span <= 0) return false;
 		const perS = 1e6 / span;
 		this.points.push({
@@ -79,6 +92,7 @@ export class SeriesBuilder {
 		});
 		if (this.points.length > this.capacity) this.points.splice(0, this.points.length - this.capacity);
 		this.acc = empty(w.toUs);
+		this.frames = 0;
 		return true;
 	}
 }

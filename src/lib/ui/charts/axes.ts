@@ -37,17 +37,28 @@ export function axisBottom(x: Continuous, plot: Plot, format: (v: number) => str
 	return marks;
 }
 
-/** Bottom axis of a band scale: a label under every `every`-th band. */
+/**
+ * Bottom axis of a band scale: a label under every `every`-th band and under the last one (the
+ * overflow bucket); a label that would overlap the last one is left out.
+ */
 export function axisBand(x: ScaleBand<string>, plot: Plot, labels: string[], every = 1): Mark[] {
 	const marks: Mark[] = [{ kind: 'line', x1: plot.left, y1: plot.bottom, x2: plot.right, y2: plot.bottom, cls: 'domain' }];
 	const half = x.bandwidth() / 2;
-	labels.forEach((label, i) => {
-		if (i % every !== 0) return;
-		const xx = px((x(label) ?? 0) + half);
+	const placed: { label: string; x: number; anchor: 'middle' | 'end'; from: number; to: number }[] = [];
+	const place = (i: number) => {
+		const label = labels[i];
+		const w = textWidth(label);
+		const centre = px((x(label) ?? 0) + half);
 		// A label that would stick out on the right ends at the plot's edge instead.
-		const out = xx + textWidth(label) / 2 > plot.right + 4;
-		marks.push({ kind: 'text', x: out ? plot.right + 4 : xx, y: plot.bottom + 5, text: label, cls: 'tick', anchor: out ? 'end' : 'middle', dy: '0.71em' });
-	});
+		const out = centre + w / 2 > plot.right + 4;
+		const xx = out ? plot.right + 4 : centre;
+		return { label, x: xx, anchor: out ? ('end' as const) : ('middle' as const), from: out ? xx - w : xx - w / 2, to: out ? xx : xx + w / 2 };
+	};
+	for (let i = 0; i < labels.length - 1; i += every) placed.push(place(i));
+	const last = place(labels.length - 1);
+	while (placed.length > 0 && placed[placed.length - 1].to + 3 > last.from) placed.pop();
+	placed.push(last);
+	for (const p of placed) marks.push({ kind: 'text', x: p.x, y: plot.bottom + 5, text: p.label, cls: 'tick', anchor: p.anchor, dy: '0.71em' });
 	return marks;
 }
 

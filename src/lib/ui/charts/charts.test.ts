@@ -38,6 +38,8 @@ describe('timeSeriesChart', () => {
 		const scene = timeSeriesChart({
 			title: 'IOPS',
 			t,
+			xMin: 0,
+			windows: true,
 			unit: 'iops',
 			width: 320,
 			height: 140,
@@ -51,7 +53,8 @@ describe('timeSeriesChart', () => {
 		expect(scene.label).toMatch(/^IOPS: latest total 1\d\.\dk IOPS, read/);
 		const lines = scene.marks.filter((m) => m.kind === 'path' && m.cls.startsWith('line'));
 		expect(lines.length).toBe(3);
-		for (const l of lines) expect(l.kind === 'path' && l.d.startsWith('M')).toBe(true);
+		// Steps from the run's start (x = 44, the plot's left edge): each window's rate holds until its end.
+		for (const l of lines) expect(l.kind === 'path' && /^M44,[\d.]+L44,/.test(l.d)).toBe(true);
 		await expect(sceneToSvg(scene)).toMatchFileSnapshot(snap('iops'));
 	});
 

@@ -15,6 +15,8 @@ export interface LinePanel {
 	help: string;
 	unit: Unit;
 	yMax?: number;
+	/** Rates over windows (steps) rather than sampled gauges (lines). */
+	windows?: boolean;
 	series: LineSeries[];
 	/** The latest value of the first series, formatted. */
 	latest: string;
@@ -43,21 +45,22 @@ function lastOf(points: SeriesPoint[], key: string, fmt: (v: number) => string):
 
 export function linePanels(points: SeriesPoint[], filters: readonly string[]): LinePanel[] {
 	const has = (name: string) => filters.includes(name);
+	const rates = (p: LinePanel): LinePanel => ({ ...p, windows: true });
 	const out: LinePanel[] = [
-		panel(points, 'chart-iops', 'IOPS', 'Completed guest I/Os per second of virtual time, reads and writes.', 'iops', [
+		rates(panel(points, 'chart-iops', 'IOPS', 'Completed guest I/Os per second of virtual time, reads and writes.', 'iops', [
 			['iops', 'total', 'total', (p) => p.iops],
 			['read', 'read', 'read', (p) => p.readIops, { area: true }],
 			['write', 'write', 'write', (p) => p.writeIops]
-		]),
-		panel(points, 'chart-mbps', 'Throughput', 'MB/s completed to the guest, reads and writes.', 'mbps', [
+		])),
+		rates(panel(points, 'chart-mbps', 'Throughput', 'MB/s completed to the guest, reads and writes.', 'mbps', [
 			['mbps', 'total', 'total', (p) => p.mbps],
 			['read', 'read', 'read', (p) => p.readMbps, { area: true }],
 			['write', 'write', 'write', (p) => p.writeMbps]
-		]),
-		panel(points, 'chart-latency', 'Latency', 'Guest-seen latency: median and 99th percentile of the I/Os completed in each interval.', 'us', [
+		])),
+		rates(panel(points, 'chart-latency', 'Latency', 'Guest-seen latency: median and 99th percentile of the I/Os completed in each interval.', 'us', [
 			['p50', 'p50', 'p50', (p) => p.p50],
 			['p99', 'p99', 'p99', (p) => p.p99]
-		])
+		]))
 	];
 	if (has('cache')) {
 		out.push(

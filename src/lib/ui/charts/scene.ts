@@ -54,6 +54,24 @@ export function emptyNote(width: number, height: number, text = 'No data yet'): 
 	return { kind: 'text', x: px(width / 2), y: px(height / 2), text, cls: 'note', anchor: 'middle', dy: '0.32em' };
 }
 
+type Of<K extends Mark['kind']> = Extract<Mark, { kind: K }>;
+
+/**
+ * The marks by kind, in drawing order: lines (grid, axes) under rects (bars, cells) under paths
+ * (curves) under texts. Renderers draw these lists, so that a changing number of ticks never
+ * turns one element into another (a keyed list per kind stays stable from frame to frame).
+ */
+export function layers(scene: Scene): { lines: Of<'line'>[]; rects: Of<'rect'>[]; paths: Of<'path'>[]; texts: Of<'text'>[] } {
+	const out = { lines: [] as Of<'line'>[], rects: [] as Of<'rect'>[], paths: [] as Of<'path'>[], texts: [] as Of<'text'>[] };
+	for (const m of scene.marks) {
+		if (m.kind === 'line') out.lines.push(m);
+		else if (m.kind === 'rect') out.rects.push(m);
+		else if (m.kind === 'path') out.paths.push(m);
+		else out.texts.push(m);
+	}
+	return out;
+}
+
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ESC[c]);
 
@@ -67,7 +85,8 @@ export function sceneToSvg(scene: Scene, css?: string): string {
 		`<svg xmlns="http://www.w3.org/2000/svg" class="vchart" width="${scene.width}" height="${scene.height}" viewBox="0 0 ${scene.width} ${scene.height}" role="img" aria-label="${esc(scene.label)}">`
 	);
 	if (css) out.push(`<style>\n${css}\n</style>`, `<rect width="100%" height="100%" fill="#fff"/>`);
-	for (const m of scene.marks) {
+	const l = layers(scene);
+	for (const m of [...l.lines, ...l.rects, ...l.paths, ...l.texts]) {
 		switch (m.kind) {
 			case 'path':
 				out.push(`  <path class="${m.cls}" d="${m.d}"/>`);

@@ -5,7 +5,7 @@
  */
 import { max, min, mean } from 'd3-array';
 import { scaleLinear } from 'd3-scale';
-import { area, line } from 'd3-shape';
+import { area, curveLinear, curveStepBefore, line } from 'd3-shape';
 import { axisBottom, axisLeft, legend } from './axes';
 import { durationFormat, fmtValue, tickFormat, type Unit } from './units';
 import { emptyNote, plotArea, type Mark, type Scene } from './scene';
@@ -31,6 +31,13 @@ export interface TimeSeriesInput {
 	height: number;
 	/** Fixed top of the y axis (e.g. 1 for ratios); otherwise from the data. */
 	yMax?: number;
+	/** Start of the x axis (e.g. 0: the run's start); otherwise the first point. */
+	xMin?: number;
+	/**
+	 * Each point is the value over the window since the previous point (rates): drawn as steps,
+	 * the first one from xMin. Otherwise points are samples, joined by straight lines.
+	 */
+	windows?: boolean;
 }
 
 const MARGIN = { top: 16, right: 10, bottom: 18, left: 44 };
@@ -45,10 +52,12 @@ export function timeSeriesChart(input: TimeSeriesInput): Scene {
 		return { width, height, label: `${title}: no data yet`, marks, points: 0 };
 	}
 
-	const t0 = t[0];
-	const t1 = n > 1 ? t[n - 1] : t0 + 1;
+	const t0 = Math.min(input.xMin ?? t[0], t[0]);
+	const t1 = t[n - 1] > t0 ? t[n - 1] : t0 + 1;
 	const x = scaleLinear().domain([t0, t1]).range([plot.left, plot.right]);
-	const top = input.yMax ?? (max(series, (s) => max(s.values.filter(Number.isFinite))) ?? 0);
+	let top = input.yMax ?? (max(series, (s) => max(s.values.filter(Number.isFinite))) ?? 0);
+	// Counts below 4 would get fractional ticks (0.2 blocks): show 0–4 instead.
+	if (unit === 'count' && top < 4) top = 4;
 	const y = scaleLinear()
 		.domain([0, top > 0 ? top : 1])
 		.range([plot.bottom, plot.top])
@@ -58,8 +67,11 @@ export function timeSeriesChart(input: TimeSeriesInput): Scene {
 	marks.push(...axisLeft(y, plot, tickFormat(unit, yTop), 4));
 	marks.push(...axisBottom(x, plot, durationFormat(t1), Math.max(2, Math.floor((plot.right - plot.left) / 70))));
 
+	const curve = input.windows ? curveStepBefore : curveLinear;
 	for (const s of series) {
 		const pts = s.values.map((v, i) => [t[i], v] as const);
+		// A window's value holds from the previous point: the first window starts at the axis.
+		if (input.windows && t0 < t[0]) pts.unshift([t0, s.values[0]]);
 		const def = (p: readonly [number, number]) => Number.isFinite(p[1]);
 		if (s.area) {
 			const a = area<readonly [number, number]>()
@@ -67,6 +79,7 @@ export function timeSeriesChart(input: TimeSeriesInput): Scene {
 				.x((p) => x(p[0]))
 				.y0(plot.bottom)
 				.y1((p) => y(p[1]))
+				.curve(curve)
 				.digits(2);
 			marks.push({ kind: 'path', d: a(pts) ?? '', cls: `area ${s.cls}` });
 		}
@@ -74,6 +87,7 @@ export function timeSeriesChart(input: TimeSeriesInput): Scene {
 			.defined(def)
 			.x((p) => x(p[0]))
 			.y((p) => y(p[1]))
+			.curve(curve)
 			.digits(2);
 		marks.push({ kind: 'path', d: l(pts) ?? '', cls: `line ${s.cls}${s.dashed ? ' dashed' : ''}` });
 	}
