@@ -116,3 +116,17 @@ describe('determinism', () => {
 		expect(async.verify.sectorsChecked).toBeGreaterThan(0);
 	});
 });
+
+describe('run limits', () => {
+	it('a caller time limit of 0 pauses the run; only run.maxRuntimeUs ends it', async () => {
+		const { Simulation } = await import('../../src/lib/engine/simulation');
+		const { builtinRegistry } = await import('../../src/lib/filters');
+		const scenario = { version: 1, vms: [{ name: 'vm', disks: [{ name: 'd', size: '64m', workload: [{ ios: 100 }] }] }] };
+		const sim = await Simulation.create(scenario, { registry: builtinRegistry() });
+		expect(await sim.run({ untilUs: 0 })).toBe(false);
+		expect(await sim.run()).toBe(true);
+		const limited = await Simulation.create({ ...scenario, run: { maxRuntimeUs: 50 } }, { registry: builtinRegistry() });
+		expect(await limited.run()).toBe(true);
+		expect(limited.sched.now).toBeLessThanOrEqual(50);
+	});
+});

@@ -310,7 +310,9 @@ export class Simulation {
 			if (this.finished) return true;
 			if (sched.peekTime() > untilUs) {
 				if (Number.isFinite(untilUs)) sched.now = Math.max(sched.now, untilUs);
-				return this.finished || untilUs === this.scenario.run.maxRuntimeUs;
+				// The run's own time limit ends it; a caller's limit only pauses it.
+				const limitUs = this.scenario.run.maxRuntimeUs;
+				return this.finished || (limitUs > 0 && untilUs >= limitUs);
 			}
 			const r = sched.runNext();
 			if (r === NO_EVENT) return true;
