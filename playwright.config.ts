@@ -6,7 +6,8 @@ import { defineConfig, devices } from '@playwright/test';
  * system browser (CHROMIUM_PATH, else /usr/bin/chromium; `.ci/run` installs it).
  */
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const port = 4173;
+// PW_PORT lets several checkouts on one machine test side by side without reusing each other's server.
+const port = Number(process.env.PW_PORT ?? 4173);
 
 export default defineConfig({
 	testDir: 'tests/e2e',
