@@ -82,7 +82,8 @@ export class EngineClient {
 			this.info = info;
 			this.error = null;
 			this.status = 'idle';
-			this.frame = await this.api.frame();
+			// Delivered, not just kept: it carries what loading logged (a filter's attach messages).
+			this.#deliver(await this.api.frame());
 			return info;
 		} catch (e) {
 			if (token === this.#latest) this.#fail(e instanceof Error ? e.message : String(e));

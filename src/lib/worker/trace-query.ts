@@ -9,14 +9,9 @@
  * filter and in completion order no index is built at all.
  */
 import { ByteCol, Col, F64_STRIDE, FIXED_F64_COLUMNS, FIXED_U8_COLUMNS, U8_STRIDE, type Trace, type TraceRow } from '../engine/trace';
-import { isHeld, outcomeCode, VERDICT_DEFER, VERDICT_FAIL } from './trace-verdicts';
+import { isHeld, outcomeCode, TRACE_OPS, VERDICT_DEFER, VERDICT_FAIL, type TraceOp, type TraceSortKey, type TraceVerdict } from './trace-verdicts';
 
-export const TRACE_OPS = ['read', 'write', 'flush', 'unmap'] as const;
-export type TraceOp = (typeof TRACE_OPS)[number];
-export const TRACE_VERDICTS = ['pass', 'complete', 'fail', 'defer'] as const;
-export type TraceVerdict = (typeof TRACE_VERDICTS)[number];
-export const TRACE_SORT_KEYS = ['completion', 'id', 'issuedAt', 'latency', 'lba', 'size', 'device', 'deferred'] as const;
-export type TraceSortKey = (typeof TRACE_SORT_KEYS)[number];
+export { TRACE_OPS, TRACE_SORT_KEYS, TRACE_VERDICTS, type TraceOp, type TraceSortKey, type TraceVerdict } from './trace-verdicts';
 
 /** Which rows: every field is optional, all given ones must hold. */
 export interface TraceFilter {

@@ -15,6 +15,13 @@
  */
 import type { TraceRow } from '../engine/trace';
 
+export const TRACE_OPS = ['read', 'write', 'flush', 'unmap'] as const;
+export type TraceOp = (typeof TRACE_OPS)[number];
+export const TRACE_VERDICTS = ['pass', 'complete', 'fail', 'defer'] as const;
+export type TraceVerdict = (typeof TRACE_VERDICTS)[number];
+export const TRACE_SORT_KEYS = ['completion', 'id', 'issuedAt', 'latency', 'lba', 'size', 'device', 'deferred'] as const;
+export type TraceSortKey = (typeof TRACE_SORT_KEYS)[number];
+
 export type Outcome = 'none' | 'pass' | 'complete' | 'fail';
 
 /** Verdict codes as the trace stores them (engine/filter.ts VerdictCode). */
@@ -64,7 +71,7 @@ export function filterOutcome(row: TraceRow, k: number): FilterOutcome {
 }
 
 /** True when filter k's badge shows verdict `v` (defer: the filter held the I/O). */
-export function matchesVerdict(o: FilterOutcome, v: 'pass' | 'complete' | 'fail' | 'defer'): boolean {
+export function matchesVerdict(o: FilterOutcome, v: TraceVerdict): boolean {
 	return v === 'defer' ? o.heldDown || o.heldUp : o.outcome === v;
 }
 
