@@ -168,6 +168,7 @@ test('the sandbox cannot open IndexedDB, OPFS or the network: the attempts fail 
 \t\t\t['caches', () => caches.open('x')],
 \t\t\t['Math.random', () => Math.random()]
 \t\t];
+\t\tctx.log('origin: ' + self.origin);
 \t\tlet blocked = 0;
 \t\tfor (const [what, f] of tries) {
 \t\t\ttry {
@@ -193,6 +194,8 @@ test('the sandbox cannot open IndexedDB, OPFS or the network: the attempts fail 
 	await expect(log).toContainText('OPFS blocked: navigator is not available in a custom filter');
 	await expect(log).toContainText('Math.random blocked');
 	await expect(log).not.toContainText('ALLOWED');
+	// The first wall: the Worker's origin is opaque, so even a way around the second could not reach the app's storage.
+	await expect(log).toContainText('origin: null');
 	await expect(page.getByTestId('status-blocked')).toHaveText('8');
 	// The sandbox is an opaque-origin iframe; the app's own IndexedDB is untouched by the filter.
 	await expect(page.getByTestId('filter-sandbox')).toHaveAttribute('sandbox', 'allow-scripts');

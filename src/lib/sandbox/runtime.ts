@@ -37,8 +37,6 @@ export interface RuntimeOptions {
 	port?: RuntimePort;
 	/** Harden the global scope (default true; tests that run in the test's own thread say false). */
 	harden?: boolean;
-	/** Where the SDK object is published for the 'vaio' module (default: the scope). */
-	sdkHolder?: Record<symbol, unknown>;
 }
 
 /** The sandbox Worker's program. Self-contained: see the note at the top of this file. */
@@ -418,9 +416,8 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 			SECTOR_BYTES: sdk.SECTOR_BYTES,
 			BLOCK_BYTES: sdk.BLOCK_BYTES
 		});
-		const holder = options.sdkHolder ?? scope;
-		const key = Symbol.for('vaio.sdk');
-		holder[key] = Object.freeze({ ...sdkValues });
+		// Published on the global object, where the generated 'vaio' module reads it.
+		(scope as Record<symbol, unknown>)[Symbol.for('vaio.sdk')] = Object.freeze({ ...sdkValues });
 		const sdkSource =
 			`const s = globalThis[Symbol.for('vaio.sdk')];\n` +
 			Object.keys(sdkValues)
