@@ -57,6 +57,8 @@ export function formatSummary(r: RunResult, wall: WallTime, store: string): stri
 	const keys = Object.keys(r.filters);
 	if (keys.length === 0) out.push('  filters: none');
 	for (const k of keys) out.push(`  filter ${k}: ${filterStatus(r.filters[k])}`);
+	for (const o of r.cluster?.operations ?? [])
+		out.push(`  operation at ${duration(o.t)}: ${o.op} ${o.target}: ${o.message}`);
 	out.push(`  trace: digest=${r.traceDigest}, rows=${r.traceRows}, events=${r.events}`);
 	out.push(`  run: virtual=${duration(r.elapsedUs)}, wall=${duration(wall.ms * 1000)} (${count(wall.iops)} IO/s wall)`);
 	return out.join('\n') + '\n';

@@ -7,6 +7,7 @@ import { OP_NAMES, type OpName } from './io';
 import type { Simulation } from './simulation';
 import type { GuestErrorRecord } from './guest';
 import type { Mismatch } from './verify';
+import type { ClusterSummary } from './cluster/index';
 
 export interface OpResult {
 	ios: number;
@@ -37,6 +38,8 @@ export interface RunResult {
 	disks: { key: string; ios: number; iops: number; chain: string[] }[];
 	events: number;
 	log: { t: number; source: string; message: string }[];
+	/** The cluster after the run (hosts, bundles, VMs) and every operation with its effect or refusal. */
+	cluster: ClusterSummary;
 }
 
 export function runResult(sim: Simulation): RunResult {
@@ -98,7 +101,8 @@ export function runResult(sim: Simulation): RunResult {
 			chain: d.chain.filters.map((f) => f.def.name)
 		})),
 		events: sim.events,
-		log: sim.log.slice(0, 200)
+		log: sim.log.slice(0, 200),
+		cluster: sim.cluster.summary()
 	};
 }
 

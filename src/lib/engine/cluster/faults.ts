@@ -398,7 +398,15 @@ export async function drFailover(c: Cluster, d: DiskRuntime, o: { point?: number
 		o.point === undefined
 			? points[points.length - 1]
 			: [...points].reverse().find((p) => (typeof o.point === 'number' ? p.id === o.point : p.label === o.point));
-	if (!point) throw new ClusterError(`no consistency point ${o.point === undefined ? '' : `${JSON.stringify(o.point)} `}with a recorded guest state on ${d.key} (take a snapshot or a bookmark)`);
+	if (!point) {
+		const r = d.chain.filters.find((f) => f.def.name === 'replication')!.state as { lastPointId?: number; expectedAt?: Map<number, unknown> };
+		const pending = o.point !== undefined && typeof o.point === 'number' ? (r.expectedAt?.has(o.point) ?? false) : (r.lastPointId ?? 0) > 0;
+		throw new ClusterError(
+			pending
+				? `consistency point ${JSON.stringify(o.point ?? 'latest')} of ${d.key} is not at the replica yet (the replica is behind the source)`
+				: `no consistency point ${o.point === undefined ? '' : `${JSON.stringify(o.point)} `}with a recorded guest state on ${d.key} (take a snapshot or a bookmark)`
+		);
+	}
 	const vm = c.vm(d.info.vm);
 	if (vm.power === 'on' || vm.power === 'suspended') {
 		// A planned failover: the source stops cleanly first.

@@ -28,6 +28,14 @@ import * as faults from './faults';
 import { runTimed } from './timed';
 import { scanDisk, type ScanResult } from './offline-io';
 
+/** @internal A recovery scan of a disk, its VM's guests stopped and its chain drained meanwhile. */
+export async function verifyDisk(c: Cluster, d: DiskRuntime): Promise<ScanResult> {
+	return c.paused(d.info.vm, async () => {
+		await d.chain.drain();
+		return scanDisk(c.sim, d.chain, d.expected);
+	});
+}
+
 export { ClusterError } from './errors';
 export type { Bundle } from './hosts-and-bundles';
 export type { SnapshotInfo } from './snapshots';
@@ -99,6 +107,8 @@ export class Cluster {
 	private readonly disks = new Map<string, ClusterDisk>();
 	private jobs: (() => Promise<void>)[] = [];
 	private driving = false;
+	/** Tasks running now. */
+	private active = 0;
 	private pendingTimed = 0;
 	private opSeq = 0;
 	private prngSeq = 0;
@@ -107,7 +117,7 @@ export class Cluster {
 
 	/** No task running or queued and no timed operation pending. */
 	get idle(): boolean {
-		return this.pendingTimed === 0 && this.jobs.length === 0 && !this.driving;
+		return this.pendingTimed === 0 && this.jobs.length === 0 && this.active === 0;
 	}
 
 	// ================================================================ setup
@@ -300,7 +310,20 @@ export class Cluster {
 	/** Runs `fn` as a task: after the tasks before it, with the clock driven until it is done. */
 	private task<T extends { message: string }>(op: string, target: string, fn: () => Promise<T>): Promise<T> {
 		return new Promise<T>((resolve, reject) => {
-			this.jobs.push(() => this.perform(op, target, fn).then(resolve, reject));
+			this.jobs.push(async () => {
+				// Counted as running until just before the caller hears back (it may check `idle`).
+				this.active++;
+				let r: T;
+				try {
+					r = await this.perform(op, target, fn);
+				} catch (e) {
+					this.active--;
+					reject(e);
+					return;
+				}
+				this.active--;
+				resolve(r);
+			});
 			void this.kick();
 		});
 	}
@@ -518,7 +541,7 @@ export class Cluster {
 	verify(vm: string, disk?: string): Promise<ScanResult & { message: string }> {
 		return this.task('verify', `${vm}/${disk ?? ''}`, async () => {
 			const d = this.diskOf(vm, disk);
-			const r = await scanDisk(this.sim, d.chain, d.expected);
+			const r = await verifyDisk(this, d);
 			return { ...r, message: `${r.blocks} blocks read, ${r.lostBlocks.length} differ from what the guest acknowledged${r.errors.length ? `, ${r.errors.length} read errors` : ''}` };
 		});
 	}

@@ -29,7 +29,8 @@ import { FilterChain, FilterInstance, type DiskInfo } from '../chain';
 import type { ControlEvent, FilterDef } from '../filter';
 import { Guest } from '../guest';
 import { FilterRegistrationError } from '../registry';
-import type { BundleInput, DiskConfig, PolicyConfig, PolicyInput, WorkloadInput } from '../scenario/schema';
+import * as v from 'valibot';
+import { WorkloadSchema, type BundleInput, type DiskConfig, type PolicyConfig, type PolicyInput, type WorkloadInput } from '../scenario/schema';
 import { workloadSpec, type DiskRuntime } from '../simulation';
 import { ExpectedState } from '../verify';
 import { ContentSource } from '../workload/contents';
@@ -183,7 +184,7 @@ export async function upgrade(c: Cluster, name: string, version: string): Promis
 		}
 		h.bundles.set(name, { ...cur, version });
 		if (was === 'connected') h.state = 'connected';
-		steps.push(`${h.name}: ${hb?.version ?? 'none'} → ${version}${was === 'connected' ? ' in maintenance mode' : ''}`);
+		steps.push(`${h.name}: ${hb ? `${hb.version} → ${version}` : `${version} installed`}${was === 'connected' ? ' in maintenance mode' : ''}`);
 	}
 	c.hosts.bundles.set(name, { ...cur, version });
 	return { steps, moved, message: `${name} upgraded to ${version}: ${steps.join('; ')}${moved.length ? `; VMs moved: ${moved.join(', ')}` : ''}` };
@@ -335,8 +336,8 @@ export interface CloneOptions {
 	powerOn?: boolean;
 	/** The clone's storage policy (default: the source's). */
 	policy?: PolicyInput | string;
-	/** A workload for the clone's guest. */
-	workload?: WorkloadInput[];
+	/** A workload for the clone's guest (as a scenario writes it). */
+	workload?: v.InferInput<typeof WorkloadSchema>[];
 }
 
 export interface CloneResult extends Result {
@@ -409,7 +410,11 @@ export async function clone(c: Cluster, d: DiskRuntime, o: CloneOptions): Promis
 			sectors: d.info.sectors,
 			datastore: d.config.datastore,
 			policy,
-			workload: o.workload ?? [],
+			workload: (o.workload ?? []).map((w, i) => {
+				const r = v.safeParse(WorkloadSchema, w);
+				if (!r.success) throw new ClusterError(`the clone's workload[${i}]: ${r.issues[0].message}`);
+				return r.output;
+			}),
 			env: d.chain.env
 		});
 		if (!existing) c.vms.set(targetVm, { name: targetVm, host, power: 'off' });

@@ -7,10 +7,9 @@
 import type { Operation } from '../scenario/schema';
 import { ClusterError } from './errors';
 import * as faults from './faults';
-import type { Cluster } from './index';
 import * as ops from './operations';
 import { applyPolicy, parsePolicy } from './policies';
-import { scanDisk } from './offline-io';
+import { verifyDisk, type Cluster } from './index';
 
 export async function runTimed(c: Cluster, op: Operation): Promise<{ message: string }> {
 	switch (op.op) {
@@ -88,7 +87,7 @@ export async function runTimed(c: Cluster, op: Operation): Promise<{ message: st
 			const disks = op.vm === undefined ? c.sim.disks.filter((d) => !d.chain.dead) : [c.diskOf(op.vm, op.disk)];
 			const parts: string[] = [];
 			for (const d of disks) {
-				const r = await scanDisk(c.sim, d.chain, d.expected);
+				const r = await verifyDisk(c, d);
 				parts.push(`${d.key}: ${r.blocks} blocks read, ${r.lostBlocks.length} differ${r.errors.length ? `, ${r.errors.length} read errors` : ''}`);
 			}
 			return { message: parts.join('; ') || 'no disk to verify' };
