@@ -245,6 +245,8 @@ test('completion offers the filter API', async ({ page }) => {
 	await page.keyboard.press('End');
 	await page.keyboard.press('Enter');
 	await page.keyboard.type('ctx.');
+	// Completion opens as you type; Ctrl-Space asks for it explicitly (a busy machine may be slow to type).
+	await page.keyboard.press('Control+Space');
 	const list = page.locator('.cm-tooltip-autocomplete');
 	await expect(list).toBeVisible();
 	await expect(list).toContainText('after');
@@ -252,6 +254,7 @@ test('completion offers the filter API', async ({ page }) => {
 	await expect(list).toContainText('charge');
 	await page.keyboard.press('Escape');
 	await page.keyboard.type('prng.');
+	await page.keyboard.press('Control+Space');
 	await expect(list).toContainText('u32');
 	expect(errors).toEqual([]);
 });

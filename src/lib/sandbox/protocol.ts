@@ -110,6 +110,8 @@ export interface Reply {
 	/** The filter's status() after the request (when it has one). */
 	status?: Record<string, number | string>;
 	error?: HookError;
+	/** A timer that threw: the held I/O it was set for (which therefore fails). */
+	ioId?: number;
 }
 
 /** Page → sandbox iframe (the iframe starts, and on request stops, the sandbox Worker). */

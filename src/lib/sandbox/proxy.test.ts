@@ -233,6 +233,31 @@ describe('custom filters through the sandbox protocol', () => {
 		expect(result.filters[name].hookErrors).toBe(result.errors.count);
 	});
 
+	it('a throw in a timer fails the held I/O it was set for (it does not stay held for ever)', async () => {
+		const s = setup();
+		const src = filterSource(
+			'timer-thrower',
+			`	attach: () => ({}),
+	onIo(io, ctx) {
+		ctx.after(10, () => {
+			if (io.op === Op.write) throw new RangeError('late for ' + io.id);
+			ctx.resume(io);
+		});
+		return DEFER;
+	},`
+		);
+		const line = src.split('\n').findIndex((l) => l.includes("throw new RangeError('late for '")) + 1;
+		const name = await installed(s, src);
+		const { result } = await runSim(scenario(name), s.registry);
+		expect(result.ios).toBe(400);
+		expect(result.errors.count).toBe(result.ops.write.ios);
+		expect(result.errors.first[0]).toMatchObject({ code: 'EFILTER', message: expect.stringMatching(new RegExp(`^timer threw \\(line ${line}\\): RangeError: late for \\d+$`)) });
+		expect(result.verify.mismatches).toBe(0);
+		const errs = s.custom.reports()[0].errors;
+		expect(errs.every((e) => e.hook === 'timer' && e.line === line)).toBe(true);
+		expect(errs.length).toBe(Math.min(50, result.ops.write.ios)); // one entry per message, at most 50
+	});
+
 	it('a hang is stopped by the watchdog: in-flight and held I/O fail with ETIMEDOUT, later I/O fails, the run ends', async () => {
 		const s = setup();
 		// The sandbox answers the first 120 requests, then never again (as if stuck in a loop).

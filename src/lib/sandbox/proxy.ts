@@ -345,9 +345,15 @@ export class CustomFilter {
 		if (r.status) inst.status = r.status;
 		this.applyEffects(r.effects);
 		if (r.error) {
-			this.record(r.error);
+			const held = r.ioId !== undefined ? inst.held.get(r.ioId) : undefined;
+			this.record(r.error, r.ioId);
 			this.hookErrorCount(inst);
-			inst.ctx.log(hookText(r.error));
+			inst.ctx.log(`${r.error.hook} threw${held ? ` on I/O #${r.ioId}` : ''}${r.error.line ? ` at line ${r.error.line}` : ''}: ${r.error.message}`);
+			if (held) {
+				// The timer was finishing that I/O: it fails, rather than staying held for ever.
+				inst.held.delete(r.ioId!);
+				this.release(inst.ctx, held.io, held.up, { code: 'EFILTER', message: hookText(r.error) });
+			}
 		}
 	}
 

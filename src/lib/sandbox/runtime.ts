@@ -113,6 +113,8 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 	let droppedLogs = 0;
 	let logsInReply = 0;
 	let queue: Promise<void> = Promise.resolve();
+	/** The I/O whose hook or timer is running (a timer set now is about it). */
+	let currentIo: number | undefined;
 
 	interface IoRec {
 		io: Record<string, any>;
@@ -127,7 +129,8 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		iid: number;
 		ctx: Record<string, any>;
 		ios: Map<number, IoRec>;
-		timers: Map<number, () => unknown>;
+		/** Timers by id, with the I/O whose hook (or timer) set them, if any. */
+		timers: Map<number, { fn: () => unknown; io: number | undefined }>;
 	}
 	const instances = new Map<number, Instance>();
 
@@ -291,7 +294,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 				const d = Number(delayUs);
 				if (!(d >= 0) || !Number.isFinite(d)) throw new RangeError(`ctx.after: delay ${String(delayUs)} is not a number of µs ≥ 0`);
 				const tid = ++nextTid;
-				inst.timers.set(tid, fn);
+				inst.timers.set(tid, { fn, io: currentIo });
 				push({ k: 'timer', iid, tid, delayUs: d });
 			},
 			charge(us: number) {
@@ -438,6 +441,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		let hook: string = req.t;
 		let inst: Instance | undefined;
 		let rec: IoRec | undefined;
+		currentIo = undefined;
 		try {
 			if (req.t === 'load') {
 				hook = 'load';
@@ -458,6 +462,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 					ctx.now = req.now;
 					if (req.t === 'io') {
 						hook = 'onIo';
+						currentIo = req.io.id;
 						rec = makeIo(req.io);
 						inst.ios.set(req.io.id, rec);
 						const v = verdictOf(def.onIo(rec.io, ctx), hook);
@@ -467,6 +472,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 						else if (v.kind !== 'pass' || typeof def.onDone !== 'function') inst.ios.delete(req.io.id);
 					} else if (req.t === 'done') {
 						hook = 'onDone';
+						currentIo = req.io.id;
 						rec = inst.ios.get(req.io.id) ?? makeIo(req.io);
 						inst.ios.set(req.io.id, rec);
 						if (req.io.data !== undefined) rec.set(req.io.data);
@@ -479,10 +485,11 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 						else inst.ios.delete(req.io.id);
 					} else if (req.t === 'timer') {
 						hook = 'timer';
-						const fn = inst.timers.get(req.tid);
+						const t = inst.timers.get(req.tid);
 						inst.timers.delete(req.tid);
-						if (fn) {
-							const r = fn();
+						if (t) {
+							currentIo = t.io;
+							const r = t.fn();
 							if (isThenable(r)) await r;
 						}
 					} else if (req.t === 'event') {
@@ -503,10 +510,16 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 			}
 		} catch (e) {
 			reply.error = hookError(hook, e);
-			// A hook that threw on an I/O fails that I/O: the filter forgets it.
+			// A hook that threw on an I/O fails that I/O: the filter forgets it. So does a timer
+			// that threw, for the I/O it was set for, if the filter still holds it.
 			if (rec && inst && (req.t === 'io' || req.t === 'done')) inst.ios.delete(req.io.id);
+			if (req.t === 'timer' && inst && currentIo !== undefined && inst.ios.get(currentIo)?.held) {
+				reply.ioId = currentIo;
+				inst.ios.delete(currentIo);
+			}
 			delete reply.verdict;
 		}
+		currentIo = undefined;
 		reply.effects = effects;
 		effects = [];
 		logsInReply = 0;
