@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 
 /** Collects console errors and uncaught page errors; the test fails if any appear. */
@@ -9,6 +10,14 @@ function collectErrors(page: Page): string[] {
 	});
 	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
 	return errors;
+}
+
+/** Serious or critical axe findings inside one element. */
+async function seriousViolations(page: Page, selector: string): Promise<string[]> {
+	const results = await new AxeBuilder({ page }).include(selector).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+	return results.violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join('; ')}`);
 }
 
 /**
@@ -99,6 +108,7 @@ test('trace: filter by verdict, sort, the waterfall of a failed I/O, export, and
 		const lat = (await visibleRows(table)).map((r) => r.latency);
 		return lat.length > 3 && lat.every((v, i) => i === 0 || lat[i - 1] >= v);
 	}).toBe(true);
+	await page.screenshot({ path: 'test-results/trace-table-light.png' });
 	await page.getByTestId('trace-sort-latency').click();
 	await expect(page.getByTestId('trace-sort-latency').locator('..')).toHaveAttribute('aria-sort', 'ascending');
 	await expect.poll(async () => {
@@ -152,8 +162,10 @@ test('trace: filter by verdict, sort, the waterfall of a failed I/O, export, and
 	await page.keyboard.press('ArrowUp');
 	await expect(wf).toHaveAttribute('data-io', firstFailed.id);
 	await page.screenshot({ path: 'test-results/trace-failed-light.png' });
+	expect(await seriousViolations(page, '[role="tabpanel"]:not([hidden])')).toEqual([]);
 	await page.emulateMedia({ colorScheme: 'dark' });
 	await page.screenshot({ path: 'test-results/trace-failed-dark.png' });
+	expect(await seriousViolations(page, '[role="tabpanel"]:not([hidden])')).toEqual([]);
 	await page.emulateMedia({ colorScheme: 'light' });
 
 	// Export: CSV (its header line) and Perfetto JSON, built in the worker from the whole ring.
@@ -179,8 +191,10 @@ test('trace: filter by verdict, sort, the waterfall of a failed I/O, export, and
 	await expect(entries).toHaveCount(1);
 	await page.getByTestId('log-filter-text').fill('');
 	await page.screenshot({ path: 'test-results/trace-log-light.png' });
+	expect(await seriousViolations(page, '[role="tabpanel"]:not([hidden])')).toEqual([]);
 	await page.emulateMedia({ colorScheme: 'dark' });
 	await page.screenshot({ path: 'test-results/trace-log-dark.png' });
+	expect(await seriousViolations(page, '[role="tabpanel"]:not([hidden])')).toEqual([]);
 
 	expect(errors).toEqual([]);
 });
