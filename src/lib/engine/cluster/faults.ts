@@ -391,6 +391,7 @@ export interface FailbackReport extends Result {
 }
 
 export async function drFailover(c: Cluster, d: DiskRuntime, o: { point?: number | string; host?: string }): Promise<FailoverReport> {
+	if (c.sim.scenario.run.timingOnly) throw new ClusterError('a DR failover needs the data: not in a timing-only run');
 	if (c.failovers.has(d.key)) throw new ClusterError(`${d.key} is failed over already`);
 	if (!d.chain.filters.some((f) => f.def.name === 'replication' && !f.dead)) throw new ClusterError(`${d.key} does not replicate (no replication filter)`);
 	const points = listPoints(c.sim, d.key).filter((p) => p.verifiable);

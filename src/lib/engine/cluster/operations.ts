@@ -203,7 +203,8 @@ export async function snapshotCreate(c: Cluster, vm: string, name: string, descr
 			const point = recordPoint(d);
 			const cd = c.clusterDisk(d.key);
 			cd.snapshots.create(name, c.sim.sched.now, d.expected, description);
-			cd.layer.cow = cd.snapshots;
+			// Timing-only runs move no bytes: there is nothing to copy on write.
+			if (!c.sim.scenario.run.timingOnly) cd.layer.cow = cd.snapshots;
 			cd.ledgers.set(name, cd.ledger.copy());
 			notes.push(
 				`${d.info.name}: copy-on-write from now` +
@@ -418,9 +419,11 @@ export async function clone(c: Cluster, d: DiskRuntime, o: CloneOptions): Promis
 			env: d.chain.env
 		});
 		if (!existing) c.vms.set(targetVm, { name: targetVm, host, power: 'off' });
-		const r = await copyBlocks(c.sim, d.chain, clone.chain, d.expected.blockList());
-		if (r.errors.length) throw new ClusterError(`copying ${d.key} to ${clone.key} failed: ${r.errors[0].message}`);
-		copied = r.copied;
+		if (!c.sim.scenario.run.timingOnly) {
+			const r = await copyBlocks(c.sim, d.chain, clone.chain, d.expected.blockList());
+			if (r.errors.length) throw new ClusterError(`copying ${d.key} to ${clone.key} failed: ${r.errors[0].message}`);
+			copied = r.copied;
+		}
 		clone.expected.assign(d.expected);
 		c.clusterDisk(clone.key).ledger.assign(c.clusterDisk(d.key).ledger);
 	});
