@@ -19,7 +19,8 @@ import {
 	rectangularSelection
 } from '@codemirror/view';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
-import { bracketMatching, defaultHighlightStyle, foldGutter, indentOnInput, syntaxHighlighting, syntaxTree } from '@codemirror/language';
+import { HighlightStyle, bracketMatching, foldGutter, indentOnInput, syntaxHighlighting, syntaxTree } from '@codemirror/language';
+import { tags as t } from '@lezer/highlight';
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, type Completion, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
 import { javascript, completionPath, typescriptLanguage } from '@codemirror/lang-javascript';
 import { linter, lintGutter, lintKeymap, type Diagnostic } from '@codemirror/lint';
@@ -93,6 +94,19 @@ export function toDiagnostic(state: EditorState, p: SourceProblem, severity: Dia
 	return { from, to: Math.max(from, line.to), severity, source: p.kind, message: p.message };
 }
 
+/** Token colours from CSS variables (FilterEditor.svelte sets them for light and dark). */
+const highlight = HighlightStyle.define([
+	{ tag: [t.keyword, t.modifier, t.controlKeyword, t.operatorKeyword, t.definitionKeyword, t.moduleKeyword], color: 'var(--cm-keyword)' },
+	{ tag: [t.string, t.special(t.string), t.regexp], color: 'var(--cm-string)' },
+	{ tag: [t.number, t.bool, t.null, t.atom], color: 'var(--cm-literal)' },
+	{ tag: [t.comment, t.lineComment, t.blockComment, t.docComment], color: 'var(--cm-comment)', fontStyle: 'italic' },
+	{ tag: [t.propertyName, t.attributeName], color: 'var(--cm-property)' },
+	{ tag: [t.function(t.variableName), t.function(t.propertyName), t.definition(t.function(t.variableName))], color: 'var(--cm-function)' },
+	{ tag: [t.typeName, t.className, t.namespace], color: 'var(--cm-type)' },
+	{ tag: [t.definition(t.variableName), t.definition(t.propertyName)], color: 'var(--cm-definition)' },
+	{ tag: t.invalid, color: 'var(--bad)' }
+]);
+
 /** Dispatch this when the engine's problems change: the linter runs again (then forceLinting). */
 export const problemsChanged = StateEffect.define<null>();
 
@@ -119,7 +133,7 @@ export function createFilterEditor(o: FilterEditorOptions): EditorView {
 		dropCursor(),
 		EditorState.allowMultipleSelections.of(true),
 		indentOnInput(),
-		syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+		syntaxHighlighting(highlight),
 		bracketMatching(),
 		closeBrackets(),
 		autocompletion({ activateOnTyping: true }),
