@@ -28,6 +28,8 @@ export function transpileFilter(source: string): Transpiled {
 		return { ok: false, problem: { kind: 'syntax', message: `the source is longer than ${MAX_SOURCE_CHARS} characters`, line: 0, column: 0 } };
 	try {
 		const r = transform(source, { transforms: ['typescript'], disableESTransforms: true });
+		const bad = foreignImport(r.code);
+		if (bad) return { ok: false, problem: { kind: 'syntax', message: `a custom filter can import only from 'vaio' (not '${bad.specifier}')`, line: bad.line, column: 1 } };
 		return { ok: true, js: r.code };
 	} catch (e) {
 		const err = e as { message?: string; pos?: number };
@@ -36,6 +38,20 @@ export function transpileFilter(source: string): Transpiled {
 		const message = String(err.message ?? e).replace(/\s*\(\d+:\d+\)$/, '');
 		return { ok: false, problem: { kind: 'syntax', message, line, column } };
 	}
+}
+
+/**
+ * The first import of anything but 'vaio' (static, re-export or dynamic) in transpiled code, with
+ * its line (the same line in the source). The sandbox could not load it anyway (no network); this
+ * says so clearly, before anything runs.
+ */
+export function foreignImport(js: string): { specifier: string; line: number } | undefined {
+	const re = /(?:^|[;\s}])(?:import|export)\s*(?:[\w*${}\s,]+from\s*)?(['"])([^'"\n]+)\1|\bimport\s*\(\s*(['"])([^'"\n]+)\3/g;
+	for (let m: RegExpExecArray | null; (m = re.exec(js)); ) {
+		const specifier = m[2] ?? m[4];
+		if (specifier !== 'vaio' && specifier !== 'vaio/filter') return { specifier, line: lineColumn(js, m.index + m[0].search(/\S/)).line };
+	}
+	return undefined;
 }
 
 /** 1-based line and column of a character offset. */
