@@ -6,6 +6,9 @@
  * other VMs keep running meanwhile), each is logged with its effect (sim.log and `history`), and
  * a refused task throws a ClusterError that says why and changes nothing.
  *
+ * Call tasks while nothing else drives the clock (as for Simulation.control: a page pauses its
+ * playback around them); a task started from a timed operation runs inside Simulation.run.
+ *
  * The rules live in the modules beside this one: hosts-and-bundles.ts (bundles, versions),
  * policies.ts (policy changes), snapshots.ts (the snapshot tree), operations.ts (snapshot, power,
  * grow, clone, vMotion, maintenance, upgrade), faults.ts (host crash, datastore errors, filter
@@ -30,6 +33,8 @@ import { scanDisk, type ScanResult } from './offline-io';
 
 /** @internal A recovery scan of a disk, its VM's guests stopped and its chain drained meanwhile. */
 export async function verifyDisk(c: Cluster, d: DiskRuntime): Promise<ScanResult> {
+	// A timing-only run moves no bytes: there is nothing to compare.
+	if (c.sim.scenario.run.timingOnly) return { blocks: 0, sectorsChecked: 0, lostBlocks: [], mismatchedSectors: 0, errors: [] };
 	return c.paused(d.info.vm, async () => {
 		await d.chain.drain();
 		return scanDisk(c.sim, d.chain, d.expected);

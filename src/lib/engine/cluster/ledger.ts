@@ -1,32 +1,52 @@
 /**
  * Which acknowledged write each block of a disk holds last, so that a loss can be told in writes
  * as well as in blocks: a write is lost when a block it was the last to write comes back without
- * it. Fed by the guest on every acknowledged write (Guest.onWriteAck).
+ * it. Fed by the guest on every acknowledged write (Guest.onWriteAck), so it is on the hot path:
+ * pages of 1024 blocks in typed arrays, allocated on first touch, the last page cached.
  */
 import { SECTORS_PER_BLOCK } from '../io';
 
+const PAGE_BITS = 10;
+const PAGE = 1 << PAGE_BITS;
+
 export class WriteLedger {
-	/** block -> id of the last acknowledged write that touched it. */
-	private readonly last = new Map<number, number>();
+	/** page -> id of the last acknowledged write of each of its blocks (0 = none). */
+	private pages = new Map<number, Float64Array>();
+	private lastNo = -1;
+	private lastPage: Float64Array | undefined;
 	/** Acknowledged writes so far. */
 	acked = 0;
 
 	readonly record = (lba: number, sectors: number, ioId: number): void => {
 		this.acked++;
 		const end = lba + sectors;
-		for (let b = Math.floor(lba / SECTORS_PER_BLOCK); b * SECTORS_PER_BLOCK < end; b++) this.last.set(b, ioId);
+		for (let b = Math.floor(lba / SECTORS_PER_BLOCK); b * SECTORS_PER_BLOCK < end; b++) {
+			const no = b >>> PAGE_BITS;
+			let page = this.lastPage;
+			if (no !== this.lastNo || page === undefined) {
+				page = this.pages.get(no);
+				if (page === undefined) {
+					page = new Float64Array(PAGE);
+					this.pages.set(no, page);
+				}
+				this.lastNo = no;
+				this.lastPage = page;
+			}
+			page[b & (PAGE - 1)] = ioId;
+		}
 	};
 
 	/** The id of the last acknowledged write of a block, if any. */
 	lastWrite(block: number): number | undefined {
-		return this.last.get(block);
+		const id = this.pages.get(block >>> PAGE_BITS)?.[block & (PAGE - 1)];
+		return id ? id : undefined;
 	}
 
 	/** The distinct acknowledged writes whose data the given blocks held last (sorted ids). */
 	writesOf(blocks: Iterable<number>): number[] {
 		const ids = new Set<number>();
 		for (const b of blocks) {
-			const id = this.last.get(b);
+			const id = this.lastWrite(b);
 			if (id !== undefined) ids.add(id);
 		}
 		return [...ids].sort((a, b) => a - b);
@@ -39,9 +59,10 @@ export class WriteLedger {
 		return l;
 	}
 
-	/** Copies another ledger's state (a clone, a failback). */
+	/** Copies another ledger's state (a clone, a failback, a revert). */
 	assign(other: WriteLedger): void {
-		this.last.clear();
-		for (const [b, id] of other.last) this.last.set(b, id);
+		this.pages = new Map([...other.pages].map(([no, p]) => [no, p.slice()]));
+		this.lastNo = -1;
+		this.lastPage = undefined;
 	}
 }

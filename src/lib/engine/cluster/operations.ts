@@ -368,7 +368,7 @@ export async function createDisk(
 	}
 	await installFilters(chain, ordered, spec.host, c);
 	const expected = new ExpectedState();
-	const guest = new Guest(sim.sched, chain, expected, () => sim.nextIoId());
+	const guest = new Guest(sim.sched, chain, expected, () => sim.nextIoId(), sim.scenario.run.timingOnly);
 	guest.running = false;
 	const contents = new ContentSource(prng.fork(3));
 	const wprng = prng.fork(4);
