@@ -1,7 +1,7 @@
 /**
  * `vaio run` executes a scenario's timed operations (src/lib/engine/cluster): the examples in
  * examples/ run end to end, their operations are reported in the text summary and in --json,
- * refused ones included, and the run stays deterministic.
+ * refused ones included.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -45,9 +45,6 @@ describe('vaio run with timed operations', () => {
 		]);
 		expect(r.verify.mismatches).toBe(0);
 		expect(r.errors.count).toBe(0);
-		// Deterministic: the same scenario gives the same trace.
-		const again = JSON.parse((await vaio('run', `${EXAMPLES}vmotion.json`, '--json')).stdout);
-		expect(again.traceDigest).toBe(r.traceDigest);
 	}, 120_000);
 
 	test('examples/writeback-crash.json: the loss is reported in the summary', async () => {

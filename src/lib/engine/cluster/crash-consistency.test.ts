@@ -42,7 +42,7 @@ function scenario(filters: Filters, ios: number, seed: number): ScenarioInput {
 						size: '64m',
 						datastore: { kind: 'nvme' },
 						policy: { filters },
-						workload: [{ rw: 'randrw', bs: '4k', rwmixread: 30, iodepth: 8, ios, size: '3m' }]
+						workload: [{ rw: 'randrw', bs: '4k', rwmixread: 30, iodepth: 8, ios, size: '2m' }]
 					}
 				]
 			}
@@ -86,7 +86,7 @@ describe('crash consistency', () => {
 					{ type: 'replication', params: { mode: 'sync' }, devices: { wan: { kind: 'wan', rttUs: 400, mbitPerSec: 10_000 }, replica: { kind: 'nvme' } } },
 					{ type: 'cache', params: { mode: 'write-through', capacityBlocks: 128 } }
 				],
-				6000,
+				5000,
 				21
 			),
 			{ registry: builtinRegistry() }
@@ -95,7 +95,7 @@ describe('crash consistency', () => {
 		let replicaChecked = 0;
 		let diskChecked = 0;
 		for (let i = 0; i < 20; i++) {
-			await sim.run({ maxEvents: 200 + prng.int(600) });
+			await sim.run({ maxEvents: 150 + prng.int(500) });
 			if (sim.finished) break;
 			const report = await sim.cluster.hostCrash('esx-01', { restart: 'none' });
 			expect(report.disks[0].undestaged).toEqual([]);
@@ -120,7 +120,7 @@ describe('crash consistency', () => {
 
 	it('write-back cache: restarted elsewhere, the lost blocks are exactly the undestaged dirty ones; restarted on the same host, none', async () => {
 		const sim = await Simulation.create(
-			scenario([{ type: 'cache', params: { mode: 'write-back', capacityBlocks: 512, destageMBps: 20, commitIntervalMs: 5 } }], 8000, 5),
+			scenario([{ type: 'cache', params: { mode: 'write-back', capacityBlocks: 384, destageMBps: 20, commitIntervalMs: 5 } }], 6000, 5),
 			{ registry: builtinRegistry() }
 		);
 		const prng = new Prng(77);
@@ -130,7 +130,7 @@ describe('crash consistency', () => {
 		let alreadyDestaged = 0;
 		let crashes = 0;
 		for (let i = 0; i < 20; i++) {
-			await sim.run({ maxEvents: 300 + prng.int(700) });
+			await sim.run({ maxEvents: 250 + prng.int(550) });
 			if (sim.finished) break;
 			crashes++;
 			const host = sim.cluster.vm('vm-01').host;
@@ -186,7 +186,7 @@ describe('crash consistency', () => {
 	it('async replication: at every crash the replica is the source after writes 1..appliedSeq, in issue order', async () => {
 		const prng = new Prng(99);
 		let behind = 0;
-		for (let i = 0; i < 12; i++) {
+		for (let i = 0; i < 8; i++) {
 			const writes: { lba: number; data: Uint8Array }[] = [];
 			const recorder: FilterDef<null> = {
 				contract: FILTER_CONTRACT_VERSION,
@@ -206,12 +206,12 @@ describe('crash consistency', () => {
 			const sim = await Simulation.create(
 				scenario(
 					[{ type: 'recorder' }, { type: 'replication', params: { mode: 'async' }, devices: { wan: { kind: 'wan', rttUs: 4000, mbitPerSec: 200 } } }],
-					3000,
+					1500,
 					100 + i
 				),
 				{ registry }
 			);
-			await sim.run({ maxEvents: 500 + prng.int(4000) });
+			await sim.run({ maxEvents: 300 + prng.int(2500) });
 			await sim.cluster.hostCrash('esx-01', { restart: 'none' });
 			const r = replicationOf(sim);
 			const applied = r.remote.appliedSeq;
@@ -235,6 +235,6 @@ describe('crash consistency', () => {
 			}
 			expect(bad, `crash point ${i}: replica differs from the prefix of ${applied} writes in ${bad} blocks`).toBe(0);
 		}
-		expect(behind).toBeGreaterThanOrEqual(6);
+		expect(behind).toBeGreaterThanOrEqual(5);
 	}, 60_000);
 });

@@ -14,9 +14,9 @@ import type { Simulation } from '../simulation';
 import type { ExpectedState } from '../verify';
 
 /** Blocks per offline I/O (runs of consecutive blocks are coalesced up to this). */
-const RUN_BLOCKS = 16;
+const RUN_BLOCKS = 64;
 /** Offline I/Os in flight at once. */
-const DEPTH = 8;
+const DEPTH = 16;
 
 export function offlineIo(sim: Simulation, chain: FilterChain, op: OpCode, lba: number, sectors: number, data?: Uint8Array): Promise<ChainIo> {
 	const io = new ChainIo(sim.nextIoId(), op, lba, sectors, data, 'guest', sim.sched.now, -1);
