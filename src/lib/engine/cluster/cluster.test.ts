@@ -231,7 +231,7 @@ describe('storage policies', () => {
 			name: 'holder',
 			vendor: 'test',
 			version: '1.0.0',
-			class: 'compression',
+			class: 'replication',
 			description: 'holds each I/O 500 µs',
 			params: [],
 			attach: () => null,
@@ -247,8 +247,15 @@ describe('storage policies', () => {
 		ref.sim = sim;
 		await sim.run({ untilUs: 5_000 });
 		expect(sim.disk().chain.inFlight).toBeGreaterThan(0);
+		const kept = sim.disk().chain.filters[1];
 		await sim.cluster.applyPolicy('vm-01', undefined, { filters: [{ type: 'recorder' }, { type: 'passthrough', class: 'cache' }] });
+		expect(sim.disk().chain.filters.map((f) => f.def.name)).toEqual(['recorder', 'passthrough']);
 		await sim.cluster.applyPolicy('vm-01', undefined, { filters: [{ type: 'passthrough', class: 'cache' }] });
+		// The filter that stays is the same instance (its state kept), moved to its new position.
+		expect(sim.disk().chain.filters.length).toBe(1);
+		expect(sim.disk().chain.filters[0]).toBe(kept);
+		expect(kept.index).toBe(0);
+		expect(kept.counters.pass).toBeGreaterThan(0);
 		expect(seen.filter((s) => s.type === 'detach-hook')).toEqual([{ type: 'detach-hook', inFlight: 0, host: 'esx-01', sectors: 131072 }]);
 		await sim.run();
 		expectClean(sim);

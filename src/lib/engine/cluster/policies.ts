@@ -169,8 +169,9 @@ export async function applyPolicy(c: Cluster, d: DiskRuntime, policy: PolicyConf
 			if (errors.length) throw new ClusterError(`policy change on ${d.key}: rewriting the disk failed (${errors[0].message})`);
 			rewritten = r.data.size;
 		} else {
+			// (A re-layout in a timing-only run moves no data but still replaces every filter.)
 			for (const f of old)
-				if (!keptOld.has(f)) {
+				if (relayout || !keptOld.has(f)) {
 					await detachFilter(c, d, f);
 					detached.push(f.def.name);
 				}
