@@ -20,6 +20,8 @@
  * - delete: the node's blocks merge into its parent (the parent's own copy wins: it is older) and
  *   its children move up to the parent, with the node's blocks folded into theirs. Deleting the
  *   last snapshot consolidates everything into the live disk: the tree and the copy-on-write stop.
+ *   (With copy-on-write the live disk is always current, so a delete moves no disk data: unlike
+ *   vSphere's redo-log consolidation, it issues no I/O through the chain.)
  *
  * A revert or delete first reads every live block any map refers to, then changes the maps and
  * writes the disk without yielding, so I/O running meanwhile (a filter's background work) cannot
