@@ -12,6 +12,10 @@ import type { InstallResult } from '../sandbox/custom-filters';
 import type { CustomFilterReport } from '../sandbox/proxy';
 import type { AnalyticsReport } from '../filters/analytics';
 import type { TraceQuery, TraceQueryResult, TraceView } from './trace-query';
+import type { ClusterOpResult, ClusterRequest, ClusterView } from './cluster-ops';
+import type { ReplayOptions, ReplayProgress } from './trace-replay';
+import type { FilterClass, ParamValue } from '../engine/filter';
+import type { CertReport } from '../certify/report';
 
 export type StoreChoice = 'memory' | 'opfs' | 'idb';
 
@@ -33,9 +37,10 @@ export interface EngineApi {
 	catalog(): FilterInfo[];
 	/**
 	 * Validates and builds a scenario (null: the default one). Throws a ScenarioError message.
-	 * `store` defaults to OPFS where available, else IndexedDB.
+	 * `store` defaults to OPFS where available, else IndexedDB. With `replay`, a trace file that
+	 * the page then streams in (replayPush, replayEnd) replaces the workload of one disk.
 	 */
-	load(scenario: unknown | null, store?: StoreChoice): Promise<LoadInfo>;
+	load(scenario: unknown | null, store?: StoreChoice, replay?: ReplayOptions): Promise<LoadInfo>;
 	play(): void;
 	pause(): void;
 	stop(): void;
@@ -71,7 +76,25 @@ export interface EngineApi {
 	installCustomFilter(name: string | null, source: string, ports: { data: MessagePort; control: MessagePort }): Promise<InstallResult>;
 	/** What went wrong in each custom filter's code (throws with their lines, a stopped sandbox). */
 	customFilterReports(): CustomFilterReport[];
+	/** The cluster: hosts with their bundles and versions, VMs (host, power, snapshots, disks and policies), latest operations. */
+	clusterView(): ClusterView | null;
+	/**
+	 * Runs a control operation or fault on the live run (playback pauses around it). Resolves with
+	 * its effect, or why it was refused; both are in the event log too.
+	 */
+	clusterOp(req: ClusterRequest): Promise<ClusterOpResult>;
+	/** The next chunk of the trace file being replayed (transfer it); resolves when the replay has room for more. */
+	replayPush(chunk: Uint8Array): Promise<ReplayProgress>;
+	/** The trace file has been sent whole. */
+	replayEnd(): ReplayProgress;
+	replayStatus(): ReplayProgress | null;
+	/**
+	 * Runs the certification suite against a registered filter (built-in or custom) in the class
+	 * and with the parameters given (default: its own class and defaults).
+	 */
+	certify(filter: string, options?: { cls?: FilterClass; params?: Record<string, ParamValue> }): Promise<CertReport>;
 }
 
 export type { InstallResult, CustomFilterReport };
+export type { ClusterOpResult, ClusterRequest, ClusterView, ReplayOptions, ReplayProgress, CertReport };
 export type { Frame, LoadInfo, RunResult, FilterInfo, AnalyticsReport, TraceQuery, TraceQueryResult, TraceView };

@@ -8,7 +8,7 @@
  * destroy() in the cleanup.
  */
 import * as Comlink from 'comlink';
-import type { EngineApi, Frame, LoadInfo, RunResult, StoreChoice } from './api';
+import type { EngineApi, Frame, LoadInfo, ReplayOptions, RunResult, StoreChoice } from './api';
 
 export type EngineStatus = 'idle' | 'loading' | 'running' | 'done' | 'error';
 
@@ -72,12 +72,15 @@ export class EngineClient {
 		}
 	}
 
-	/** Loads a scenario for live playback (play/pause/step), without running it. */
-	async load(scenario: unknown | null, store: StoreChoice = 'memory'): Promise<LoadInfo | undefined> {
+	/**
+	 * Loads a scenario for live playback (play/pause/step), without running it. With `replay`, a
+	 * trace file (streamed in afterwards through api.replayPush) replaces one disk's workload.
+	 */
+	async load(scenario: unknown | null, store: StoreChoice = 'memory', replay?: ReplayOptions): Promise<LoadInfo | undefined> {
 		const token = ++this.#latest;
 		this.status = 'loading';
 		try {
-			const info = await this.api.load(plain(scenario), store);
+			const info = await this.api.load(plain(scenario), store, replay);
 			if (token !== this.#latest) return;
 			this.info = info;
 			this.error = null;
@@ -102,6 +105,11 @@ export class EngineClient {
 
 	async step(): Promise<void> {
 		await this.api.step();
+		this.#deliver(await this.api.frame());
+	}
+
+	/** Pulls one frame now (after a control operation while paused: its log entries and its window). */
+	async pull(): Promise<void> {
 		this.#deliver(await this.api.frame());
 	}
 

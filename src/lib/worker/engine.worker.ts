@@ -16,6 +16,7 @@ import { IdbStoreFactory } from '../engine/storage/idb';
 import type { StoreFactory } from '../engine/storage/types';
 import type { ControlEvent } from '../engine/filter';
 import { CustomFilters } from '../sandbox/custom-filters';
+import { certify } from '../certify/index';
 
 // A zero-delay yield: setTimeout(0) is clamped to ≥ 4 ms once nested, a MessageChannel is not.
 const channel = new MessageChannel();
@@ -73,9 +74,9 @@ const api: EngineApi = {
 	catalog() {
 		return filterCatalog(registry);
 	},
-	async load(scenario, store = defaultStore()) {
+	async load(scenario, store = defaultStore(), replay) {
 		const s = await ensureSession(store);
-		return s.load(scenario ?? defaultScenario());
+		return s.load(scenario ?? defaultScenario(), false, replay);
 	},
 	play() {
 		void current().play();
@@ -138,6 +139,26 @@ const api: EngineApi = {
 	},
 	customFilterReports() {
 		return customFilters.reports();
+	},
+	clusterView() {
+		return session ? session.clusterView() : null;
+	},
+	clusterOp(req) {
+		return current().clusterOp(req);
+	},
+	replayPush(chunk) {
+		return current().replayPush(chunk);
+	},
+	replayEnd() {
+		return current().replayEnd();
+	},
+	replayStatus() {
+		return session ? session.replayStatus() : null;
+	},
+	async certify(filter, options = {}) {
+		const def = registry.get(filter);
+		if (!def) throw new Error(`no filter "${filter}" is registered (registered: ${registry.names().join(', ')})`);
+		return certify(def, options);
 	}
 };
 

@@ -19,6 +19,8 @@ import { analyticsReport, type AnalyticsReport, type AnalyticsState } from '../f
 import { TraceQueries, type TraceQuery, type TraceQueryResult, type TraceView } from './trace-query';
 import { csvChunks } from '../engine/export/csv';
 import { perfettoChunks } from '../engine/export/perfetto';
+import { clusterView, runClusterOp, type ClusterOpResult, type ClusterRequest, type ClusterView } from './cluster-ops';
+import { TraceReplay, type ReplayOptions, type ReplayProgress } from './trace-replay';
 
 export type PlayState = 'empty' | 'ready' | 'running' | 'paused' | 'finished' | 'stopped' | 'error';
 
@@ -127,6 +129,10 @@ export class EngineSession {
 	private readonly wallMs: () => number;
 	private completedIos = 0;
 	private readonly queries = new TraceQueries();
+	/** The play loop now running (resolves when it stops). */
+	private loop: Promise<void> = Promise.resolve();
+	/** A trace file being streamed in and replayed (trace-replay.ts). */
+	private replay: TraceReplay | undefined;
 
 	constructor(private readonly options: SessionOptions) {
 		this.sampleLimit = options.sampleLimit ?? 256;
@@ -138,10 +144,19 @@ export class EngineSession {
 	/**
 	 * Validates and builds a scenario (not started). With `restore`, the guest's expected state
 	 * saved by an earlier session is reloaded, so reads of data written then are verified too.
+	 * With `replay`, a trace file (streamed in by replayPush) replaces the workload of one disk.
 	 */
-	async load(input: unknown, restore = false): Promise<LoadInfo> {
+	async load(input: unknown, restore = false, replayOptions?: ReplayOptions): Promise<LoadInfo> {
 		this.pause();
+		this.replay?.cancel('another scenario was loaded');
+		this.replay = undefined;
 		const scenario = parseScenario(input);
+		let replay: TraceReplay | undefined;
+		if (replayOptions) {
+			const key = replayOptions.diskKey ?? `${scenario.vms[0].name}/${scenario.vms[0].disks[0].name}`;
+			replay = new TraceReplay(replayOptions, key);
+			if (replayOptions.timingOnly) scenario.run = { ...scenario.run, timingOnly: true };
+		}
 		let expected: Map<string, ExpectedState> | undefined;
 		let restored = false;
 		// Restore only onto disks laid out and filtered as they were when saved: data written
@@ -156,8 +171,15 @@ export class EngineSession {
 			this.sim = undefined;
 			await this.options.stores.wipe();
 		}
-		const sim = await Simulation.create(scenario, { registry: this.options.registry, stores: this.options.stores, expected });
+		const sim = await Simulation.create(scenario, {
+			registry: this.options.registry,
+			stores: this.options.stores,
+			expected,
+			...(replay ? { streams: new Map([[replay.diskKey, replay.attach]]) } : {})
+		});
 		this.sim = sim;
+		this.replay = replay;
+		if (replay) sim.addLog('replay', `${replay.options.format} trace ${replay.options.fileName} (${replay.options.totalBytes} bytes) replaces the workload of ${replay.diskKey}, timing ${replay.options.timing === 'afap' ? 'as fast as possible' : 'from the trace'}`);
 		this.scenario = scenario;
 		this.state = 'ready';
 		this.error = undefined;
@@ -199,16 +221,30 @@ export class EngineSession {
 		this.state = 'running';
 		const token = ++this.playToken;
 		this.anchor();
+		let release!: () => void;
+		this.loop = new Promise<void>((r) => (release = r));
 		try {
 			while (this.playToken === token && this.state === 'running') {
+				if (this.replay?.starved) {
+					// The trace's next chunk is on its way: the clock waits for it.
+					await this.replay.waitForData();
+					this.anchor();
+					if (!this.replay.starved) this.refillReplay();
+					continue;
+				}
 				const sliceEnd = this.wallMs() + SLICE_MS;
 				let done = false;
-				while (!done && this.wallMs() < sliceEnd) {
+				while (!done && this.wallMs() < sliceEnd && !this.replay?.starved) {
 					const untilUs = this.speed === Infinity ? Infinity : this.anchorVirtual + (this.wallMs() - this.anchorWall) * this.speed;
 					// Nothing is due before the wall clock moves on. (Also: Simulation.run reports
 					// "done" for untilUs 0 when maxRuntimeUs is 0, i.e. no limit, so never ask it that.)
 					if (untilUs <= 0) break;
-					done = await sim.run({ untilUs, maxEvents: 4096 });
+					done = await sim.run({ untilUs, maxEvents: this.replay?.eventBudget() ?? 4096 });
+					if (done && this.replayPending()) {
+						// Not the end: the trace has more to come (a chunk may have arrived meanwhile).
+						done = false;
+						this.refillReplay();
+					}
 					if (this.speed !== Infinity && sim.sched.peekTime() > untilUs) break; // caught up with the wall
 				}
 				if (done) {
@@ -220,6 +256,8 @@ export class EngineSession {
 			}
 		} catch (e) {
 			this.fail(e);
+		} finally {
+			release();
 		}
 	}
 
@@ -242,6 +280,7 @@ export class EngineSession {
 		const target = this.completedIos + 1;
 		try {
 			while (this.completedIos < target) {
+				if (this.replay?.starved) break; // the trace's next chunk has not arrived
 				if (await sim.run({ maxEvents: 1 })) {
 					this.state = 'finished';
 					break;
@@ -391,6 +430,60 @@ export class EngineSession {
 		if (format === 'csv') return new Blob([...csvChunks(sim)], { type: 'text/csv' });
 		const options = this.scenario ? { scenario: this.scenario.name, seed: this.scenario.seed } : {};
 		return new Blob([...perfettoChunks(sim, options)], { type: 'application/json' });
+	}
+
+	/** The cluster as plain data (null before a scenario is loaded). */
+	clusterView(): ClusterView | null {
+		return this.sim ? clusterView(this.sim) : null;
+	}
+
+	/**
+	 * Runs a cluster operation on the live run (cluster-ops.ts): playback pauses around it, the
+	 * workloads start if they had not, and its effect (or why it was refused) is in the log.
+	 */
+	async clusterOp(req: ClusterRequest): Promise<ClusterOpResult> {
+		const sim = this.requireSim();
+		const wasRunning = this.state === 'running';
+		this.pause();
+		await this.loop;
+		sim.start();
+		const r = await runClusterOp(sim, req);
+		if (this.state === 'ready' || (this.state === 'finished' && !sim.finished)) this.state = 'paused';
+		await this.save();
+		if (wasRunning && this.state === 'paused') void this.play();
+		return r;
+	}
+
+	/** The next chunk of the trace file being replayed; resolves when the replay has room for more. */
+	replayPush(chunk: Uint8Array): Promise<ReplayProgress> {
+		if (!this.replay) return Promise.reject(new Error('no trace replay is loaded'));
+		return this.replay.push(chunk);
+	}
+
+	/** The whole trace file has been sent. */
+	replayEnd(): ReplayProgress {
+		if (!this.replay) throw new Error('no trace replay is loaded');
+		const p = this.replay.end();
+		if (p.error) this.sim?.addLog('replay', `${p.fileName}: ${p.error}`);
+		else this.sim?.addLog('replay', `${p.fileName}: all ${p.bytes} bytes read, ${p.records} I/O records${p.skipped ? ` (${p.skipped} records without disk I/O skipped)` : ''}`);
+		return p;
+	}
+
+	replayStatus(): ReplayProgress | null {
+		return this.replay?.progress() ?? null;
+	}
+
+	/** The guest of the replaying disk asks its stream again (a chunk arrived after it ran dry). */
+	private refillReplay(): void {
+		const d = this.sim?.disks.find((x) => x.key === this.replay?.diskKey);
+		if (d && d.guest.running) d.guest.start();
+	}
+
+	/** A trace replay has records to come and its disk's guest would issue them. */
+	private replayPending(): boolean {
+		if (!this.replay || this.replay.done) return false;
+		const d = this.sim?.disks.find((x) => x.key === this.replay!.diskKey);
+		return !!d && d.guest.running && !d.chain.dead;
 	}
 
 	private chainNames(sim: Simulation): string[][] {

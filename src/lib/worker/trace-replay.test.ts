@@ -1,0 +1,105 @@
+/**
+ * Trace replay streamed in chunks, as the page sends a file: the session replays exactly the
+ * trace's records (whatever the chunk size, chunks arriving while it plays), the clock waits
+ * while the next chunk is on its way, a large file is taken no faster than it is replayed, and a
+ * malformed file fails with its position.
+ */
+import * as fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EngineSession } from './session';
+import { builtinRegistry } from '../filters';
+import { MemoryStoreFactory } from '../engine/storage/memory';
+import { defaultScenario } from '../engine/index';
+import { readTrace } from '../engine/workload/traces/index';
+import { HIGH_WATER } from './trace-replay';
+
+const TRACE = '/work/shared/data/traces/cloudPhysicsIO.vscsi';
+const have = fs.existsSync(TRACE);
+
+const session = () =>
+	new EngineSession({ registry: builtinRegistry(), stores: new MemoryStoreFactory(), yieldNow: () => new Promise((r) => setImmediate(r)) });
+
+function vscsiBytes(records: number): Uint8Array {
+	const all = fs.readFileSync(TRACE);
+	return new Uint8Array(all.buffer, all.byteOffset, Math.min(all.length, records * 32));
+}
+
+describe('trace replay streamed from the page', () => {
+	it.skipIf(!have)('replays every record of a vscsi slice pushed in chunks while it plays', async () => {
+		const bytes = vscsiBytes(6000);
+		const expected = readTrace('vscsi', bytes).summary;
+		const s = session();
+		await s.load(defaultScenario(), false, { fileName: 'part.vscsi', format: 'vscsi', timing: 'afap', totalBytes: bytes.length });
+		const done = s.runToEnd();
+		for (let off = 0; off < bytes.length; off += 7000) {
+			const p = await s.replayPush(bytes.slice(off, off + 7000));
+			expect(p.bytes).toBe(Math.min(bytes.length, off + 7000));
+		}
+		const end = s.replayEnd();
+		expect(end.records).toBe(expected.records);
+		const r = await done;
+		expect(s.state).toBe('finished');
+		expect(r.ios).toBe(expected.records);
+		expect(r.verify.mismatches).toBe(0);
+		expect(s.replayStatus()).toMatchObject({ done: true, issued: expected.records, ended: true });
+		expect(s.frame().log.some((e) => e.source === 'replay' && /6000 I\/O records|all \d+ bytes read/.test(e.message))).toBe(true);
+	}, 60_000);
+
+	it.skipIf(!have)('trace timing: the clock waits for late chunks, so the replay keeps the trace\u2019s times', async () => {
+		const bytes = vscsiBytes(3000);
+		const s = session();
+		await s.load(defaultScenario(), false, { fileName: 'part.vscsi', format: 'vscsi', timing: 'trace', totalBytes: bytes.length, timingOnly: true });
+		const done = s.runToEnd();
+		// Slow chunks: the session must not finish (or run the clock on) while waiting.
+		for (let off = 0; off < bytes.length; off += 32 * 500) {
+			await new Promise((r) => setTimeout(r, 20));
+			expect(s.state).toBe('running');
+			await s.replayPush(bytes.slice(off, off + 32 * 500));
+		}
+		s.replayEnd();
+		const r = await done;
+		expect(r.ios).toBe(readTrace('vscsi', bytes).summary.records);
+		expect(s.replayStatus()!.late).toBe(0);
+	}, 60_000);
+
+	it('flow control: a push waits while the queue is over the high-water mark', async () => {
+		const s = session();
+		await s.load(defaultScenario(), false, { fileName: 'x.vscsi', format: 'vscsi', timing: 'afap', totalBytes: 0, timingOnly: true });
+		// Synthetic v1 records: (HIGH_WATER + 5000) writes of 4 KiB.
+		const n = HIGH_WATER + 5000;
+		const buf = new Uint8Array(n * 32);
+		const dv = new DataView(buf.buffer);
+		for (let i = 0; i < n; i++) {
+			const o = i * 32;
+			dv.setUint32(o, i, true);
+			dv.setUint32(o + 4, 4096, true);
+			dv.setUint32(o + 8, 1, true);
+			dv.setUint16(o + 12, 0x2a, true);
+			dv.setUint16(o + 14, 0x100, true);
+			dv.setBigUint64(o + 16, BigInt((i * 8) % 1_000_000), true);
+			dv.setBigUint64(o + 24, BigInt(i), true);
+		}
+		let settled = false;
+		const p = s.replayPush(buf).then((x) => ((settled = true), x));
+		await new Promise((r) => setTimeout(r, 30));
+		expect(settled).toBe(false); // over the mark and nothing plays: it waits
+		const run = s.runToEnd();
+		await p; // the replay drained the queue below the mark
+		s.replayEnd();
+		const r = await run;
+		expect(r.ios).toBe(n);
+	}, 60_000);
+
+	it('a malformed file fails with its position; loading another scenario cancels a replay', async () => {
+		const s = session();
+		await s.load(defaultScenario(), false, { fileName: 'bad.csv', format: 'msr', timing: 'afap', totalBytes: 20 });
+		await expect(s.replayPush(new TextEncoder().encode('this,is,not\nmsr\n'))).rejects.toThrow(/line 1/);
+		expect(s.replayStatus()!.error).toMatch(/line 1/);
+
+		await s.load(defaultScenario(), false, { fileName: 'x.vscsi', format: 'vscsi', timing: 'afap', totalBytes: 64 });
+		await s.load(defaultScenario());
+		expect(s.replayStatus()).toBeNull();
+		const r = await s.runToEnd();
+		expect(r.ios).toBe(10_000);
+	});
+});
