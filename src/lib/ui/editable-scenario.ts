@@ -36,6 +36,10 @@ export interface WorkloadEntry {
 	offset?: number;
 	blockalign?: number;
 	bssplit?: { bs: number; pct: number }[];
+	/** Bytes to issue before stopping (fio io_size), from an imported job file. */
+	ioSize?: number;
+	/** A flush after every N writes (fio fsync), from an imported job file. */
+	fsync?: number;
 	randomDistribution: RandomDistributionEntry;
 	dedupePercentage: number;
 	thinktimeUs: number;

@@ -5,7 +5,7 @@
  * the worker).
  */
 import { EngineClient } from '$lib/worker/engine-client.svelte';
-import type { FilterInfo, Frame, StorageInfo } from '$lib/worker/api';
+import type { FilterInfo, Frame, ReplayOptions, StorageInfo } from '$lib/worker/api';
 import { FILTER_CLASSES, type FilterClass } from '$lib/engine/filter';
 import { cloneWorkload, WORKLOAD_PRESETS } from '$lib/engine/workload/spec';
 import { SeriesBuilder, type SeriesPoint } from './series';
@@ -214,7 +214,7 @@ export class Playground {
 		w.rateIops = s.rateIops;
 		if (s.bssplit) w.bssplit = s.bssplit;
 		else delete w.bssplit;
-		for (const k of ['runtimeUs', 'size', 'offset', 'blockalign'] as const) {
+		for (const k of ['runtimeUs', 'size', 'offset', 'blockalign', 'ioSize', 'fsync'] as const) {
 			const v = s[k];
 			if (v) w[k] = v;
 			else delete w[k];
@@ -259,6 +259,18 @@ export class Playground {
 		if (this.client.status === 'error') return;
 		await this.client.step();
 		await this.refreshResult();
+	}
+
+	/**
+	 * Loads the scenario with a trace file replacing the first disk's workload (not started; the
+	 * file is then streamed in through client.api.replayPush). False when the load failed.
+	 */
+	async loadReplay(replay: ReplayOptions): Promise<boolean> {
+		this.startRun();
+		await this.client.load(this.snapshot(), 'memory', replay);
+		if (this.client.status === 'error') return false;
+		await this.client.api.setSpeed(this.speed);
+		return true;
 	}
 
 	/** Stops the run, wipes the engine's stores and loads the scenario afresh (0 I/Os). */

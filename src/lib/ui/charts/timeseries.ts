@@ -8,7 +8,7 @@ import { scaleLinear } from 'd3-scale';
 import { area, curveLinear, curveStepBefore, line } from 'd3-shape';
 import { axisBottom, axisLeft, legend } from './axes';
 import { durationFormat, fmtValue, tickFormat, type Unit } from './units';
-import { emptyNote, plotArea, type Mark, type Scene } from './scene';
+import { emptyNote, plotArea, px, type Mark, type Scene } from './scene';
 
 export interface LineSeries {
 	key: string;
@@ -38,6 +38,17 @@ export interface TimeSeriesInput {
 	 * the first one from xMin. Otherwise points are samples, joined by straight lines.
 	 */
 	windows?: boolean;
+	/**
+	 * Moments to mark on the time axis (the cluster's control operations and faults): a dashed
+	 * vertical line each, labelled where there is room. The axis reaches the latest one.
+	 */
+	markers?: TimeMarker[];
+}
+
+export interface TimeMarker {
+	/** Virtual µs. */
+	t: number;
+	label: string;
 }
 
 const MARGIN = { top: 16, right: 10, bottom: 18, left: 44 };
@@ -53,7 +64,9 @@ export function timeSeriesChart(input: TimeSeriesInput): Scene {
 	}
 
 	const t0 = Math.min(input.xMin ?? t[0], t[0]);
-	const t1 = t[n - 1] > t0 ? t[n - 1] : t0 + 1;
+	const markers = (input.markers ?? []).filter((m) => Number.isFinite(m.t) && m.t >= t0);
+	const tEnd = Math.max(t[n - 1], ...markers.map((m) => m.t));
+	const t1 = tEnd > t0 ? tEnd : t0 + 1;
 	const x = scaleLinear().domain([t0, t1]).range([plot.left, plot.right]);
 	let top = input.yMax ?? (max(series, (s) => max(s.values.filter(Number.isFinite))) ?? 0);
 	// Counts below 4 would get fractional ticks (0.2 blocks): show 0–4 instead.
@@ -92,11 +105,36 @@ export function timeSeriesChart(input: TimeSeriesInput): Scene {
 		marks.push({ kind: 'path', d: l(pts) ?? '', cls: `line ${s.cls}${s.dashed ? ' dashed' : ''}` });
 	}
 
+	// Operation markers: a line each, and a label where it does not run into the previous one;
+	// markers whose labels would overlap share one (the latest operation's name, "+n" the others).
+	const labelWidth = (text: string) => text.length * 5.6 + 4;
+	const place = (mx: number, text: string) => {
+		const w = labelWidth(text);
+		return mx + 2 + w > plot.right ? { x0: mx - 2 - w, x1: mx - 2, anchor: 'end' as const } : { x0: mx + 2, x1: mx + 2 + w, anchor: 'start' as const };
+	};
+	const groups: { x: number; label: string; n: number; x0: number; x1: number; anchor: 'start' | 'end' }[] = [];
+	for (const m of markers) {
+		const mx = px(x(m.t));
+		marks.push({ kind: 'line', x1: mx, y1: plot.top, x2: mx, y2: plot.bottom, cls: 'marker' });
+		const g = groups[groups.length - 1];
+		const p = place(mx, m.label);
+		if (g && p.x0 < g.x1 + 4) {
+			g.label = m.label;
+			g.n++;
+			Object.assign(g, place(g.x, `${g.label} +${g.n - 1}`));
+		} else groups.push({ x: mx, label: m.label, n: 1, ...p });
+	}
+	for (const g of groups) {
+		const text = g.n > 1 ? `${g.label} +${g.n - 1}` : g.label;
+		marks.push({ kind: 'text', x: px(g.anchor === 'end' ? g.x1 : g.x0), y: plot.top + 8, text, cls: 'tick', anchor: g.anchor });
+	}
+
 	marks.push(...legend(series.map((s) => ({ label: s.label, cls: s.cls })), plot.left, 7));
 
 	const last = (s: LineSeries) => s.values[s.values.length - 1];
 	const latest = series.map((s) => `${s.label} ${fmtValue(unit, last(s))}`).join(', ');
-	const label = `${title}: latest ${latest}; ${n} point${n === 1 ? '' : 's'} over ${durationFormat(t1)(t1)} of virtual time`;
+	const ops = markers.length ? `; ${markers.length} operation${markers.length === 1 ? '' : 's'} marked (${markers.map((m) => m.label).join(', ')})` : '';
+	const label = `${title}: latest ${latest}; ${n} point${n === 1 ? '' : 's'} over ${durationFormat(t1)(t1)} of virtual time${ops}`;
 	const finite = (s: LineSeries) => s.values.filter(Number.isFinite);
 	const table = {
 		caption: title,

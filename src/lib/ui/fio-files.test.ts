@@ -1,0 +1,74 @@
+/**
+ * fio job files in and out of the page's scenario: an import puts every job in the disk's
+ * workload (seed from randseed, the disk grown to reach the jobs), lists what was ignored once,
+ * and a malformed file names FILE:LINE; an export reads back to the same workload.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseFioJob } from '../engine/workload/fio';
+import { defaultEditableScenario } from './editable-scenario';
+import { applyFioImport, entryFromSpec, exportFioJob, FioParseError, importFioJob, looksLikeFioJob, specFromEntry } from './fio-files';
+
+const JOB = `; a mixed job
+[global]
+ioengine=libaio
+direct=1
+bs=8k
+iodepth=16
+randseed=1234
+
+[oltp]
+rw=randrw
+rwmixread=60
+size=2g
+offset=30g
+number_ios=5000
+random_distribution=zipf:1.2
+
+[log]
+rw=write
+bs=64k
+iodepth=4
+size=1g
+fsync=8
+`;
+
+describe('fio job files in the page', () => {
+	it('imports every job, the seed and a disk large enough; lists ignored options once', () => {
+		const imp = importFioJob(JOB, 'mixed.fio');
+		expect(imp.jobNames).toEqual(['oltp', 'log']);
+		expect(imp.ignored).toEqual(['ioengine', 'direct']);
+		const s = defaultEditableScenario();
+		applyFioImport(s, imp);
+		const w = s.vms[0].disks[0].workload;
+		expect(w).toHaveLength(2);
+		expect(w[0]).toMatchObject({ rw: 'randrw', bs: 8192, iodepth: 16, rwmixread: 60, ios: 5000, randomDistribution: { kind: 'zipf', theta: 1.2 } });
+		expect(w[1]).toMatchObject({ rw: 'write', bs: 65536, iodepth: 4, fsync: 8 });
+		expect(s.seed).toBe(1234);
+		expect(s.vms[0].disks[0].size).toBe(32 * 2 ** 30);
+	});
+
+	it('a malformed file throws FILE:LINE: reason', () => {
+		expect(() => importFioJob('[job]\nrw=randrw\nbs=4q\n', 'bad.fio')).toThrow(FioParseError);
+		expect(() => importFioJob('[job]\nrw=randrw\nbs=4q\n', 'bad.fio')).toThrow(/^bad\.fio:3: /);
+	});
+
+	it('exports the workload as a job file that parses back to the same specs', () => {
+		const s = defaultEditableScenario();
+		applyFioImport(s, importFioJob(JOB, 'mixed.fio'));
+		const text = exportFioJob(s);
+		const back = parseFioJob(text, 'export.fio');
+		expect(back.jobs.map((j) => j.spec)).toEqual(s.vms[0].disks[0].workload.map(specFromEntry));
+		expect(back.seed).toBe(1234);
+		// The page's default workload too.
+		const d = defaultEditableScenario();
+		const again = parseFioJob(exportFioJob(d), 'x.fio').jobs.map((j) => entryFromSpec(j.spec));
+		expect(again).toEqual(d.vms[0].disks[0].workload);
+	});
+
+	it('tells job files from traces by name and content', () => {
+		expect(looksLikeFioJob('a.fio', '')).toBe(true);
+		expect(looksLikeFioJob('trace.vscsi', '[x]')).toBe(false);
+		expect(looksLikeFioJob('noext', '; comment\n[job]\nrw=read\n')).toBe(true);
+		expect(looksLikeFioJob('noext', '128166372003061629,hm,1,Read,383496192,32768,177')).toBe(false);
+	});
+});
