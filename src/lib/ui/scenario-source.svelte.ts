@@ -27,11 +27,11 @@ const WRITE_DELAY_MS = 300;
 
 export class ScenarioSource {
 	/** The lesson open beside the playground (null: none). */
-	lesson = $state<Lesson | null>(null);
+	lesson = $state.raw<Lesson | null>(null);
 	/** A message about the last link or file opened (a LinkError, or what was loaded). */
 	notice = $state<Notice | null>(null);
 	/** A link or file that carries filter code, waiting for the viewer's answer. */
-	consent = $state<OpenedScenario | null>(null);
+	consent = $state.raw<OpenedScenario | null>(null);
 	/** Custom filters' source that travels with the scenario in links (the filter editor's hook). */
 	filters = $state<CustomFilterSource[]>([]);
 	/** The hash the page last wrote or opened (without '#'). */

@@ -31,7 +31,8 @@ export const syncAsyncReplication: Lesson = {
 		{ text: 'Press Play. The guest writes 1,000 × 4 KiB per second; replication is async over a WAN with a 20 ms round trip.' },
 		{ text: 'Write latency stays at local NVMe speed (tens of µs): the write completes before it is shipped.', watch: 'Latency chart' },
 		{ text: 'Watch Replication RPO: the replica is always a round trip or so behind; a site loss now would lose that much.', watch: 'Replication RPO' },
-		{ text: 'Switch mode to sync in the replication panel and Play again (or open Compare): RPO drops to 0, each write waits ≈ 20 ms, and the queue depth of 4 caps the guest at ≈ 200 writes/s.' }
+		{ text: 'Switch mode to sync in the replication panel and Play again (or open Compare): each write waits ≈ 20 ms for the remote ack, and the queue depth of 4 caps the guest at ≈ 200 writes/s.' },
+		{ text: 'Under sync the RPO gauge only counts writes still waiting for their ack; none of them was acknowledged to the guest, so a site loss loses nothing the guest was told is done, and at the end the RPO is 0.', watch: 'Replication RPO' }
 	],
 	expected: {
 		text: 'Writes complete in under 1 ms, and the replica lags: the RPO at the end of the run is above 0.',
