@@ -52,3 +52,22 @@ test('certify the flaky filter as configured (fails every I/O by default): the d
 	await expect(integrity).toContainText(/I\/O #\d+ (read|write) lba \d+\+\d+/);
 	expect(errors).toEqual([]);
 });
+
+test('certify an installed custom filter on the authoring page: the report has every check', async ({ page }) => {
+	test.setTimeout(240_000);
+	const errors = collectErrors(page);
+	await page.goto('/author');
+	await page.getByTestId('install-filter').click();
+	await expect(page.getByTestId('installed-filter')).toBeVisible({ timeout: 60_000 });
+	await page.getByTestId('certify-button').click();
+	const verdict = page.getByTestId('certify-verdict');
+	await expect(verdict).toBeVisible({ timeout: 200_000 });
+	for (const id of CHECK_IDS) await expect(page.getByTestId(`certify-check-${id}`)).toBeVisible();
+	const name = ((await page.getByTestId('installed-filter').textContent()) ?? '').split('·')[0].trim();
+	await expect(page.getByTestId('certify-report')).toContainText(name);
+	// The template filter passes I/O through: it is a well-behaved filter.
+	await expect(verdict).toHaveAttribute('data-passed', 'true');
+	await page.getByTestId('certify-report').scrollIntoViewIfNeeded();
+	await page.screenshot({ path: 'test-results/certify-custom.png' });
+	expect(errors).toEqual([]);
+});
