@@ -82,6 +82,20 @@ const HOSTILE: [name: string, hash: string, step: string][] = [
 	['no scenario', 's=', 'format']
 ];
 
+test('a link from the older version 1 (the bare scenario) still opens', async ({ page }) => {
+	const errors = collectErrors(page);
+	const scenario = JSON.parse(JSON.stringify(defaultScenario()));
+	scenario.seed = 99;
+	scenario.vms[0].disks[0].workload[0].ios = 2000;
+	const v1 = `s=1.${toBase64Url(deflateSync(strToU8(JSON.stringify(scenario))))}`;
+	await page.goto(`/#${v1}`);
+	expect(await finished(page)).toBe((await runScenario(scenario)).traceDigest);
+	await expect(page.getByTestId('link-error')).toHaveCount(0);
+	// The page rewrites it in the current version.
+	await expect.poll(() => page.url()).toContain('#s=2.');
+	expect(errors).toEqual([]);
+});
+
 test('malformed, truncated and hostile links show why and run the default scenario', async ({ page }) => {
 	const errors = collectErrors(page);
 	const expected = (await runScenario(defaultScenario())).traceDigest;
