@@ -19,6 +19,8 @@ export class CompareSide {
 	#builder = new SeriesBuilder();
 	#unsubscribe: () => void;
 	#replayDone: (() => void) | null = null;
+	/** Bumped by each run and replay: a stale one does not touch the phase. */
+	#token = 0;
 
 	constructor() {
 		this.client = new EngineClient();
@@ -38,11 +40,13 @@ export class CompareSide {
 
 	/** Runs the scenario to the end as fast as possible; the summary and digest. */
 	async run(scenario: unknown): Promise<RunResult | null> {
+		const token = ++this.#token;
 		this.phase = 'running';
 		this.error = null;
 		this.result = null;
 		this.series = [];
 		const r = await this.client.run(scenario, 'memory');
+		if (token !== this.#token) return null;
 		if (!r) {
 			this.phase = 'error';
 			this.error = this.client.error ?? 'the run failed';
@@ -54,10 +58,12 @@ export class CompareSide {
 
 	/** Plays the scenario again at `usPerMs` for its live series (points of at least `minSpanUs`). */
 	async replay(scenario: unknown, usPerMs: number, minSpanUs: number): Promise<void> {
+		const token = ++this.#token;
 		this.phase = 'replaying';
 		this.#builder = new SeriesBuilder(minSpanUs, 2000);
 		this.series = [];
 		const info = await this.client.load(scenario, 'memory');
+		if (token !== this.#token) return;
 		if (!info) {
 			this.phase = 'error';
 			this.error = this.client.error ?? 'the replay failed to load';
@@ -67,6 +73,7 @@ export class CompareSide {
 		await this.client.api.setSpeed(usPerMs);
 		await this.client.play();
 		await finished;
+		if (token !== this.#token) return;
 		this.phase = this.client.status === 'error' ? 'error' : 'done';
 		if (this.phase === 'error') this.error = this.client.error;
 	}
@@ -79,6 +86,8 @@ export class CompareSide {
 		} catch {
 			// nothing loaded
 		}
+		this.#replayDone?.();
+		this.#replayDone = null;
 	}
 }
 
