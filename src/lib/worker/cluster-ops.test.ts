@@ -112,4 +112,44 @@ describe('cluster operations from the page', () => {
 		expect(un.refused).toBe(true);
 		expect(un.message).toMatch(/in use by vm-01\/disk-0/);
 	});
+
+	it('faults and DR from the page: WAN outage, bookmark, failover and failback, filter crash, datastore errors, verify', async () => {
+		const s = session();
+		const repl = { type: 'replication', devices: { wan: { kind: 'wan', rttUs: 2000, mbitPerSec: 1000 } } };
+		const input = scenario([repl]);
+		input.vms[0].disks[0].workload = [{ rw: 'randrw', bs: '4k', iodepth: 4, ios: 4000, size: '2m', rateIops: 4000 } as never];
+		await s.load(input);
+		s.sim!.start();
+		await s.sim!.run({ untilUs: 20_000 });
+		expect((await s.clusterOp({ op: 'wan-outage', durationUs: 5_000, vm: 'vm-01' })).message).toMatch(/1 WAN link\(s\) down/);
+		const bm = await s.clusterOp({ op: 'bookmark', vm: 'vm-01', label: 'bm-1' });
+		expect(bm.message).toMatch(/consistency point #\d+/);
+		// Wait until the replica has the point, then fail over and back.
+		for (let i = 0; i < 50; i++) {
+			const fo = await s.clusterOp({ op: 'dr-failover', vm: 'vm-01' });
+			if (fo.ok) break;
+			expect(fo.message).toMatch(/not at the replica yet|no consistency point/);
+			await s.sim!.run({ untilUs: s.sim!.sched.now + 10_000 });
+		}
+		const v = s.clusterView()!;
+		expect(v.vms.find((x) => x.name === 'vm-01')!.power).toBe('failed-over');
+		expect(v.vms[0].disks[0].failedOverTo).toMatch(/-dr\//);
+		const fb = await s.clusterOp({ op: 'dr-failback', vm: 'vm-01' });
+		expect(fb.ok).toBe(true);
+		expect(s.clusterView()!.vms[0].power).toBe('on');
+
+		const crash = await s.clusterOp({ op: 'filter-crash', vm: 'vm-01', disk: 'disk-0', filter: 'replication' });
+		expect(crash.ok).toBe(true);
+		expect(s.clusterView()!.vms[0].disks[0].filters[0].crashed).toBe(true);
+		expect((await s.clusterOp({ op: 'filter-restart', vm: 'vm-01', disk: 'disk-0', filter: 'replication' })).ok).toBe(true);
+		expect(s.clusterView()!.vms[0].disks[0].filters[0].crashed).toBe(false);
+
+		const ds = await s.clusterOp({ op: 'datastore-error', vm: 'vm-01', disk: 'disk-0', fromSector: 0, sectors: 2048, ops: 'write', durationUs: 0 });
+		expect(ds.ok).toBe(true);
+		expect(s.clusterView()!.vms[0].disks[0].faults).toHaveLength(1);
+		expect((await s.clusterOp({ op: 'datastore-error-clear', vm: 'vm-01', disk: 'disk-0' })).ok).toBe(true);
+		expect(s.clusterView()!.vms[0].disks[0].faults).toHaveLength(0);
+		const ver = await s.clusterOp({ op: 'verify', vm: 'vm-01', disk: 'disk-0' });
+		expect(ver.message).toMatch(/blocks read, \d+ differ/);
+	}, 60_000);
 });
