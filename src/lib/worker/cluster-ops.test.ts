@@ -152,4 +152,21 @@ describe('cluster operations from the page', () => {
 		const ver = await s.clusterOp({ op: 'verify', vm: 'vm-01', disk: 'disk-0' });
 		expect(ver.message).toMatch(/blocks read, \d+ differ/);
 	}, 60_000);
+
+	it('an operation while the run plays pauses it around the operation, then it plays on to the end', async () => {
+		const s = new EngineSession({ registry: builtinRegistry(), stores: new MemoryStoreFactory(), yieldNow: () => new Promise((r) => setImmediate(r)) });
+		await s.load(scenario([{ type: 'passthrough' }], 20_000));
+		const playing = s.play();
+		await new Promise((r) => setTimeout(r, 30));
+		expect(s.state).toBe('running');
+		const r = await s.clusterOp({ op: 'snapshot-create', vm: 'vm-01', name: 'live' });
+		expect(r.ok).toBe(true);
+		expect(s.state).toBe('running');
+		await playing;
+		while (s.state === 'running') await new Promise((x) => setTimeout(x, 10));
+		expect(s.state).toBe('finished');
+		const res = s.result();
+		expect(res.ios).toBe(20_000);
+		expect(res.verify.mismatches).toBe(0);
+	}, 60_000);
 });
