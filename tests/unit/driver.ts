@@ -154,6 +154,7 @@ export class ChainDriver {
 			sched: this.sched,
 			trace: this.trace,
 			nextIoId: () => ++this.ioSeq,
+			timingOnly: false,
 			log: (source, message) => this.log.push({ t: this.sched.now, source, message })
 		};
 		const sectors = opts.sectors ?? 2 ** 21;

@@ -5,7 +5,7 @@
  * in one run on one page. The wall clock is read here, never in the engine.
  */
 import * as Comlink from 'comlink';
-import { OpfsStoreFactory } from '../engine/storage/opfs';
+import { OpfsStoreFactory, type SyncHandle } from '../engine/storage/opfs';
 import { Simulation } from '../engine/simulation';
 import { runResult } from '../engine/result';
 import { FILTER_CLASSES } from '../engine/filter';
@@ -32,7 +32,7 @@ async function raw(ops: number): Promise<{ writeS: number; readS: number }> {
 	const root = await navigator.storage.getDirectory();
 	const dir = await root.getDirectoryHandle('vaio-bench-raw', { create: true });
 	const file = await dir.getFileHandle('disk.img', { create: true });
-	const h = await (file as unknown as { createSyncAccessHandle(): Promise<FileSystemSyncAccessHandle> }).createSyncAccessHandle();
+	const h = await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle();
 	try {
 		h.truncate(0);
 		const buf = new Uint8Array(BLOCK);
