@@ -76,17 +76,16 @@ async function measureFps(page: import('@playwright/test').Page): Promise<number
 	await page.goto(`${BASE}/#${encodeLink({ scenario, ui: { speed: Infinity } })}`);
 	await page.getByTestId('run-status').and(page.locator('[data-state="running"]')).waitFor({ timeout: 60_000 });
 	await page.waitForTimeout(1000);
-	return page.evaluate(
-		() =>
-			new Promise<number>((resolve) => {
-				let frames = 0;
-				const t0 = performance.now();
-				const tick = () => {
-					frames++;
-					if (performance.now() - t0 < 3000) requestAnimationFrame(tick);
-					else resolve((frames * 1000) / (performance.now() - t0));
-				};
-				requestAnimationFrame(tick);
-			})
-	);
+	// A string, not a function: tsx's transform would name the inner function with a helper
+	// (__name) that does not exist in the page.
+	return page.evaluate(`new Promise((resolve) => {
+		let frames = 0;
+		const t0 = performance.now();
+		function tick() {
+			frames++;
+			if (performance.now() - t0 < 3000) requestAnimationFrame(tick);
+			else resolve((frames * 1000) / (performance.now() - t0));
+		}
+		requestAnimationFrame(tick);
+	})`) as Promise<number>;
 }
