@@ -5,7 +5,7 @@
  * copy, with no allocation except a new block on its first write.
  */
 import { BLOCK_BYTES, SECTOR_BYTES, SECTORS_PER_BLOCK } from '../io';
-import { checkRange, sectorsOf } from './range';
+import { checkRange, sectorsOf, wholeBlocks } from './range';
 import { allocBuffer } from '../buffers';
 import type { BlockStore, SidecarStore, StoreFactory } from './types';
 
@@ -99,10 +99,7 @@ export class MemoryBlockStore implements BlockStore {
 		checkRange('unmap', sector, count, this.capacity);
 		if (count === 0 || this.blocks.size === 0) return;
 		const end = sector + count;
-		const firstWhole = Math.ceil(sector / SECTORS_PER_BLOCK);
-		// One past the last whole block; the capacity's partial tail block counts as whole.
-		let endWhole = Math.floor(end / SECTORS_PER_BLOCK);
-		if (end === this.capacity) endWhole = Math.ceil(end / SECTORS_PER_BLOCK);
+		const [firstWhole, endWhole] = wholeBlocks(sector, end, this.capacity);
 		if (endWhole <= firstWhole) {
 			// The range lies within one block, or within two adjacent partial blocks.
 			this.zeroPartial(sector, end);

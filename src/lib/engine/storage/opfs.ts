@@ -42,7 +42,7 @@
  * Files are little-endian (Uint32Array on every platform the browsers run on).
  */
 import { BLOCK_BYTES, SECTOR_BYTES, SECTORS_PER_BLOCK } from '../io';
-import { checkRange, sectorsOf } from './range';
+import { checkRange, sectorsOf, wholeBlocks } from './range';
 import { decodeName, encodeName } from './names';
 import { estimate, fullMessage, isQuotaError, StoreFullError, StoreLockedError, StoreUnavailableError } from './errors';
 import { sleep, takeLock } from './locks';
@@ -345,9 +345,7 @@ export class OpfsBlockStore implements BlockStore {
 		checkRange('unmap', sector, count, this.capacity);
 		if (count === 0 || this.blocks.size === 0) return;
 		const end = sector + count;
-		const firstWhole = Math.ceil(sector / SECTORS_PER_BLOCK);
-		let endWhole = Math.floor(end / SECTORS_PER_BLOCK);
-		if (end === this.capacity) endWhole = Math.ceil(end / SECTORS_PER_BLOCK);
+		const [firstWhole, endWhole] = wholeBlocks(sector, end, this.capacity);
 		if (endWhole <= firstWhole) {
 			this.zeroPartial(sector, end);
 			return;
