@@ -20,8 +20,10 @@ export class FilterRegistry {
 		return this;
 	}
 
-	/** Replaces a registered type (a new version of a custom filter). */
+	/** Replaces a registered type (a new version of a custom filter); a refused one leaves the old in place. */
 	replace(def: FilterDef): this {
+		const problem = checkFilterDef(def);
+		if (problem) throw new FilterRegistrationError(`filter "${String(def?.name ?? '?')}": ${problem}`);
 		this.defs.delete(def.name);
 		return this.register(def);
 	}

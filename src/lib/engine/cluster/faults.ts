@@ -160,7 +160,7 @@ export async function rebuildChain(c: Cluster, d: DiskRuntime, host: string): Pr
 	const old = d.chain;
 	if (!old.dead) old.abort({ code: 'ECANCELED', message: 'chain replaced', source: 'framework' });
 	d.info.host = host;
-	const list = await c.sim.attachments(`${d.key}.policy`, d.key, { size: d.info.sectors * 512, policy: cd.policy }, c.sim.stores, c.prngFor(d.key), host);
+	const list = await c.attachmentsOn(`${d.key}.policy`, d.key, { size: d.info.sectors * 512, policy: cd.policy }, c.prngFor(d.key), host);
 	const cold = await c.resources.wipeForeignSidecars(list, host);
 	const chain = new FilterChain(old.env, d.info, old.device, old.store);
 	await installFilters(chain, FilterChain.order(list, (a) => a.cls, cd.policy.allowCleartextFilters), host, c);
@@ -344,7 +344,7 @@ export async function filterRestart(c: Cluster, d: DiskRuntime, filter: string):
 	const cd = c.clusterDisk(d.key);
 	await c.paused(d.info.vm, async () => {
 		await d.chain.drain();
-		const list = await c.sim.attachments(`${d.key}.policy`, d.key, { size: d.info.sectors * 512, policy: cd.policy }, c.sim.stores, c.prngFor(d.key), d.info.host);
+		const list = await c.attachmentsOn(`${d.key}.policy`, d.key, { size: d.info.sectors * 512, policy: cd.policy }, c.prngFor(d.key), d.info.host);
 		const a = list.find((x) => x.def.name === inst.def.name && x.cls === inst.cls);
 		if (!a) throw new ClusterError(`${inst.def.name} is no longer in ${d.key}'s policy`);
 		const fresh = new FilterInstance(d.chain, i, a);

@@ -15,7 +15,9 @@
  * crash, WAN outage, DR failover/failback), drs.ts (placement), timed.ts (scenario operations).
  */
 import { Prng } from '../clock';
+import type { AttachedFilter } from '../chain';
 import type { FilterDef } from '../filter';
+import { resolveParams } from '../params';
 import type { DiskRuntime, Simulation } from '../simulation';
 import { ScenarioError, type BundleInput, type Operation, type PolicyConfig, type PolicyInput } from '../scenario/schema';
 import { FilterResources } from './attachments';
@@ -110,6 +112,13 @@ export class Cluster {
 	/** DR failovers in effect, by source disk key. */
 	readonly failovers = new Map<string, faults.DrState>();
 	private readonly disks = new Map<string, ClusterDisk>();
+	/**
+	 * The code each bundle version runs ("name@version"), kept when a version is installed with
+	 * its own FilterDef (a custom filter, or the code registered when the run was built). A custom
+	 * bundle upgraded to new code keeps its old version's code here for the disks that still run
+	 * it: a disk gets the new code when it attaches on a host that has the new version.
+	 */
+	private readonly code = new Map<string, FilterDef>();
 	private jobs: (() => Promise<void>)[] = [];
 	private driving = false;
 	/** Tasks running now. */
@@ -134,11 +143,13 @@ export class Cluster {
 		const resolve = (b: BundleInput, path: string): Bundle => {
 			const def = registry.get(b.name);
 			if (!def) throw new ScenarioError(`${path}.name`, `no filter "${b.name}" is registered (registered: ${registry.names().join(', ')})`);
+			this.pinCode(def, b.version ?? def.version, true);
 			return { name: b.name, vendor: b.vendor ?? def.vendor, version: b.version ?? def.version };
 		};
 		const catalog = s.cluster?.bundles
 			? s.cluster.bundles.map((b, i) => resolve(b, `cluster.bundles[${i}]`))
 			: registry.names().map((n) => bundleOf(registry.get(n)!));
+		for (const n of registry.names()) this.pinCode(registry.get(n)!);
 		for (const b of catalog) this.hosts.bundles.set(b.name, b);
 		s.hosts.forEach((h, i) => this.hosts.join(h.name, h.bundles ? h.bundles.map((b, j) => resolve(b, `hosts[${i}].bundles[${j}]`)) : catalog));
 		for (const p of s.cluster?.policies ?? []) this.policies.set(p.name, p);
@@ -244,6 +255,38 @@ export class Cluster {
 				if (have === undefined || compareVersions(have, min) < 0) needs.set(f.def.name, min);
 			}
 		return needs;
+	}
+
+	/** The code of bundle `name` at `version`: what that version was installed with, else the registry's. */
+	codeFor(name: string, version: string | undefined): FilterDef | undefined {
+		return (version === undefined ? undefined : this.code.get(`${name}@${version}`)) ?? this.sim.options.registry.get(name);
+	}
+
+	/** @internal Records that `version` of a bundle runs `def` (with `keep`, only if no code is recorded for it yet). */
+	pinCode(def: FilterDef, version = def.version, keep = false): void {
+		const k = `${def.name}@${version}`;
+		if (keep && this.code.has(k)) return;
+		this.code.set(k, def);
+	}
+
+	/**
+	 * @internal The filters of a policy opened on `host` (Simulation.attachments), each with the
+	 * code of the bundle version that host has installed.
+	 */
+	async attachmentsOn(
+		path: string,
+		key: string,
+		cfg: { size: number; policy: PolicyConfig },
+		prng: Prng,
+		host: string
+	): Promise<AttachedFilter[]> {
+		const list = await this.sim.attachments(path, key, cfg, this.sim.stores, prng, host);
+		const h = this.hosts.hosts.get(host);
+		return list.map((a, i) => {
+			const def = this.codeFor(a.def.name, h?.bundles.get(a.def.name)?.version);
+			if (!def || def === a.def) return a;
+			return { ...a, def, params: resolveParams(def, cfg.policy.filters[i]?.params) };
+		});
 	}
 
 	/** Which disks use a filter type (for uninstall). */
@@ -374,14 +417,21 @@ export class Cluster {
 	/**
 	 * Installs a filter bundle cluster-wide. Give a FilterDef to install a custom filter (from the
 	 * editor): it is registered (or replaces an unused registration) and installed at its version.
+	 * A bundle installed at another version is refused: upgrade it (upgradeBundle).
 	 */
 	installBundle(bundle: BundleInput | FilterDef): Promise<{ message: string; hosts: string[] }> {
 		return this.task('install', 'name' in bundle ? bundle.name : '?', () => ops.install(this, bundle));
 	}
 
-	/** Upgrades a bundle host by host: each host enters maintenance mode (its VMs move away first). */
-	upgradeBundle(name: string, version: string): Promise<ops.UpgradeResult> {
-		return this.task('upgrade', `${name} ${version}`, () => ops.upgrade(this, name, version));
+	/**
+	 * Upgrades a bundle host by host: each host enters maintenance mode (its VMs move away first).
+	 * With a FilterDef of that name and version (a custom filter's new code), or when the registry
+	 * already holds code of that version, the new version runs that code: each disk switches to it
+	 * when it attaches on an upgraded host (the moves of the rolling upgrade take every VM of an
+	 * upgraded host to one); until then it runs the code it attached with.
+	 */
+	upgradeBundle(name: string, version: string, def?: FilterDef): Promise<ops.UpgradeResult> {
+		return this.task('upgrade', `${name} ${version}`, () => ops.upgrade(this, name, version, def));
 	}
 
 	/** Removes a bundle from the cluster; refused while any disk uses the filter. */
@@ -389,7 +439,7 @@ export class Cluster {
 		return this.task('uninstall', name, () => ops.uninstall(this, name));
 	}
 
-	enterMaintenance(host: string): Promise<{ message: string; moved: string[] }> {
+	enterMaintenance(host: string): Promise<{ message: string; moved: string[]; notes: string[] }> {
 		return this.task('maintenance-enter', host, () => ops.enterMaintenance(this, host));
 	}
 

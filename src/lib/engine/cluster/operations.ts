@@ -80,6 +80,7 @@ function recordPoint(d: DiskRuntime): number | undefined {
 function resolveBundle(c: Cluster, b: BundleInput): Bundle {
 	const def = c.sim.options.registry.get(b.name);
 	if (!def) throw new ClusterError(`no filter "${b.name}" is registered (a bundle installs a registered filter type)`);
+	c.pinCode(def, b.version ?? def.version, true);
 	return { name: b.name, vendor: b.vendor ?? def.vendor, version: b.version ?? def.version };
 }
 
@@ -97,6 +98,10 @@ export async function install(c: Cluster, x: BundleInput | FilterDef): Promise<R
 	const registry = c.sim.options.registry;
 	let bundle: Bundle;
 	if (isFilterDef(x)) {
+		// Checked before anything is registered: a refused install changes nothing.
+		const have = c.hosts.bundles.get(x.name);
+		if (have && have.version !== x.version)
+			throw new ClusterError(`"${x.name}" ${have.version} is installed: upgrade it to ${x.version} instead (host by host, in maintenance mode)`);
 		const old = registry.get(x.name);
 		if (old && old !== x && c.usersOf(x.name).length > 0)
 			throw new ClusterError(`filter "${x.name}" is in use by ${c.usersOf(x.name).join(', ')}: detach it before installing other code under its name`);
@@ -108,7 +113,10 @@ export async function install(c: Cluster, x: BundleInput | FilterDef): Promise<R
 			throw e;
 		}
 		bundle = bundleOf(x);
-	} else bundle = resolveBundle(c, x);
+		c.pinCode(x);
+	} else {
+		bundle = resolveBundle(c, x);
+	}
 	let got;
 	try {
 		got = c.hosts.install(bundle);
@@ -136,19 +144,20 @@ export async function uninstall(c: Cluster, name: string): Promise<Result> {
 	return { message: `${name} uninstalled from ${from.map((h) => h.name).join(', ') || 'no host'}` };
 }
 
-export async function enterMaintenance(c: Cluster, host: string): Promise<Result & { moved: string[] }> {
+export async function enterMaintenance(c: Cluster, host: string): Promise<Result & { moved: string[]; notes: string[] }> {
 	const h = hostOf(c, host);
 	if (h.state !== 'connected') throw new ClusterError(`host ${host} is ${h.state === 'down' ? 'down' : 'in maintenance mode already'}`);
 	const moved: string[] = [];
+	const notes: string[] = [];
 	for (const vm of [...c.vms.values()]) {
 		if (vm.host !== host || vm.power === 'crashed' || vm.power === 'failed-over') continue;
 		const p = recommend(c, vm.name, [host]);
 		if (!p.host) throw new ClusterError(`host ${host} cannot enter maintenance mode: ${noHostReason(p)}`);
-		await moveVm(c, vm.name, p.host);
+		for (const n of await moveVm(c, vm.name, p.host)) notes.push(`${vm.name}/${n}`);
 		moved.push(`${vm.name} → ${p.host}`);
 	}
 	h.state = 'maintenance';
-	return { moved, message: `host ${host} in maintenance mode${moved.length ? `; moved ${moved.join(', ')}` : '; no VMs to move'}` };
+	return { moved, notes, message: `host ${host} in maintenance mode${moved.length ? `; moved ${moved.join(', ')}` : '; no VMs to move'}` };
 }
 
 export async function exitMaintenance(c: Cluster, host: string): Promise<Result> {
@@ -162,14 +171,39 @@ export interface UpgradeResult extends Result {
 	/** What happened on each host, in order. */
 	steps: string[];
 	moved: string[];
+	/** The new version runs other code than the old one (a custom filter's new version). */
+	newCode: boolean;
 }
 
-export async function upgrade(c: Cluster, name: string, version: string): Promise<UpgradeResult> {
+export async function upgrade(c: Cluster, name: string, version: string, def?: FilterDef): Promise<UpgradeResult> {
 	const cur = c.hosts.bundles.get(name);
 	if (!cur) throw new ClusterError(`bundle "${name}" is not installed cluster-wide: install it`);
 	if (compareVersions(version, cur.version) <= 0) throw new ClusterError(`"${name}" ${version} is not newer than the installed ${cur.version}`);
+	const registry = c.sim.options.registry;
+	if (def) {
+		if (def.name !== name) throw new ClusterError(`the code given defines filter "${def.name}", not "${name}"`);
+		if (def.version !== version) throw new ClusterError(`the code given is ${name} ${def.version}, not ${version}`);
+	}
+	// New code for the new version: given, or registered already (a custom filter's new version).
+	const next = def ?? registry.get(name);
+	const newCode = next !== undefined && next.version === version && next !== c.codeFor(name, cur.version);
+	if (newCode) {
+		// The versions hosts run now keep their code for the disks that still run it.
+		for (const v of new Set([cur.version, ...c.hosts.list().map((h) => h.bundles.get(name)?.version)]))
+			if (v !== undefined) c.pinCode(c.codeFor(name, v)!, v, true);
+		if (def && registry.get(name) !== def) {
+			try {
+				registry.replace(def);
+			} catch (e) {
+				if (e instanceof FilterRegistrationError) throw new ClusterError(e.message);
+				throw e;
+			}
+		}
+		c.pinCode(next, version);
+	}
 	const steps: string[] = [];
 	const moved: string[] = [];
+	const switched: string[] = [];
 	for (const h of c.hosts.list()) {
 		if (h.state === 'down') {
 			steps.push(`${h.name}: down, gets ${version} when it comes back`);
@@ -181,13 +215,22 @@ export async function upgrade(c: Cluster, name: string, version: string): Promis
 		if (was === 'connected') {
 			const r = await enterMaintenance(c, h.name);
 			moved.push(...r.moved);
+			if (newCode) switched.push(...r.notes.filter((n) => n.includes(`${name} ${version} attached anew`)));
 		}
 		h.bundles.set(name, { ...cur, version });
 		if (was === 'connected') h.state = 'connected';
 		steps.push(`${h.name}: ${hb ? `${hb.version} → ${version}` : `${version} installed`}${was === 'connected' ? ' in maintenance mode' : ''}`);
 	}
 	c.hosts.bundles.set(name, { ...cur, version });
-	return { steps, moved, message: `${name} upgraded to ${version}: ${steps.join('; ')}${moved.length ? `; VMs moved: ${moved.join(', ')}` : ''}` };
+	return {
+		steps,
+		moved,
+		newCode,
+		message:
+			`${name} upgraded to ${version}${newCode ? ' (new code)' : ''}: ${steps.join('; ')}` +
+			(moved.length ? `; VMs moved: ${moved.join(', ')}` : '') +
+			(newCode ? `; new code: ${switched.length ? switched.join(', ') : 'no disk uses it yet'}` : '')
+	};
 }
 
 // ================================================================ snapshots
@@ -361,7 +404,7 @@ export async function createDisk(
 	const chain = new FilterChain(spec.env, info, device, new DatastoreLayer(raw));
 	let ordered;
 	try {
-		const list = await sim.attachments(`${key}.policy`, key, { size: spec.sectors * 512, policy: spec.policy }, sim.stores, prng.fork(2), spec.host);
+		const list = await c.attachmentsOn(`${key}.policy`, key, { size: spec.sectors * 512, policy: spec.policy }, prng.fork(2), spec.host);
 		ordered = FilterChain.order(list, (a) => a.cls, spec.policy.allowCleartextFilters);
 	} catch (e) {
 		throw new ClusterError(e instanceof Error ? e.message : String(e));
@@ -453,16 +496,22 @@ function statusNumber(d: DiskRuntime, key: string): number {
 }
 
 /**
- * The filters of a disk with host-local devices attach anew on `host` (with that host's devices);
- * their sidecars, which describe the old host's devices, are emptied first.
+ * The filters of a disk that must attach anew on `host`: those with host-local devices (with that
+ * host's devices; their sidecars, which describe the old host's devices, are emptied first), and
+ * those whose bundle version on `host` runs other code than the instance (a custom filter's new
+ * version after an upgrade: it attaches from the same sidecar). Returns what attached anew: a
+ * filter's name, with the version for new code ("my-filter 1.1.0").
  */
 export async function rehostFilters(c: Cluster, d: DiskRuntime, host: string): Promise<string[]> {
 	const cd = c.clusterDisk(d.key);
-	const list = await c.sim.attachments(`${d.key}.policy`, d.key, { size: d.info.sectors * 512, policy: cd.policy }, c.sim.stores, c.prngFor(d.key), host);
+	const list = await c.attachmentsOn(`${d.key}.policy`, d.key, { size: d.info.sectors * 512, policy: cd.policy }, c.prngFor(d.key), host);
 	const chosen = new Map<number, (typeof list)[number]>();
+	const newCode = new Set<number>();
 	d.chain.filters.forEach((inst, i) => {
 		const a = list.find((x) => x.def.name === inst.def.name && x.cls === inst.cls);
-		if (a && hasHostLocalDevices(a.def, a)) chosen.set(i, a);
+		if (!a) return;
+		if (a.def !== inst.def) newCode.add(i);
+		if (a.def !== inst.def || hasHostLocalDevices(a.def, a)) chosen.set(i, a);
 	});
 	if (chosen.size === 0) return [];
 	await c.resources.wipeForeignSidecars([...chosen.values()], host);
@@ -475,7 +524,7 @@ export async function rehostFilters(c: Cluster, d: DiskRuntime, host: string): P
 		d.chain.filters[i] = inst;
 		inst.state = await a.def.attach(inst);
 		c.resources.attachedOn(a.sidecar, host);
-		names.push(a.def.name);
+		names.push(newCode.has(i) ? `${a.def.name} ${a.def.version}` : a.def.name);
 	}
 	return names;
 }

@@ -125,7 +125,7 @@ export async function applyPolicy(c: Cluster, d: DiskRuntime, policy: PolicyConf
 	let list: AttachedFilter[];
 	let ordered: AttachedFilter[];
 	try {
-		list = await c.sim.attachments(`policy "${policy.name}"`, d.key, { size: d.info.sectors * 512, policy }, c.sim.stores, c.prngFor(d.key), d.info.host);
+		list = await c.attachmentsOn(`policy "${policy.name}"`, d.key, { size: d.info.sectors * 512, policy }, c.prngFor(d.key), d.info.host);
 		ordered = FilterChain.order(list, (a) => a.cls, policy.allowCleartextFilters);
 	} catch (e) {
 		throw new ClusterError(e instanceof Error ? e.message : String(e));
