@@ -18,6 +18,11 @@
  *   power-off and detach destage everything first.
  * - write-around (read cache): writes go to the datastore and invalidate cached copies; only read
  *   misses populate the cache.
+ * Write-back protection (`writeBackPeers`, cache/peer.ts): each dirty block is also copied to
+ * peer hosts' flash over the `peer` link, and a write-back write completes only once the peers
+ * acknowledged it; after a host crash the cache where the VM restarts recovers the undestaged
+ * dirty blocks from the peers and destages them. Without it (0, the default) a crash of the host
+ * loses every dirty block not yet destaged.
  * In every mode a read of resident blocks is completed by the filter from the SSD (or from memory
  * while the block's SSD write is still in flight) and never reaches the datastore; a read miss
  * goes down and, on the way up, copies every fully covered 4 KiB block into the cache in the
@@ -82,8 +87,10 @@ import {
 } from '../engine/filter';
 import { allocBuffer } from '../engine/buffers';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io } from '../engine/io';
+import type { LinkModel } from '../engine/devices/types';
 import { deviceIo, getJson, putJson } from './sdk';
 import { POLICY_NAMES, createPolicy, type CachePolicy, type PolicyName } from './cache/policies';
+import { peerCopyOf, type PeerCopy } from './cache/peer';
 
 export type CacheMode = 'write-through' | 'write-back' | 'write-around';
 export const CACHE_MODES: readonly CacheMode[] = ['write-through', 'write-back', 'write-around'];
@@ -123,6 +130,8 @@ const WB = 1;
 const THROUGH = 2;
 /** Delay before a failed destage is retried, µs. */
 const DESTAGE_RETRY_US = 1000;
+/** Bytes of a dirty block's copy to a peer beyond its data (block number, sequence, checksum). */
+const PEER_HEADER_BYTES = 64;
 
 /** Per-guest-write state (in io.slots[index]). */
 class WriteOp {
@@ -182,6 +191,10 @@ export class CacheEngine {
 	private readonly dirtyHighPct: number;
 	private dirtyHigh = 0;
 	private readonly commitIntervalUs: number;
+	/** Write-back protection (cache/peer.ts): peers holding a copy of each dirty block, 0 = none. */
+	private readonly peers: number;
+	private readonly peerLink: LinkModel | undefined;
+	private readonly peerCopy: PeerCopy | undefined;
 
 	// ---- slots ----
 	private slotBlock!: Float64Array;
@@ -267,6 +280,11 @@ export class CacheEngine {
 	waitedForDestage = 0;
 	/** Writes that waited for an overlapping write in progress (filter I/O from above). */
 	waitedForWrite = 0;
+	/** Dirty blocks copied to the peers; dirty blocks written while the peer link was down (unprotected). */
+	peerCopies = 0;
+	peerUnprotected = 0;
+	/** Dirty blocks recovered from the peers' copies at attach (after a crash) and destaged. */
+	peerRecovered = 0;
 
 	constructor(readonly ctx: FilterContext<CacheEngine>) {
 		const p = ctx.params;
@@ -278,6 +296,13 @@ export class CacheEngine {
 		this.destageDepth = p.destageDepth as number;
 		this.dirtyHighPct = p.dirtyHighPct as number;
 		this.commitIntervalUs = (p.commitIntervalMs as number) * 1000;
+		this.peers = this.mode === 'write-back' ? ((p.writeBackPeers as number | undefined) ?? 0) : 0;
+		if (this.peers > 0) {
+			const dev = ctx.device('peer');
+			if (!dev.link) throw new Error('cache: writeBackPeers needs the "peer" device to be a network link (kind wan)');
+			this.peerLink = dev.link;
+			this.peerCopy = peerCopyOf(dev);
+		}
 	}
 
 	/** Capacity from the parameters, clamped to the disk (the SSD store is sized like it). */
@@ -381,7 +406,58 @@ export class CacheEngine {
 		}
 		for (let s = this.capacity - 1; s >= 0; s--) if (!(this.flags[s] & VALID)) this.pushFree(s);
 		await putJson(sc, KEY_META, { version: 1, capacityBlocks: this.capacity, chunkSlots: CHUNK_SLOTS, hintsPolicy: meta?.hintsPolicy } satisfies CacheMeta);
+		if (this.peerCopy) await this.recoverFromPeers();
 		this.pump();
+	}
+
+	/**
+	 * The peers' copies of dirty blocks this cache does not hold (its host crashed and the VM
+	 * restarted elsewhere: it starts cold) come back over the link and go to the datastore,
+	 * `destageDepth` at a time, before the VM runs again. A block it holds dirty (a warm restart)
+	 * keeps its copy; a copy of a block it holds clean is stale and goes.
+	 */
+	private async recoverFromPeers(): Promise<void> {
+		const copy = this.peerCopy!;
+		const link = this.peerLink!;
+		const ctx = this.ctx;
+		copy.settle();
+		const todo: number[] = [];
+		for (const b of copy.blocks()) {
+			const s = this.map.get(b);
+			if (s === undefined) todo.push(b);
+			else if (!(this.flags[s] & DIRTY)) copy.release(b);
+		}
+		if (todo.length === 0) return;
+		let failed = 0;
+		await new Promise<void>((resolve) => {
+			let next = 0;
+			let active = 0;
+			const start = (): void => {
+				while (active < this.destageDepth && next < todo.length) {
+					const b = todo[next++];
+					const data = copy.get(b)!;
+					active++;
+					const back = link.send(ctx.now, BLOCK_BYTES + PEER_HEADER_BYTES) + link.rttUs / 2;
+					ctx.after(back - ctx.now, () =>
+						ctx.submitBelow(Op.write, b * SPB, SPB, data, (io) => {
+							active--;
+							if (io.error) failed++;
+							else {
+								copy.release(b);
+								this.peerRecovered++;
+							}
+							if (next >= todo.length && active === 0) resolve();
+							else start();
+						})
+					);
+				}
+			};
+			start();
+		});
+		ctx.log(
+			`recovered ${this.peerRecovered} dirty blocks from the peers' copies and destaged them` +
+				(failed ? `; ${failed} failed to reach the datastore and stay on the peers` : '')
+		);
 	}
 
 	private setRec(s: number, block: number, dirty: number): void {
@@ -546,7 +622,10 @@ export class CacheEngine {
 		this.map.delete(b);
 		this.policy.remove(b, evicted);
 		const f = this.flags[s];
-		if (f & DIRTY) this.dirtyCount--;
+		if (f & DIRTY) {
+			this.dirtyCount--;
+			this.peerCopy?.release(b);
+		}
 		this.flags[s] = f & ~(VALID | DIRTY | WAIT_COMMIT);
 		this.mem[s] = undefined;
 		this.slotBlock[s] = -1;
@@ -582,6 +661,7 @@ export class CacheEngine {
 		} else if (f & DIRTY) {
 			this.flags[s] = f & ~DIRTY;
 			this.dirtyCount--;
+			this.peerCopy?.release(this.slotBlock[s]);
 			this.resolveBarriers(s);
 		}
 		if (op) {
@@ -589,9 +669,34 @@ export class CacheEngine {
 			let list = this.landWait.get(s);
 			if (!list) this.landWait.set(s, (list = []));
 			list.push({ op, gen: g });
+			if (dirty && this.peerCopy) this.mirror(this.slotBlock[s], buf, op);
 		}
 		this.kickSsdWrite(s);
 		if (dirty) this.pump();
+	}
+
+	/** Sends dirty block b's new content to the peers; `op` completes only once they acknowledge it. */
+	private mirror(b: number, buf: Uint8Array, op: WriteOp): void {
+		const ctx = this.ctx;
+		const link = this.peerLink!;
+		if (!link.up) {
+			this.peerUnprotected++;
+			return;
+		}
+		const copy = this.peerCopy!;
+		const seq = copy.next();
+		// One copy per peer, serialised on this host's link.
+		let arrive = ctx.now;
+		for (let i = 0; i < this.peers; i++) arrive = link.send(ctx.now, BLOCK_BYTES + PEER_HEADER_BYTES);
+		this.peerCopies++;
+		op.pending++;
+		ctx.after(arrive - ctx.now, () => {
+			copy.arrive(b, seq, buf);
+			ctx.after(link.rttUs / 2, () => {
+				op.pending--;
+				this.progress(op);
+			});
+		});
 	}
 
 	/** Merges sectors of `io` (or zeros for an unmap) into cached block b in slot s. */
@@ -1168,6 +1273,7 @@ export class CacheEngine {
 				if (this.gen[s] === g && this.flags[s] & DIRTY) {
 					this.flags[s] &= ~DIRTY;
 					this.dirtyCount--;
+					this.peerCopy?.release(this.slotBlock[s]);
 					// The record goes clean only when the SSD holds this generation (else at landing).
 					if (this.landedGen[s] === g && this.recDirty[s]) this.setRec(s, this.slotBlock[s], 0);
 				} else if (this.flags[s] & DIRTY) {
@@ -1285,6 +1391,9 @@ export class CacheEngine {
 			metadataCommits: this.commits,
 			warmBlocks: this.warmBlocks,
 			warmDirty: this.warmDirty,
+			...(this.peerCopy
+				? { writeBackPeers: this.peers, peerCopies: this.peerCopies, peerHeldBlocks: this.peerCopy.blocks().length, peerRecovered: this.peerRecovered, peerUnprotected: this.peerUnprotected }
+				: {}),
 			...this.policy.stats()
 		};
 	}
@@ -1307,9 +1416,19 @@ export const cache: FilterDef<CacheEngine> = {
 		{ name: 'destageMBps', type: 'number', default: 40, min: 0, max: 100_000, unit: 'MB/s', help: 'Background destage rate of dirty blocks (write-back); 0 = destage only under pressure, on a flush or a control operation.' },
 		{ name: 'destageDepth', type: 'int', default: 4, min: 1, max: 256, help: 'Destage writes in flight at once.' },
 		{ name: 'dirtyHighPct', type: 'number', default: 60, min: 1, max: 100, unit: '%', help: 'Above this share of dirty blocks the destager runs at full speed.' },
-		{ name: 'commitIntervalMs', type: 'number', default: 1000, min: 0, max: 3_600_000, unit: 'ms', help: 'Longest virtual time a metadata change no write waits for (population, destage) stays uncommitted; 0 = commit every change at once.' }
+		{ name: 'commitIntervalMs', type: 'number', default: 1000, min: 0, max: 3_600_000, unit: 'ms', help: 'Longest virtual time a metadata change no write waits for (population, destage) stays uncommitted; 0 = commit every change at once.' },
+		{
+			name: 'writeBackPeers',
+			type: 'int',
+			default: 0,
+			min: 0,
+			max: 2,
+			help:
+				'Write-back protection, as PernixData FVP\'s "write back with peers": each dirty block is also copied to this many other hosts\' flash over the "peer" network link, and a write completes only when they have acknowledged it (its latency includes the transfer and the round trip). If the host crashes, the cache where the VM restarts reads the dirty blocks back from a peer and destages them before the VM runs: no acknowledged write is lost. 0 = unprotected: a crash loses every dirty block not yet destaged (the crash report names them). Write-back mode only. The model survives the crash of the VM\'s host, not of every host at once.'
+		}
 	],
-	devices: { ssd: { kind: 'nvme' } },
+	// `peer`: the LAN to the hosts holding write-back copies (used only with writeBackPeers > 0).
+	devices: { ssd: { kind: 'nvme' }, peer: { kind: 'wan', rttUs: 100, mbitPerSec: 10_000 } },
 	async attach(ctx) {
 		const engine = new CacheEngine(ctx);
 		await engine.load();

@@ -26,6 +26,14 @@ export const HOST_LOCAL_DEVICES: Readonly<Record<string, readonly string[]>> = O
 	replication: []
 });
 
+/**
+ * Link roles of the built-in filters that stay inside the cluster (a LAN), not WAN links: the
+ * cache's link to the peers holding its write-back copies. A WAN outage leaves them up.
+ */
+export const LAN_LINKS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+	cache: ['peer']
+});
+
 export function isHostLocal(def: FilterDef, role: string, spec: FilterDeviceSpec): boolean {
 	if (spec.kind === 'wan') return false;
 	const listed = HOST_LOCAL_DEVICES[def.name];
@@ -41,6 +49,8 @@ export function hasHostLocalDevices(def: FilterDef, a: AttachedFilter): boolean 
 
 export class FilterResources {
 	private readonly devices = new Map<string, FilterDevice>();
+	/** Devices that are LAN links (LAN_LINKS). */
+	private readonly lan = new Set<FilterDevice>();
 	private readonly sidecars = new Map<string, SidecarStore>();
 	/** The host whose devices a sidecar (of a filter with host-local devices) describes. */
 	private readonly sidecarHost = new Map<SidecarStore, string>();
@@ -66,6 +76,7 @@ export class FilterResources {
 		if (!d) {
 			d = await open(local && host !== this.homeHost.get(key) ? `@${host}` : '');
 			this.devices.set(id, d);
+			if (spec.kind === 'wan' && LAN_LINKS[def.name]?.includes(role)) this.lan.add(d);
 		}
 		return d;
 	}
@@ -101,7 +112,7 @@ export class FilterResources {
 		return wiped;
 	}
 
-	/** Every device opened so far (for WAN outages). */
+	/** Every device opened so far. */
 	allDevices(): FilterDevice[] {
 		return [...this.devices.values()];
 	}
@@ -109,6 +120,11 @@ export class FilterResources {
 	/** The devices opened for one disk's filters. */
 	devicesOf(key: string): FilterDevice[] {
 		return [...this.devices].filter(([id]) => id.startsWith(`${key}|`)).map(([, d]) => d);
+	}
+
+	/** Whether a device is a link inside the cluster (LAN_LINKS), which a WAN outage leaves up. */
+	isLan(d: FilterDevice): boolean {
+		return this.lan.has(d);
 	}
 }
 

@@ -10,9 +10,10 @@
  * - on another host (vSphere HA, placed by DRS among hosts with the VMs' filters): each filter
  *   attaches anew from its sidecar with the new host's devices. The crashed host's SSD is not
  *   reachable there, so a write-back cache's dirty blocks that were not destaged are lost (a
- *   filter with host-local devices starts cold: its sidecar described the crashed host). Nothing
- *   protects them here: products that replicate dirty blocks to a peer host's flash are not
- *   modelled;
+ *   filter with host-local devices starts cold: its sidecar described the crashed host), unless
+ *   the cache protects them with copies on peer hosts' flash (its `writeBackPeers` parameter, as
+ *   PernixData FVP does; filters/cache/peer.ts): then the cache attaching on the new host reads
+ *   them back from a peer and destages them before the VM runs, and nothing acknowledged is lost;
  * - on the same host once it has rebooted (`rebootUs`): the SSD is back with its contents and the
  *   cache's sidecar, so the cache comes back warm with its dirty blocks and destages them;
  * - or not at all (they wait for hostRecover or restartVm).
@@ -37,6 +38,7 @@ import type { DiskRuntime } from '../simulation';
 import { getJson } from '../storage/sidecar-json';
 import { UNKNOWN_CONTENT, type ExpectedState } from '../verify';
 import { CHUNK_SLOTS, KEY_META, chunkKey } from '../../filters/cache';
+import { existingPeerCopy } from '../../filters/cache/peer';
 import { listPoints, testFailover, type PointInfo } from '../../filters/replication';
 import type { FaultOps, DatastoreFault } from './datastore';
 import { noHostReason, recommend } from './drs';
@@ -83,6 +85,8 @@ export interface CrashedDisk {
 	undestaged: number[];
 	/** The comparison with the datastore is exact (no filter below the cache changes the bytes). */
 	undestagedExact: boolean;
+	/** Of those, the blocks a peer host holds a copy of (write-back protection): recovered at the restart. */
+	peerProtected: number[];
 }
 
 export interface CrashReport extends Result {
@@ -152,6 +156,19 @@ export async function undestagedBlocks(c: Cluster, d: DiskRuntime): Promise<{ bl
 		}
 	}
 	return { blocks: out.sort((x, y) => x - y), exact };
+}
+
+/** Which of `blocks` a write-back cache on the disk has copied to its peers (writeBackPeers). */
+function peerHeld(d: DiskRuntime, blocks: number[]): number[] {
+	const inst = d.chain.filters.find((f) => f.def.name === 'cache');
+	if (!inst || !((inst.params.writeBackPeers as number | undefined) ?? 0)) return [];
+	let copy;
+	try {
+		copy = existingPeerCopy(inst.device('peer'));
+	} catch {
+		return [];
+	}
+	return copy ? blocks.filter((b) => copy.get(b) !== undefined) : [];
 }
 
 /** @internal A new chain for a disk on `host`: every filter attaches anew from its sidecar. */
@@ -230,7 +247,7 @@ export async function hostCrash(c: Cluster, host: string, o: CrashOptions): Prom
 				d.guest.crashing = false;
 			}
 			const u = c.sim.scenario.run.timingOnly ? { blocks: [], exact: true } : await undestagedBlocks(c, d);
-			disks.push({ key: d.key, inFlightLost: lost, undestaged: u.blocks, undestagedExact: u.exact });
+			disks.push({ key: d.key, inFlightLost: lost, undestaged: u.blocks, undestagedExact: u.exact, peerProtected: peerHeld(d, u.blocks) });
 		}
 	}
 	const recovered: DiskLoss[] = [];
@@ -249,7 +266,11 @@ export async function hostCrash(c: Cluster, host: string, o: CrashOptions): Prom
 	} else for (const vm of vms) down.push(`${vm.name}: waits for the host`);
 	const parts = [
 		`host ${host} crashed with ${vms.length} VMs`,
-		...disks.map((d) => `${d.key}: ${d.inFlightLost} I/Os in flight lost, ${d.undestaged.length} acknowledged blocks not destaged`),
+		...disks.map(
+			(d) =>
+				`${d.key}: ${d.inFlightLost} I/Os in flight lost, ${d.undestaged.length} acknowledged blocks not destaged` +
+				(d.peerProtected.length ? ` (${d.peerProtected.length} with a copy on a peer host)` : '')
+		),
 		...recovered.map(lossText),
 		...down.map((x) => `${x} (down)`)
 	];
@@ -357,7 +378,10 @@ export async function filterRestart(c: Cluster, d: DiskRuntime, filter: string):
 
 export async function wanOutage(c: Cluster, durationUs: number, d?: DiskRuntime): Promise<Result & { links: number }> {
 	const links = new Set(
-		(d ? c.resources.devicesOf(d.key) : c.resources.allDevices()).map((x) => x.link).filter((l) => l !== undefined)
+		(d ? c.resources.devicesOf(d.key) : c.resources.allDevices())
+			.filter((x) => !c.resources.isLan(x))
+			.map((x) => x.link)
+			.filter((l) => l !== undefined)
 	);
 	if (links.size === 0) throw new ClusterError(`no WAN link ${d ? `on ${d.key}` : 'in the cluster'} (replication uses one)`);
 	for (const l of links) l.up = false;
