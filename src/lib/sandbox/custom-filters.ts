@@ -21,7 +21,26 @@ export interface SandboxPorts {
 
 export type InstallResult = { ok: true; filter: FilterInfo & { hooks: string[] } } | { ok: false; problem: SourceProblem };
 
+/** How a custom filter is installed. */
+export interface InstallOptions {
+	/**
+	 * The bundle's vendor and version (a VIB's descriptor), in place of the code's own fields:
+	 * the filter editor's "Install as bundle" stores them beside the source.
+	 */
+	as?: { vendor?: string; version?: string };
+	/**
+	 * Keep the other installed versions of the filter running (a custom bundle's new version: the
+	 * disks that still run the old one keep its sandbox until the rolling upgrade moves them).
+	 * Without it the new code replaces every version before it.
+	 */
+	keepVersions?: boolean;
+}
+
+/** A version as bundles and the cluster's upgrade take it (the scenario schema's rule). */
+export const BUNDLE_VERSION = /^\d{1,6}(\.\d{1,6}){0,3}$/;
+
 export class CustomFilters {
+	/** By "name@version". */
 	private readonly installed = new Map<string, { filter: CustomFilter; source: string }>();
 
 	constructor(
@@ -36,7 +55,7 @@ export class CustomFilters {
 	 * must define a filter of that name (a link names its filters). Never throws for a problem in
 	 * the source: it is returned with its line.
 	 */
-	async install(name: string | null, source: string, ports: SandboxPorts): Promise<InstallResult> {
+	async install(name: string | null, source: string, ports: SandboxPorts, options: InstallOptions = {}): Promise<InstallResult> {
 		const conn = new SandboxConnection(ports.data, { ...this.options, control: ports.control });
 		const fail = (problem: SourceProblem): InstallResult => {
 			conn.stop('not installed');
@@ -51,9 +70,28 @@ export class CustomFilters {
 			return fail({ kind: 'name', message: `"${def.name}" is the name of a built-in filter: choose another name`, line: nameLine(source), column: 1 });
 		if (name !== null && name !== def.name)
 			return fail({ kind: 'name', message: `the source defines filter "${def.name}", not "${name}"`, line: nameLine(source), column: 1 });
-		this.installed.get(def.name)?.filter.dispose(`replaced by a new version of "${def.name}"`);
-		this.registry.replace(def);
-		this.installed.set(def.name, { filter: loaded.filter, source });
+		const as = options.as ?? {};
+		if (as.version !== undefined) {
+			if (!BUNDLE_VERSION.test(as.version)) return fail({ kind: 'bundle', message: `bundle version "${as.version.slice(0, 40)}" is not a version such as 1.2.0`, line: 0, column: 0 });
+			def.version = as.version;
+		}
+		if (as.vendor !== undefined) {
+			const v = as.vendor.trim();
+			if (v.length === 0 || v.length > 64) return fail({ kind: 'bundle', message: 'bundle vendor must be 1 to 64 characters', line: 0, column: 0 });
+			def.vendor = v;
+		}
+		const key = `${def.name}@${def.version}`;
+		for (const [k, v] of [...this.installed])
+			if (k === key || (!options.keepVersions && k.startsWith(`${def.name}@`))) {
+				v.filter.dispose(`replaced by a new version of "${def.name}"`);
+				this.installed.delete(k);
+			}
+		try {
+			this.registry.replace(def);
+		} catch (e) {
+			return fail({ kind: 'contract', message: e instanceof Error ? e.message : String(e), line: 0, column: 0 });
+		}
+		this.installed.set(key, { filter: loaded.filter, source });
 		return {
 			ok: true,
 			filter: {
@@ -70,13 +108,15 @@ export class CustomFilters {
 		};
 	}
 
-	has(name: string): boolean {
-		return this.installed.has(name);
+	/** Whether a version (any, without one) of the filter is installed. */
+	has(name: string, version?: string): boolean {
+		if (version !== undefined) return this.installed.has(`${name}@${version}`);
+		return [...this.installed.keys()].some((k) => k.startsWith(`${name}@`));
 	}
 
-	/** The installed custom filters' sources, by name (what a share link carries). */
-	sources(): { name: string; source: string }[] {
-		return [...this.installed].map(([name, v]) => ({ name, source: v.source }));
+	/** The installed custom filters' sources, by name and version. */
+	sources(): { name: string; version: string; source: string }[] {
+		return [...this.installed.values()].map((v) => ({ name: v.filter.def.name, version: v.filter.def.version, source: v.source }));
 	}
 
 	/** What went wrong in each custom filter's code (throws with their lines, a stopped sandbox). */

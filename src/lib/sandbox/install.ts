@@ -5,14 +5,20 @@
  */
 import * as Comlink from 'comlink';
 import type { SandboxHost } from './host';
-import type { InstallResult } from './custom-filters';
+import type { InstallOptions, InstallResult } from './custom-filters';
 
 /** What the page needs of the engine API (the EngineClient's remote). */
 export interface InstallsCustomFilters {
-	installCustomFilter(name: string | null, source: string, ports: { data: MessagePort; control: MessagePort }): Promise<InstallResult>;
+	installCustomFilter(name: string | null, source: string, ports: { data: MessagePort; control: MessagePort }, options?: InstallOptions): Promise<InstallResult>;
 }
 
-export async function installCustomFilter(api: InstallsCustomFilters, host: SandboxHost, name: string | null, source: string): Promise<InstallResult> {
+export async function installCustomFilter(
+	api: InstallsCustomFilters,
+	host: SandboxHost,
+	name: string | null,
+	source: string,
+	options?: InstallOptions
+): Promise<InstallResult> {
 	const { ports } = await host.spawn();
-	return api.installCustomFilter(name, source, Comlink.transfer(ports, [ports.data, ports.control]));
+	return api.installCustomFilter(name, source, Comlink.transfer(ports, [ports.data, ports.control]), options);
 }

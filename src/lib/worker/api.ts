@@ -8,7 +8,7 @@ import type { RunResult } from '../engine/result';
 import type { TraceRow } from '../engine/trace';
 import type { Frame, LoadInfo } from './session';
 import type { FilterInfo } from '../filters/catalog';
-import type { InstallResult } from '../sandbox/custom-filters';
+import type { InstallOptions, InstallResult } from '../sandbox/custom-filters';
 import type { CustomFilterReport } from '../sandbox/proxy';
 import type { AnalyticsReport } from '../filters/analytics';
 import type { TraceQuery, TraceQueryResult, TraceView } from './trace-query';
@@ -71,9 +71,10 @@ export interface EngineApi {
 	 * Installs (or replaces) a custom filter from its TypeScript source: transpiled here, run in
 	 * the sandbox Worker behind `ports` (from the page's SandboxHost, transferred), checked, and
 	 * registered so scenarios can use it like a built-in. With `name`, the source must define that
-	 * filter. A problem in the source comes back with its line instead of a throw.
+	 * filter. A problem in the source comes back with its line instead of a throw. `options`: a
+	 * custom bundle's vendor and version, and whether older versions keep running (InstallOptions).
 	 */
-	installCustomFilter(name: string | null, source: string, ports: { data: MessagePort; control: MessagePort }): Promise<InstallResult>;
+	installCustomFilter(name: string | null, source: string, ports: { data: MessagePort; control: MessagePort }, options?: InstallOptions): Promise<InstallResult>;
 	/** What went wrong in each custom filter's code (throws with their lines, a stopped sandbox). */
 	customFilterReports(): CustomFilterReport[];
 	/** The cluster: hosts with their bundles and versions, VMs (host, power, snapshots, disks and policies), latest operations. */
@@ -95,6 +96,6 @@ export interface EngineApi {
 	certify(filter: string, options?: { cls?: FilterClass; params?: Record<string, ParamValue> }): Promise<CertReport>;
 }
 
-export type { InstallResult, CustomFilterReport };
+export type { InstallOptions, InstallResult, CustomFilterReport };
 export type { ClusterOpResult, ClusterRequest, ClusterView, ReplayOptions, ReplayProgress, CertReport };
 export type { Frame, LoadInfo, RunResult, FilterInfo, AnalyticsReport, TraceQuery, TraceQueryResult, TraceView };

@@ -134,8 +134,8 @@ const api: EngineApi = {
 		const available: StoreChoice[] = [...(opfsAvailable() ? (['opfs'] as const) : []), 'idb', 'memory'];
 		return { store: session ? storeChoice : defaultStore(), persisted, usage: est?.usage ?? 0, quota: est?.quota ?? 0, available };
 	},
-	installCustomFilter(name, source, ports) {
-		return customFilters.install(name, source, ports);
+	installCustomFilter(name, source, ports, options) {
+		return customFilters.install(name, source, ports, options);
 	},
 	customFilterReports() {
 		return customFilters.reports();
