@@ -11,6 +11,7 @@ import type { FilterRegistry } from '../engine/registry';
 import type { FilterInfo } from '../filters/catalog';
 import { CustomFilter, SandboxConnection, loadCustomFilter, type CustomFilterReport, type PortLike, type WatchdogTimers } from './proxy';
 import { transpileFilter, type SourceProblem } from './transpile';
+import { BUNDLE_VERSION } from './bundle-store';
 
 export interface SandboxPorts {
 	/** To the sandbox Worker (requests and replies). */
@@ -35,9 +36,6 @@ export interface InstallOptions {
 	 */
 	keepVersions?: boolean;
 }
-
-/** A version as bundles and the cluster's upgrade take it (the scenario schema's rule). */
-export const BUNDLE_VERSION = /^\d{1,6}(\.\d{1,6}){0,3}$/;
 
 export class CustomFilters {
 	/** By "name@version". */
