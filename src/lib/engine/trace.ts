@@ -143,17 +143,28 @@ export class Trace {
 		this.live[f + Col.doneAt] = doneAt;
 		this.liveU8[b + ByteCol.status] = status;
 		const slot = this.completed % this.capacity;
-		this.f64.set(this.live.subarray(f, f + F64_STRIDE), slot * F64_STRIDE);
-		this.u8.set(this.liveU8.subarray(b, b + U8_STRIDE), slot * U8_STRIDE);
+		// Plain loops: a row is ~40 numbers, and subarray() views would cost an object each.
+		const live = this.live;
+		const liveU8 = this.liveU8;
+		const ring = this.f64;
+		const ringU8 = this.u8;
+		const rf = slot * F64_STRIDE;
+		for (let i = 0; i < F64_STRIDE; i++) ring[rf + i] = live[f + i];
+		const rb = slot * U8_STRIDE;
+		for (let i = 0; i < U8_STRIDE; i++) ringU8[rb + i] = liveU8[b + i];
 		this.completed++;
 		// Digest only the columns in use: fixed ones plus the chain's filters.
-		const nF = this.liveU8[b + ByteCol.filters];
+		const nF = liveU8[b + ByteCol.filters];
 		const fLen = FIXED_F64 + 4 * nF;
 		const uLen = FIXED_U8 + 2 * nF;
-		this.batchF64.set(this.live.subarray(f, f + fLen), this.batchF64Len);
-		this.batchF64Len += fLen;
-		this.batchU8.set(this.liveU8.subarray(b, b + uLen), this.batchU8Len);
-		this.batchU8Len += uLen;
+		const batch = this.batchF64;
+		const bf = this.batchF64Len;
+		for (let i = 0; i < fLen; i++) batch[bf + i] = live[f + i];
+		this.batchF64Len = bf + fLen;
+		const batchU8 = this.batchU8;
+		const bu = this.batchU8Len;
+		for (let i = 0; i < uLen; i++) batchU8[bu + i] = liveU8[b + i];
+		this.batchU8Len = bu + uLen;
 		if (++this.batchRows === DIGEST_BATCH_ROWS) this.flushDigest();
 		this.free.push(r);
 	}
