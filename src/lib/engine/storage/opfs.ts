@@ -86,6 +86,8 @@ const TAG_COMMIT = 4; // record count, checksum, generation
 const TWO32 = 2 ** 32;
 /** The journal is folded into a checkpoint when it has more records than this and the live map. */
 const COMPACT_MIN_RECORDS = 4096;
+/** Smallest step the data file grows by ahead of its slots (see growFile). */
+const GROW_MIN_BYTES = 1 << 20;
 
 /** A 32-bit FNV-style hash of words [from, to), seeded (with the generation). */
 function checksum(w: Uint32Array, from: number, to: number, seed: number): number {
@@ -165,6 +167,12 @@ export class OpfsBlockStore implements BlockStore {
 	private pendingFree: number[] = [];
 	/** Slots in the data file (its length / 4 KiB as this store manages it). */
 	private slotCount: number;
+	/**
+	 * Bytes the data file has. It grows ahead of the slots in steps (see appendSlots): a write
+	 * that extends a file asks the browser for quota, which costs more than the write itself.
+	 * Slots past slotCount are unreferenced; open and close cut them off.
+	 */
+	private fileEnd = 0;
 	/** Map changes since the last commit, as record words. */
 	private pending: number[] = [];
 	private active: SyncHandle;
@@ -198,6 +206,7 @@ export class OpfsBlockStore implements BlockStore {
 			this.journalRecords = 0;
 			this.slotCount = 0;
 			data.truncate(0);
+			this.fileEnd = 0;
 			map1.truncate(0);
 			this.journalEnd = this.checkpoint(map0, 1);
 			return;
@@ -219,6 +228,7 @@ export class OpfsBlockStore implements BlockStore {
 		for (const slot of this.blocks.values()) used[slot] = 1;
 		for (let s = 0; s < this.slotCount; s++) if (used[s] === 0) this.free.add(s);
 		if (data.getSize() > this.slotCount * BLOCK_BYTES) data.truncate(this.slotCount * BLOCK_BYTES);
+		this.fileEnd = this.slotCount * BLOCK_BYTES;
 		if (this.capacity !== best.capacity) this.queue(TAG_CAP, this.capacity, 0);
 	}
 
@@ -421,6 +431,7 @@ export class OpfsBlockStore implements BlockStore {
 		let error: unknown;
 		try {
 			this.flush();
+			this.trimFile();
 			if (this.journalRecords > 0 && (this.journalRecords >= COMPACT_MIN_RECORDS || 4 * this.journalRecords >= this.blocks.size)) {
 				this.compact();
 			}
@@ -493,17 +504,44 @@ export class OpfsBlockStore implements BlockStore {
 	/** Appends whole slots; on failure the file is cut back so a failed write costs nothing. */
 	private appendSlots(src: Uint8Array, count: number): void {
 		const at = this.slotCount * BLOCK_BYTES;
+		if (at + src.length > this.fileEnd) this.growFile(at + src.length);
 		try {
 			this.writeAt(src, at);
 		} catch (e) {
 			try {
 				this.handles.data.truncate(at);
+				this.fileEnd = at;
 			} catch {
 				// best effort: the slots past `at` are unreferenced and cut off at the next open
 			}
 			throw e;
 		}
 		this.slotCount += count;
+	}
+
+	/**
+	 * Grows the data file to at least `needed` bytes, by an eighth of its size and at least
+	 * GROW_MIN_BYTES, so appends land inside the file. When the quota refuses the step, the file
+	 * is left as it is and the write extends it by just what it needs (and fails if that too is
+	 * refused).
+	 */
+	private growFile(needed: number): void {
+		const target = Math.max(needed, this.fileEnd + Math.max(GROW_MIN_BYTES, Math.floor(this.fileEnd / 8 / BLOCK_BYTES) * BLOCK_BYTES));
+		try {
+			this.handles.data.truncate(target);
+			this.fileEnd = target;
+		} catch {
+			// no room for the step: the write itself asks for what it needs
+		}
+	}
+
+	/** Cuts the data file back to its slots (the grown-ahead tail holds nothing). */
+	private trimFile(): void {
+		const end = this.slotCount * BLOCK_BYTES;
+		if (this.fileEnd > end) {
+			this.handles.data.truncate(end);
+			this.fileEnd = end;
+		}
 	}
 
 	private drop(block: number, slot: number): void {
@@ -629,7 +667,10 @@ export class OpfsBlockStore implements BlockStore {
 			this.free.delete(this.slotCount - 1);
 			this.slotCount--;
 		}
-		if (this.slotCount !== before) this.handles.data.truncate(this.slotCount * BLOCK_BYTES);
+		if (this.slotCount !== before) {
+			this.handles.data.truncate(this.slotCount * BLOCK_BYTES);
+			this.fileEnd = this.slotCount * BLOCK_BYTES;
+		}
 	}
 
 	private fullError(bytes: number, what = 'data'): StoreFullError {
