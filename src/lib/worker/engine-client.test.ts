@@ -6,7 +6,7 @@ import type { LoadInfo, RunResult } from './api';
 function fakeRemote() {
 	const pending: { digest: string; resolve: (r: RunResult) => void }[] = [];
 	const remote = {
-		load: async () => ({ name: 'x', seed: 1, disks: [], restored: false }) as LoadInfo,
+		load: async () => ({ name: 'x', seed: 1, disks: [], restored: false, restoredBlocks: 0 }) as LoadInfo,
 		runToEnd: () => new Promise<RunResult>((resolve) => pending.push({ digest: '', resolve })),
 		frame: async () => ({ state: 'finished' }),
 		result: async () => ({}) as RunResult

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { EngineSession, EVENT_FIXED, EVENT_STRIDE, EventCol } from './session';
 import { builtinRegistry } from '../filters';
-import { MemoryStoreFactory } from '../engine/storage/memory';
+import { MemoryStoreFactory, type MemoryBlockStore } from '../engine/storage/memory';
+import { StoreFullError } from '../engine/storage/errors';
+import type { StoreFactory } from '../engine/storage/types';
 import { defaultScenario, runScenario } from '../engine/index';
 
 function scenario(ios: number, extra: Record<string, unknown> = {}) {
@@ -175,5 +177,157 @@ describe('restoring a session', () => {
 		const r = await b.runToEnd();
 		// The disks were wiped: what is read is zeros, as the fresh expected state says.
 		expect(r.verify.mismatches).toBe(0);
+	});
+});
+
+/**
+ * A memory factory that calls itself a browser store (so the session watches it for faults) and
+ * refuses a write that would allocate a new block once `budget` blocks are allocated, as a full
+ * quota does: the refused write changes nothing, and every earlier block stays as it was.
+ */
+function quotaStores(budget: { blocks: number }) {
+	const mem = new MemoryStoreFactory();
+	const wrapped = new Map<string, MemoryBlockStore>();
+	let sessionSaves = 0;
+	const factory: StoreFactory & { saves: () => number } = {
+		kind: 'idb',
+		saves: () => sessionSaves,
+		openBlockStore(name, sectors) {
+			const s = mem.openBlockStore(name, sectors);
+			if (!wrapped.has(name)) {
+				const write = s.write.bind(s);
+				s.write = (sector: number, src: Uint8Array) => {
+					const first = Math.floor(sector / 8);
+					const last = Math.floor((sector + src.length / 512 - 1) / 8);
+					let fresh = 0;
+					for (let b = first; b <= last; b++) if (!s.blocks.has(b)) fresh++;
+					let used = 0;
+					for (const st of wrapped.values()) used += st.blocks.size;
+					if (fresh > 0 && used + fresh > budget.blocks) throw new StoreFullError(`storage is full: writing ${src.length} bytes to the disk "${name}" was refused`);
+					write(sector, src);
+				};
+				wrapped.set(name, s);
+			}
+			return s;
+		},
+		openSidecar(name) {
+			const side = mem.openSidecar(name);
+			if (name !== 'session') return side;
+			return {
+				get: (k: string) => side.get(k),
+				set: (k: string, v: Uint8Array) => {
+					sessionSaves++;
+					return side.set(k, v);
+				},
+				delete: (k: string) => side.delete(k),
+				keys: () => side.keys()
+			};
+		},
+		wipe() {
+			wrapped.clear();
+			mem.wipe();
+		}
+	};
+	return factory;
+}
+
+describe('sessions that stop', () => {
+	it('a store fault stops the run with the disk and the reason; what was written before verifies after a reload', async () => {
+		const budget = { blocks: 600 };
+		const stores = quotaStores(budget);
+		const a = session(stores as unknown as MemoryStoreFactory);
+		await a.load(scenario(4000, { rw: 'randwrite' }));
+		await expect(a.runToEnd()).rejects.toMatchObject({ name: 'StoreFullError' });
+		expect(a.state).toBe('error');
+		const f = a.frame();
+		expect(f.state).toBe('error');
+		expect(f.fault?.name).toBe('StoreFullError');
+		expect(f.error).toMatch(/^The run stopped: storage is full: writing \d+ bytes to the disk "disk\.vm\/d" was refused/);
+		// It stopped at the first refusal (not after failing thousands of I/Os).
+		expect(f.ios).toBeLessThan(1000);
+		expect(f.errors).toBeGreaterThan(0);
+		expect(f.errors).toBeLessThan(100);
+		// The next session (a reload) finds the disks and the verification state, saved at the stop.
+		budget.blocks = 1e9;
+		const b = session(stores as unknown as MemoryStoreFactory);
+		expect((await b.savedSession())?.interrupted).toBe(false);
+		const info = await b.load(scenario(4000, { rw: 'randread' }), true);
+		expect(info.restored).toBe(true);
+		expect(info.restoredBlocks).toBeGreaterThan(500);
+		const r = await b.runToEnd();
+		expect(r.verify.sectorsChecked).toBeGreaterThan(0);
+		expect(r.verify.mismatches).toBe(0);
+	});
+
+	it('pausing saves the verification state with the disks', async () => {
+		const stores = new MemoryStoreFactory();
+		const wall = { t: 0 };
+		const a = session(stores, wall);
+		await a.load(scenario(100_000, { rw: 'randwrite' }));
+		// Pause once some writes are done (the wall clock is read around every slice).
+		(a as unknown as { wallMs: () => number }).wallMs = () => {
+			if (a.frame().ios > 300) a.pause();
+			return (wall.t += 1);
+		};
+		await a.play();
+		expect(a.state).toBe('paused');
+		const b = session(stores);
+		expect((await b.savedSession())?.interrupted).toBe(false);
+		const info = await b.load(scenario(3000, { rw: 'randread' }), true);
+		expect(info.restored).toBe(true);
+		const r = await b.runToEnd();
+		expect(r.verify.sectorsChecked).toBeGreaterThan(0);
+		expect(r.verify.mismatches).toBe(0);
+	});
+
+	it('a session that stopped mid-run is not restored: its disks are wiped and the page is told why', async () => {
+		const stores = new MemoryStoreFactory();
+		const a = session(stores);
+		await a.load(scenario(2000, { rw: 'randwrite' }));
+		await a.runToEnd();
+		// As if the tab closed while I/O was running: the marker written before I/O is still there.
+		await (await stores.openSidecar('session')).set('running', new Uint8Array(1));
+		const b = session(stores);
+		expect((await b.savedSession())?.interrupted).toBe(true);
+		const info = await b.load(scenario(2000, { rw: 'randread' }), true);
+		expect(info.restored).toBe(false);
+		expect(info.discarded).toMatch(/stopped while I\/O was running/);
+		const r = await b.runToEnd();
+		expect(r.verify.mismatches).toBe(0); // zeros, as the fresh state expects
+		expect((await session(stores).savedSession())?.interrupted).toBe(false);
+	});
+
+	it('disks saved without their verification state are not reused', async () => {
+		const stores = new MemoryStoreFactory();
+		const a = session(stores);
+		await a.load(scenario(2000, { rw: 'randwrite' }));
+		await a.runToEnd();
+		await (await stores.openSidecar('session')).delete('expected.json');
+		const info = await session(stores).load(scenario(2000, { rw: 'randread' }), true);
+		expect(info.restored).toBe(false);
+		expect(info.discarded).toMatch(/no verification state/);
+	});
+
+	it('a changed layout says why the saved disks were not reused', async () => {
+		const stores = new MemoryStoreFactory();
+		const a = session(stores);
+		await a.load(scenario(500, { rw: 'randwrite' }));
+		await a.runToEnd();
+		const bigger = scenario(500);
+		bigger.vms[0].disks[0].size = '128m';
+		const info = await session(stores).load(bigger, true);
+		expect(info.restored).toBe(false);
+		expect(info.discarded).toMatch(/another layout or other filters/);
+		// Without a saved session (or without asking to restore) nothing is "discarded".
+		expect((await session(new MemoryStoreFactory()).load(bigger, true)).discarded).toBeUndefined();
+	});
+
+	it('step saves as it goes: the session is never left marked as running', async () => {
+		const stores = new MemoryStoreFactory();
+		const a = session(stores);
+		await a.load(scenario(50, { rw: 'randwrite' }));
+		await a.step();
+		await a.step();
+		expect((await session(stores).savedSession())?.interrupted).toBe(false);
 	});
 });

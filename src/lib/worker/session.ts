@@ -21,6 +21,7 @@ import { csvChunks } from '../engine/export/csv';
 import { perfettoChunks } from '../engine/export/perfetto';
 import { clusterView, runClusterOp, type ClusterOpResult, type ClusterRequest, type ClusterView } from './cluster-ops';
 import { TraceReplay, type ReplayOptions, type ReplayProgress } from './trace-replay';
+import { storeFault, watchStores, type StoreFault } from './store-watch';
 
 export type PlayState = 'empty' | 'ready' | 'running' | 'paused' | 'finished' | 'stopped' | 'error';
 
@@ -37,6 +38,25 @@ export interface LoadInfo {
 	disks: { key: string; sizeBytes: number; chain: { name: string; class: string; index: number }[] }[];
 	/** True when disks and verification state were restored from an earlier session. */
 	restored: boolean;
+	/** Blocks whose content the restored verification state knows (0 when not restored). */
+	restoredBlocks: number;
+	/**
+	 * Why the disks saved by an earlier session were not reused (they were wiped): the disks or
+	 * their filters changed, or that session stopped mid-run. Absent when nothing was discarded.
+	 */
+	discarded?: string;
+}
+
+/** What an earlier session left in the store (see EngineSession.savedSession). */
+export interface SavedSession {
+	/** Its scenario (as the engine parsed it). */
+	scenario: unknown;
+	/**
+	 * True when it stopped while I/O was running (the tab closed mid-run, or the final save
+	 * failed): its disks may hold writes its saved verification state does not know, so the
+	 * disks are not reused.
+	 */
+	interrupted: boolean;
 }
 
 export interface FrameWindow {
@@ -81,6 +101,8 @@ export interface Frame {
 	liveCount: number;
 	log: { t: number; source: string; message: string }[];
 	error?: string;
+	/** The store fault that stopped the run (storage full, store held by another tab…). */
+	fault?: StoreFault;
 }
 
 export interface SessionOptions {
@@ -98,6 +120,8 @@ export interface SessionOptions {
 
 const SAVED_SCENARIO = 'scenario.json';
 const SAVED_EXPECTED = 'expected.json';
+/** Present while I/O may be running: written before it starts, deleted by the save after it stops. */
+const SAVED_RUNNING = 'running';
 /** Wall time one playback slice may take before yielding, ms. */
 const SLICE_MS = 8;
 
@@ -107,7 +131,11 @@ export class EngineSession {
 	/** Virtual µs per wall ms; Infinity = as fast as possible. */
 	speed = Infinity;
 	error: string | undefined;
+	/** The first store fault of this run (the run stops on it). */
+	fault: StoreFault | undefined;
 
+	/** The stores, watched for faults unless they are memory (see store-watch.ts). */
+	private readonly stores: StoreFactory;
 	private scenario: Scenario | undefined;
 	private playToken = 0;
 	private anchorWall = 0;
@@ -133,8 +161,17 @@ export class EngineSession {
 	private loop: Promise<void> = Promise.resolve();
 	/** A trace file being streamed in and replayed (trace-replay.ts). */
 	private replay: TraceReplay | undefined;
+	/** The latest save (saves run one at a time, in order). */
+	private saving: Promise<unknown> = Promise.resolve();
+	/** Events per Simulation.run call while playing. */
+	private readonly eventsPerRun: number;
+	/** The "running" marker is in the store (since the last save at rest). */
+	private markedRunning = false;
 
 	constructor(private readonly options: SessionOptions) {
+		this.stores = options.stores.kind === 'memory' ? options.stores : watchStores(options.stores, (f) => (this.fault ??= f));
+		// A watched store's fault is seen between runs of events: shorter runs stop sooner after one.
+		this.eventsPerRun = this.stores === options.stores ? 4096 : 256;
 		this.sampleLimit = options.sampleLimit ?? 256;
 		this.liveLimit = options.liveLimit ?? 128;
 		this.yieldNow = options.yieldNow ?? (() => new Promise((r) => setTimeout(r, 0)));
@@ -150,6 +187,9 @@ export class EngineSession {
 		this.pause();
 		this.replay?.cancel('another scenario was loaded');
 		this.replay = undefined;
+		// The run being replaced saves its state first (its play loop does on the way out).
+		await this.loop;
+		await this.saving.catch(() => undefined);
 		const scenario = parseScenario(input);
 		let replay: TraceReplay | undefined;
 		if (replayOptions) {
@@ -158,22 +198,32 @@ export class EngineSession {
 			if (replayOptions.timingOnly) scenario.run = { ...scenario.run, timingOnly: true };
 		}
 		let expected: Map<string, ExpectedState> | undefined;
-		let restored = false;
-		// Restore only onto disks laid out and filtered as they were when saved: data written
-		// through another chain (say, without encryption) would not read back through this one.
-		if (restore && sameStorage(await this.savedScenario(), scenario)) {
-			expected = await this.savedExpected();
-			restored = expected !== undefined;
-		} else {
+		let discarded: string | undefined;
+		this.fault = undefined;
+		const saved = restore ? await this.savedSession() : undefined;
+		if (saved) {
+			// Restore only onto disks laid out and filtered as they were when saved: data written
+			// through another chain (say, without encryption) would not read back through this one.
+			if (!sameStorage(saved.scenario, scenario)) discarded = 'the saved disks have another layout or other filters than this scenario';
+			else if (saved.interrupted)
+				discarded = 'the last session stopped while I/O was running, so its disks may hold writes its saved verification state does not know';
+			else {
+				expected = await this.savedExpected();
+				if (!expected) discarded = 'no verification state was saved with them';
+			}
+		}
+		const restored = expected !== undefined;
+		if (!restored) {
 			// A fresh run starts from empty disks: the guest's expected state is fresh too, so bytes
 			// left by an earlier run (the same session, or a store that persists) would read back as
 			// mismatches.
 			this.sim = undefined;
-			await this.options.stores.wipe();
+			await this.stores.wipe();
+			this.markedRunning = false;
 		}
 		const sim = await Simulation.create(scenario, {
 			registry: this.options.registry,
-			stores: this.options.stores,
+			stores: this.stores,
 			expected,
 			...(replay ? { streams: new Map([[replay.diskKey, replay.attach]]) } : {})
 		});
@@ -189,11 +239,15 @@ export class EngineSession {
 		this.completedIos = 0;
 		this.resetWindow(0);
 		for (const d of sim.disks) d.guest.onComplete = (io) => this.onGuestComplete(io);
-		await this.save();
+		await this.save(true);
+		let restoredBlocks = 0;
+		for (const e of expected?.values() ?? []) restoredBlocks += e.trackedBlocks;
 		return {
 			name: scenario.name,
 			seed: scenario.seed,
 			restored,
+			restoredBlocks,
+			...(discarded ? { discarded } : {}),
 			disks: sim.disks.map((d) => ({
 				key: d.key,
 				sizeBytes: d.config.size,
@@ -204,9 +258,21 @@ export class EngineSession {
 
 	/** The scenario saved by an earlier session, if any. */
 	async savedScenario(): Promise<unknown | undefined> {
-		const side = await this.options.stores.openSidecar('session');
+		return (await this.savedSession())?.scenario;
+	}
+
+	/** What an earlier session (or this one) saved in the store: its scenario, and whether it was interrupted. */
+	async savedSession(): Promise<SavedSession | undefined> {
+		const side = await this.stores.openSidecar('session');
 		const bytes = await side.get(SAVED_SCENARIO);
-		return bytes ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
+		if (!bytes) return undefined;
+		let scenario: unknown;
+		try {
+			scenario = JSON.parse(new TextDecoder().decode(bytes));
+		} catch {
+			return undefined; // unreadable: as if nothing was saved (a load then wipes the disks)
+		}
+		return { scenario, interrupted: (await side.get(SAVED_RUNNING)) !== undefined };
 	}
 
 	setSpeed(usPerMs: number): void {
@@ -224,6 +290,7 @@ export class EngineSession {
 		let release!: () => void;
 		this.loop = new Promise<void>((r) => (release = r));
 		try {
+			await this.markRunning();
 			while (this.playToken === token && this.state === 'running') {
 				if (this.replay?.starved) {
 					// The trace's next chunk is on its way: the clock waits for it.
@@ -239,7 +306,8 @@ export class EngineSession {
 					// Nothing is due before the wall clock moves on. (Also: Simulation.run reports
 					// "done" for untilUs 0 when maxRuntimeUs is 0, i.e. no limit, so never ask it that.)
 					if (untilUs <= 0) break;
-					done = await sim.run({ untilUs, maxEvents: this.replay?.eventBudget() ?? 4096 });
+					done = await sim.run({ untilUs, maxEvents: this.replay?.eventBudget(this.eventsPerRun) ?? this.eventsPerRun });
+					if (this.fault) break;
 					if (done && this.replayPending()) {
 						// Not the end: the trace has more to come (a chunk may have arrived meanwhile).
 						done = false;
@@ -247,9 +315,12 @@ export class EngineSession {
 					}
 					if (this.speed !== Infinity && sim.sched.peekTime() > untilUs) break; // caught up with the wall
 				}
+				if (this.fault) {
+					this.stopOnFault();
+					break;
+				}
 				if (done) {
 					this.state = 'finished';
-					await this.save();
 					break;
 				}
 				await this.yieldNow();
@@ -257,6 +328,9 @@ export class EngineSession {
 		} catch (e) {
 			this.fail(e);
 		} finally {
+			// Paused, finished, stopped or failed: the disks and the verification state are saved
+			// together before anything else may run (a load waits for this loop).
+			await this.save();
 			release();
 		}
 	}
@@ -279,24 +353,32 @@ export class EngineSession {
 		if (this.state === 'finished' || this.state === 'stopped') return;
 		const target = this.completedIos + 1;
 		try {
+			await this.markRunning();
 			while (this.completedIos < target) {
 				if (this.replay?.starved) break; // the trace's next chunk has not arrived
 				if (await sim.run({ maxEvents: 1 })) {
 					this.state = 'finished';
 					break;
 				}
+				if (this.fault) break;
 			}
-			if (this.state !== 'finished') this.state = 'paused';
+			if (this.fault) this.stopOnFault();
+			else if (this.state !== 'finished') this.state = 'paused';
 		} catch (e) {
 			this.fail(e);
 		}
+		await this.save();
 	}
 
 	/** Runs to the end as fast as possible and returns the summary. */
 	async runToEnd(): Promise<RunResult> {
 		this.setSpeed(Infinity);
 		await this.play();
-		if (this.state === 'error') throw new Error(this.error);
+		if (this.state === 'error') {
+			const e = new Error(this.error);
+			if (this.fault) e.name = this.fault.name; // the page tells store faults apart by name
+			throw e;
+		}
 		return this.result();
 	}
 
@@ -309,18 +391,37 @@ export class EngineSession {
 		const sim = this.requireSim();
 		const wasRunning = this.state === 'running';
 		this.pause();
+		await this.loop;
+		await this.markRunning();
 		await sim.control(diskKey, event);
+		if (this.fault) this.stopOnFault();
 		await this.save();
-		if (wasRunning) void this.play();
+		if (wasRunning && this.state === 'paused') void this.play();
 	}
 
 	/** Wipes every store and the saved session (the page's "reset"). */
 	async reset(): Promise<void> {
 		this.stop();
+		await this.loop;
+		await this.saving.catch(() => undefined);
 		this.sim = undefined;
 		this.scenario = undefined;
 		this.state = 'empty';
-		await this.options.stores.wipe();
+		this.fault = undefined;
+		this.error = undefined;
+		this.markedRunning = false;
+		await this.stores.wipe();
+	}
+
+	/**
+	 * Stops playback and waits until the state is saved (before the worker lets go of the
+	 * stores, e.g. when the page switches to another store). The session is not used again.
+	 */
+	async close(): Promise<void> {
+		this.pause();
+		await this.loop;
+		await this.saving.catch(() => undefined);
+		this.playToken++;
 	}
 
 	/** What happened since the last frame: called by the page once per animation frame. */
@@ -384,7 +485,8 @@ export class EngineSession {
 			live: live.sample,
 			liveCount: live.count,
 			log,
-			...(this.error ? { error: this.error } : {})
+			...(this.error ? { error: this.error } : {}),
+			...(this.fault && this.state === 'error' ? { fault: this.fault } : {})
 		};
 	}
 
@@ -446,9 +548,11 @@ export class EngineSession {
 		const wasRunning = this.state === 'running';
 		this.pause();
 		await this.loop;
+		await this.markRunning();
 		sim.start();
 		const r = await runClusterOp(sim, req);
 		if (this.state === 'ready' || (this.state === 'finished' && !sim.finished)) this.state = 'paused';
+		if (this.fault) this.stopOnFault();
 		await this.save();
 		if (wasRunning && this.state === 'paused') void this.play();
 		return r;
@@ -553,7 +657,25 @@ export class EngineSession {
 
 	private fail(e: unknown): void {
 		this.state = 'error';
+		this.fault ??= storeFault(e);
 		this.error = e instanceof Error ? e.message : String(e);
+	}
+
+	/** A store fault stops the run: nothing more is issued, and the page is told which store and why. */
+	private stopOnFault(): void {
+		this.playToken++;
+		this.state = 'error';
+		this.error = `The run stopped: ${this.fault!.message}`;
+		this.sim?.addLog('store', this.error);
+	}
+
+	/** Writes the "running" marker before I/O may run (see SavedSession.interrupted). */
+	private async markRunning(): Promise<void> {
+		if (this.markedRunning || !this.scenario) return;
+		await this.saving.catch(() => undefined);
+		const side = await this.stores.openSidecar('session');
+		await side.set(SAVED_RUNNING, new Uint8Array(1));
+		this.markedRunning = true;
 	}
 
 	private requireSim(): Simulation {
@@ -561,24 +683,56 @@ export class EngineSession {
 		return this.sim;
 	}
 
-	/** Saves the scenario and the guest's expected state next to the disks. */
-	private async save(): Promise<void> {
-		if (!this.sim || !this.scenario) return;
-		// The disks first: after a crash the saved state must not be newer than the bytes.
-		await (this.options.stores as { flushAll?: () => void | Promise<void> }).flushAll?.();
-		const side = await this.options.stores.openSidecar('session');
+	/**
+	 * Saves the scenario and the guest's expected state next to the disks, one save at a time.
+	 * Errors are thrown when `report` is set (a load that cannot save fails); otherwise a failed
+	 * save only leaves the "running" marker in place, so the disks are not reused later.
+	 */
+	private save(report = false): Promise<void> {
+		const p = this.saving.catch(() => undefined).then(() => this.saveNow());
+		this.saving = p;
+		return report ? p : p.catch((e: unknown) => this.saveFailed(e));
+	}
+
+	private async saveNow(): Promise<void> {
+		const sim = this.sim;
+		const scenario = this.scenario;
+		if (!sim || !scenario) return;
+		const stores = this.stores as { flushAll?: () => void | Promise<void>; closeAll?: () => void | Promise<void> };
+		// The disks first: after a crash the saved state must not be newer than the bytes. If the
+		// flush fails, nothing below runs: the marker stays and the disks are not reused.
+		await stores.flushAll?.();
+		// Storage is full: close the disks (a browser releases the room it reserved ahead of open
+		// files) so the small verification state still fits. The run cannot go on anyway.
+		if (this.fault?.name === 'StoreFullError') await stores.closeAll?.();
+		const side = await this.stores.openSidecar('session');
 		const enc = new TextEncoder();
-		await side.set(SAVED_SCENARIO, enc.encode(JSON.stringify(this.scenario)));
-		const expected = Object.fromEntries(this.sim.disks.map((d) => [d.key, d.expected.toJSON()]));
+		await side.set(SAVED_SCENARIO, enc.encode(JSON.stringify(scenario)));
+		const expected = Object.fromEntries(sim.disks.map((d) => [d.key, d.expected.toJSON()]));
 		await side.set(SAVED_EXPECTED, enc.encode(JSON.stringify(expected)));
+		if (this.state !== 'running' && this.markedRunning) {
+			await side.delete(SAVED_RUNNING);
+			this.markedRunning = false;
+		}
+	}
+
+	private saveFailed(e: unknown): void {
+		const why = e instanceof Error ? e.message : String(e);
+		const note = `the verification state could not be saved (${why}): these disks will not be reused after a reload`;
+		this.sim?.addLog('store', note);
+		if (this.state === 'error' && this.error && !this.error.includes(note)) this.error += ` Also, ${note}.`;
 	}
 
 	private async savedExpected(): Promise<Map<string, ExpectedState> | undefined> {
-		const side = await this.options.stores.openSidecar('session');
+		const side = await this.stores.openSidecar('session');
 		const bytes = await side.get(SAVED_EXPECTED);
 		if (!bytes) return undefined;
-		const obj = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, [number, number | number[]][]>;
-		return new Map(Object.entries(obj).map(([k, v]) => [k, ExpectedState.fromJSON(v)]));
+		try {
+			const obj = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, [number, number | number[]][]>;
+			return new Map(Object.entries(obj).map(([k, v]) => [k, ExpectedState.fromJSON(v)]));
+		} catch {
+			return undefined;
+		}
 	}
 }
 
