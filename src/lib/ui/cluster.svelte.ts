@@ -3,9 +3,15 @@
  * and the operations the cluster panel starts. Each operation runs in the engine Worker on the
  * live run; its effect (or why it was refused) comes back here, and the frame pulled after it
  * carries the same line into the event log and the I/O of its virtual time into the charts.
+ *
+ * One ClusterState serves the page: the cluster panel works it and the topology draws the same
+ * live view (which host each VM runs on now, with that host's bundles and versions), so both
+ * follow a vMotion, a DRS move or a host failure as soon as the worker reports it. It also keeps
+ * the custom bundles stored by the filter editor (custom-bundles.svelte.ts).
  */
 import type { ClusterOpResult, ClusterRequest, ClusterView } from '$lib/worker/api';
 import type { Playground } from './playground.svelte';
+import { CustomBundles } from './custom-bundles.svelte';
 
 /** Wall time between refreshes of the view while a run plays (timed operations change it), ms. */
 export const CLUSTER_REFRESH_MS = 1000;
@@ -17,8 +23,15 @@ export class ClusterState {
 	/** The operation now running ('' when none). */
 	busy = $state('');
 	error = $state<string | null>(null);
+	readonly bundles: CustomBundles;
 
-	constructor(private readonly pg: Playground) {}
+	constructor(private readonly pg: Playground) {
+		this.bundles = new CustomBundles(pg);
+	}
+
+	destroy(): void {
+		this.bundles.destroy();
+	}
 
 	async refresh(): Promise<void> {
 		if (!this.pg.client.info) {
@@ -33,8 +46,12 @@ export class ClusterState {
 		}
 	}
 
-	/** Runs one operation on the loaded run; resolves with its outcome (never throws for a refusal). */
-	async run(req: ClusterRequest): Promise<ClusterOpResult | undefined> {
+	/**
+	 * Runs one operation on the loaded run; resolves with its outcome (never throws for a refusal).
+	 * `prepare` runs first (a custom bundle's code registered in the engine): a message it returns
+	 * is the operation's failure, and the operation does not run.
+	 */
+	async run(req: ClusterRequest, prepare?: () => Promise<string | undefined>): Promise<ClusterOpResult | undefined> {
 		if (this.busy) return undefined;
 		if (!this.pg.client.info) {
 			// Nothing loaded yet (or the last load failed): load the scenario first, as Play would.
@@ -43,6 +60,12 @@ export class ClusterState {
 		}
 		this.busy = req.op;
 		try {
+			const problem = await prepare?.();
+			if (problem) {
+				const t = this.view?.nowUs ?? 0;
+				this.last = { ok: false, refused: false, op: req.op, message: problem, t, endT: t };
+				return this.last;
+			}
 			const r = await this.pg.client.api.clusterOp(JSON.parse(JSON.stringify(req)) as ClusterRequest);
 			this.last = r;
 			this.error = null;

@@ -43,7 +43,8 @@ export const ROLE_HELP: Record<string, string> = {
 	wan: 'The WAN link to the replica site: round-trip time and bandwidth of the replication traffic.',
 	replica: 'The storage at the replica site that receives the replicated writes.',
 	journal: 'The journal device at the replica site (history for point-in-time recovery).',
-	fast: 'The fast tier (the capacity tier is the datastore itself).'
+	fast: 'The fast tier (the capacity tier is the datastore itself).',
+	peer: 'The LAN to the other hosts that keep copies of the write-back cache\'s dirty blocks (writeBackPeers): a write completes when they acknowledge its copy, and a crash of this host loses none of them.'
 };
 
 export const ROLE_LABEL: Record<string, string> = {
@@ -51,7 +52,8 @@ export const ROLE_LABEL: Record<string, string> = {
 	wan: 'WAN link',
 	replica: 'Replica storage',
 	journal: 'Replica journal',
-	fast: 'Fast tier'
+	fast: 'Fast tier',
+	peer: 'Peer link'
 };
 
 /** Status counters worth a glance per filter type (the rest are in the panel and the table). */

@@ -5,7 +5,10 @@
  *
  * Opening never leaves the page blank or hung: a bad link or file shows its LinkError (step and
  * reason) and the default scenario loads. A link that carries custom filter code waits for the
- * viewer's consent before anything runs; declining loads the default scenario.
+ * viewer's consent before anything runs; declining loads the default scenario. Custom bundles
+ * stored in this browser by the filter editor (custom-bundles.svelte.ts) travel in links like
+ * that too; a link whose code is exactly stored bundles' (a reload of this page) needs no
+ * consent, and a scenario that uses a stored bundle gets it registered before it loads.
  */
 import { replaceState } from '$app/navigation';
 import { SandboxHost } from '$lib/sandbox/host';
@@ -13,6 +16,7 @@ import { installCustomFilter } from '$lib/sandbox/install';
 import { defaultEditableScenario, type EditableScenario, type Playground } from './playground.svelte';
 import { LinkError, jsonFileText, openJsonFile, openLink, pageLink, pageLinkState, type CustomFilterSource, type OpenedScenario } from './links';
 import { lessonById, lessonScenario, type Lesson } from './lessons';
+import type { CustomBundles } from './custom-bundles.svelte';
 
 export interface Notice {
 	kind: 'error' | 'info';
@@ -42,7 +46,11 @@ export class ScenarioSource {
 	#sandbox: SandboxHost | undefined;
 	#timer: ReturnType<typeof setTimeout> | undefined;
 
-	constructor(private readonly pg: Playground) {}
+	constructor(
+		private readonly pg: Playground,
+		/** The custom bundles stored by the filter editor (none without). */
+		private readonly bundles?: CustomBundles
+	) {}
 
 	destroy(): void {
 		clearTimeout(this.#timer);
@@ -184,7 +192,10 @@ export class ScenarioSource {
 
 	private linkInput() {
 		const pg = this.pg;
-		return { scenario: pg.snapshot(), speed: pg.speed, view: pg.view, selected: pg.selected, filters: this.filters };
+		const scenario = pg.snapshot();
+		// The stored custom bundles the scenario uses travel with it, as a link's filter code does.
+		const own = (this.bundles?.linkFilters(scenario) ?? []).filter((f) => !this.filters.some((x) => x.name === f.name));
+		return { scenario, speed: pg.speed, view: pg.view, selected: pg.selected, filters: [...this.filters, ...own] };
 	}
 
 	private applyLesson(lesson: Lesson): void {
@@ -197,6 +208,23 @@ export class ScenarioSource {
 	}
 
 	private async open(opened: OpenedScenario, info?: string): Promise<void> {
+		if (opened.filters.length > 0 && this.bundles) {
+			// Code that is exactly this browser's stored bundles' is its own: no consent asked.
+			const own = await this.bundles.ownCode(opened.filters);
+			if (own) {
+				for (const b of own) {
+					const problem = await this.bundles.register(b);
+					if (problem) {
+						await this.fail('A stored custom bundle the link uses does not load', new Error(problem));
+						return;
+					}
+				}
+				this.filters = [];
+				this.notice = info ? { kind: 'info', title: info, text: '' } : null;
+				await this.apply(opened);
+				return;
+			}
+		}
 		if (opened.filters.length > 0) {
 			// Nothing runs until the viewer says so.
 			this.consent = opened;
@@ -210,6 +238,9 @@ export class ScenarioSource {
 
 	private async apply(opened: OpenedScenario): Promise<void> {
 		const pg = this.pg;
+		// Stored custom bundles the scenario uses (a file, a link without their code) load first.
+		const problems = (await this.bundles?.registerUsed(opened.scenario)) ?? [];
+		if (problems.length) this.notice = { kind: 'error', title: 'A stored custom bundle does not load', text: problems.join('; ') };
 		pg.scenario = opened.scenario as EditableScenario;
 		if (opened.speed !== undefined) pg.speed = opened.speed;
 		if (opened.view) pg.view = opened.view;
