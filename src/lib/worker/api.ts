@@ -6,7 +6,7 @@
 import type { ControlEvent } from '../engine/filter';
 import type { RunResult } from '../engine/result';
 import type { TraceRow } from '../engine/trace';
-import type { Frame, LoadInfo } from './session';
+import type { Frame, LoadInfo, SavedSession } from './session';
 import type { FilterInfo } from '../filters/catalog';
 import type { InstallOptions, InstallResult } from '../sandbox/custom-filters';
 import type { CustomFilterReport } from '../sandbox/proxy';
@@ -36,11 +36,18 @@ export interface EngineApi {
 	/** Every registered filter type with its parameter table (for the palette and panels). */
 	catalog(): FilterInfo[];
 	/**
-	 * Validates and builds a scenario (null: the default one). Throws a ScenarioError message.
-	 * `store` defaults to OPFS where available, else IndexedDB. With `replay`, a trace file that
-	 * the page then streams in (replayPush, replayEnd) replaces the workload of one disk.
+	 * Validates and builds a scenario (null: the default one). Throws a ScenarioError message, or
+	 * a store error (StoreLockedError, StoreFullError, StoreUnavailableError by name) when the
+	 * store cannot be opened. `store` defaults to OPFS where available, else IndexedDB; switching
+	 * store saves the session and lets go of the previous store. With `restore`, the disks and
+	 * the verification state saved in the store are kept when they fit this scenario (same disks
+	 * and filters, saved at rest); otherwise the disks start empty and LoadInfo.discarded says
+	 * why. With `replay`, a trace file that the page then streams in (replayPush, replayEnd)
+	 * replaces the workload of one disk.
 	 */
-	load(scenario: unknown | null, store?: StoreChoice, replay?: ReplayOptions): Promise<LoadInfo>;
+	load(scenario: unknown | null, store?: StoreChoice, replay?: ReplayOptions, restore?: boolean): Promise<LoadInfo>;
+	/** What the store holds from an earlier session (null: nothing, or the memory store). Opens the store. */
+	savedSession(store?: StoreChoice): Promise<SavedSession | null>;
 	play(): void;
 	pause(): void;
 	stop(): void;
@@ -98,4 +105,4 @@ export interface EngineApi {
 
 export type { InstallOptions, InstallResult, CustomFilterReport };
 export type { ClusterOpResult, ClusterRequest, ClusterView, ReplayOptions, ReplayProgress, CertReport };
-export type { Frame, LoadInfo, RunResult, FilterInfo, AnalyticsReport, TraceQuery, TraceQueryResult, TraceView };
+export type { Frame, LoadInfo, SavedSession, RunResult, FilterInfo, AnalyticsReport, TraceQuery, TraceQueryResult, TraceView };

@@ -24,6 +24,11 @@ export class EngineClient {
 	/** The latest frame pulled from the worker. */
 	frame = $state.raw<Frame | null>(null);
 	error = $state<string | null>(null);
+	/**
+	 * The error's name when it is a store fault the page explains (StoreFullError,
+	 * StoreLockedError, StoreUnavailableError), else null.
+	 */
+	errorName = $state<string | null>(null);
 	status = $state<EngineStatus>('idle');
 	/** Completed runs since the client was created. */
 	runs = $state(0);
@@ -61,6 +66,7 @@ export class EngineClient {
 			if (token !== this.#latest) return; // a newer run superseded this one
 			this.result = result;
 			this.error = null;
+			this.errorName = null;
 			this.status = 'done';
 			this.runs += 1;
 			this.wallMs = performance.now() - started;
@@ -68,7 +74,7 @@ export class EngineClient {
 			return result;
 		} catch (e) {
 			if (token !== this.#latest) return;
-			this.#fail(e instanceof Error ? e.message : String(e));
+			this.#failWith(e);
 		}
 	}
 
@@ -76,20 +82,21 @@ export class EngineClient {
 	 * Loads a scenario for live playback (play/pause/step), without running it. With `replay`, a
 	 * trace file (streamed in afterwards through api.replayPush) replaces one disk's workload.
 	 */
-	async load(scenario: unknown | null, store: StoreChoice = 'memory', replay?: ReplayOptions): Promise<LoadInfo | undefined> {
+	async load(scenario: unknown | null, store: StoreChoice = 'memory', replay?: ReplayOptions, restore = false): Promise<LoadInfo | undefined> {
 		const token = ++this.#latest;
 		this.status = 'loading';
 		try {
-			const info = await this.api.load(plain(scenario), store, replay);
+			const info = await this.api.load(plain(scenario), store, replay, restore);
 			if (token !== this.#latest) return;
 			this.info = info;
 			this.error = null;
+			this.errorName = null;
 			this.status = 'idle';
 			// Delivered, not just kept: it carries what loading logged (a filter's attach messages).
 			this.#deliver(await this.api.frame());
 			return info;
 		} catch (e) {
-			if (token === this.#latest) this.#fail(e instanceof Error ? e.message : String(e));
+			if (token === this.#latest) this.#failWith(e);
 		}
 	}
 
@@ -142,7 +149,7 @@ export class EngineClient {
 				}
 			} catch (e) {
 				this.#framesWanted = false;
-				this.#fail(e instanceof Error ? e.message : String(e));
+				this.#failWith(e);
 				return;
 			}
 			requestAnimationFrame(() => void tick());
@@ -153,12 +160,20 @@ export class EngineClient {
 	#deliver(f: Frame): void {
 		this.frame = f;
 		if (f.error) this.error = f.error;
+		if (f.fault) this.errorName = f.fault.name;
 		for (const fn of this.#frameListeners) fn(f);
 	}
 
-	#fail(message: string): void {
+	#fail(message: string, name: string | null = null): void {
 		this.error = message;
+		this.errorName = name;
 		this.status = 'error';
+	}
+
+	/** A rejected call: comlink keeps the error's name, so store faults stay recognisable. */
+	#failWith(e: unknown): void {
+		const name = e instanceof Error && e.name.startsWith('Store') ? e.name : null;
+		this.#fail(e instanceof Error ? e.message : String(e), name);
 	}
 }
 

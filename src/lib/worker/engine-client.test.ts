@@ -41,4 +41,16 @@ describe('EngineClient', () => {
 		expect(client.status).toBe('error');
 		expect(client.error).toBe('vms[0].name: bad');
 	});
+
+	it('keeps the name of a store fault, so the page can explain it', async () => {
+		const locked = Object.assign(new Error('the disk "disk.vm1/disk0" is open in another tab'), { name: 'StoreLockedError' });
+		const client = new EngineClient({ load: async () => Promise.reject(locked) } as unknown as EngineRemote);
+		await client.load({}, 'opfs', undefined, true);
+		expect(client.status).toBe('error');
+		expect(client.errorName).toBe('StoreLockedError');
+		expect(client.error).toMatch(/open in another tab/);
+		const other = new EngineClient({ load: async () => Promise.reject(new Error('vms[0].name: bad')) } as unknown as EngineRemote);
+		await other.load({});
+		expect(other.errorName).toBeNull();
+	});
 });

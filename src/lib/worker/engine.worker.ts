@@ -54,9 +54,20 @@ async function openStores(choice: StoreChoice): Promise<StoreFactory> {
 
 async function ensureSession(choice: StoreChoice): Promise<EngineSession> {
 	if (!session || choice !== storeChoice) {
-		session?.stop();
+		const previous = storeChoice;
+		if (session) {
+			// The old session saves its state, then its store lets go (its Web Lock and its open
+			// files), so another tab can open it while this one uses another store.
+			const old = session;
+			session = undefined;
+			await old.close();
+			const f = factories.get(previous);
+			factories.delete(previous);
+			await f?.then((x) => (x as { release?: () => Promise<void> }).release?.()).catch(() => undefined);
+		}
+		const stores = await openStores(choice);
 		storeChoice = choice;
-		session = new EngineSession({ registry, stores: await openStores(choice), yieldNow });
+		session = new EngineSession({ registry, stores, yieldNow });
 	}
 	return session;
 }
@@ -74,9 +85,13 @@ const api: EngineApi = {
 	catalog() {
 		return filterCatalog(registry);
 	},
-	async load(scenario, store = defaultStore(), replay) {
+	async load(scenario, store = defaultStore(), replay, restore = false) {
 		const s = await ensureSession(store);
-		return s.load(scenario ?? defaultScenario(), false, replay);
+		return s.load(scenario ?? defaultScenario(), restore, replay);
+	},
+	async savedSession(store = defaultStore()) {
+		if (store === 'memory') return null;
+		return (await (await ensureSession(store)).savedSession()) ?? null;
 	},
 	play() {
 		void current().play();
