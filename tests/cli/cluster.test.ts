@@ -54,4 +54,14 @@ describe('vaio run with timed operations', () => {
 		expect(o.stdout).toMatch(/operation at 100ms: host-crash esx-02: .* on esx-02: 0 of \d+ blocks lost/);
 		expect(o.stdout).toMatch(/mismatches=0/);
 	}, 120_000);
+
+	test('examples/writeback-crash-protected.json: with a copy on a peer host, the crash loses no acknowledged write', async () => {
+		const o = await vaio('run', `${EXAMPLES}writeback-crash-protected.json`);
+		expect(o.code, o.stderr).toBe(0);
+		expect(o.stdout).toMatch(
+			/operation at 40ms: host-crash esx-01: .* ([1-9]\d*) acknowledged blocks not destaged \(\1 with a copy on a peer host\); vm-01\/disk-0 on esx-02: 0 of \d+ blocks lost/
+		);
+		expect(o.stdout).toMatch(/operation at 100ms: host-crash esx-02: .* on esx-02: 0 of \d+ blocks lost/);
+		expect(o.stdout).toMatch(/mismatches=0/);
+	}, 120_000);
 });
