@@ -146,6 +146,13 @@ describe('ExpectedState', () => {
 				buf[i] ^= bit;
 			}
 		}
+		// A never-written block reads as zeros; any set bit is caught.
+		const zeros = new Uint8Array(4096);
+		for (let i = 0; i < 4096; i++) {
+			zeros[i] = 0x80 >> (i % 8);
+			expect(s.checkRead(64, 8, zeros, i), `zero block, byte ${i}`).toBe(1);
+			zeros[i] = 0;
+		}
 	});
 
 	it('contents differ from each other and from zeros; a block read from the wrong place is caught', () => {

@@ -84,7 +84,7 @@ function fillSectors(dst: Uint8Array, at: number, id: number, slot: number, n: n
 function sectorMatches(w: number, id: number, slot: number): boolean {
 	const words = viewWords;
 	if (id === ZERO_CONTENT) {
-		for (let j = w; j < w + WORDS_PER_SECTOR; j++) if (words[j] !== 0) return false;
+		for (let j = w; j < w + WORDS_PER_SECTOR; j += 4) if ((words[j] | words[j + 1] | words[j + 2] | words[j + 3]) !== 0) return false;
 		return true;
 	}
 	if (words[w] !== (id | 0) || words[w + 1] !== slot) return false;
