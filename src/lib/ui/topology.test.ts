@@ -36,4 +36,18 @@ describe('topology layout', () => {
 		for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) expect(overlaps(boxes[i], boxes[j])).toBe(false);
 		expect(l.connectors.filter((c) => c.dashed)).toHaveLength(1);
 	});
+
+	it('keeps a host-local device beside its filter when the filter also has a link (the cache and its peers)', () => {
+		const cache = FILTER_CLASSES.indexOf('cache');
+		const slots: SlotInput[] = FILTER_CLASSES.map((cls) => (cls === 'cache' ? { cls, filter: { index: cache, type: 'cache' } } : { cls }));
+		const l = layoutTopology(slots, [
+			{ filterIndex: cache, role: 'ssd', kind: 'nvme', local: true },
+			{ filterIndex: cache, role: 'peer', kind: 'wan', detail: '100 µs RTT' }
+		]);
+		expect(l.sites).toHaveLength(1);
+		expect(l.sites[0].devices).toEqual([]);
+		expect(l.devices.map((d) => d.role)).toEqual(['ssd']);
+		expect(overlaps(l.sites[0].box, l.devices[0].box)).toBe(false);
+		expect(l.connectors.map((c) => c.dashed)).toEqual([true, false]);
+	});
 });

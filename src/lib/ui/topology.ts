@@ -26,6 +26,12 @@ export interface DeviceInput {
 	/** nvme, sata-ssd, hdd, null, or wan for a link. */
 	kind: string;
 	detail?: string;
+	/**
+	 * On the host, beside the filter, even when the filter also has a link (the cache's SSD beside
+	 * its link to the peers). Without it, a filter's devices other than its link are at the site the
+	 * link reaches (replication's replica and journal).
+	 */
+	local?: boolean;
 }
 
 export interface SlotLayout extends SlotInput {
@@ -122,8 +128,9 @@ export function layoutTopology(slots: SlotInput[], devices: DeviceInput[]): Topo
 		if (!list || list.length === 0) continue;
 		const mid = slot.box.y + slot.box.h / 2;
 		const link = list.find((d) => d.kind === 'wan');
+		const local = link ? list.filter((d) => d !== link && d.local) : list;
 		if (link) {
-			const rest = list.filter((d) => d !== link);
+			const rest = list.filter((d) => d !== link && !d.local);
 			const h = T.siteHeader + Math.max(1, rest.length) * T.siteRowH + 4;
 			const top = Math.max(nextFree, mid - h / 2);
 			const box: Box = { x: T.deviceX + 20, y: top, w: T.deviceW - 20, h };
@@ -136,11 +143,11 @@ export function layoutTopology(slots: SlotInput[], devices: DeviceInput[]): Topo
 			sites.push({ filterIndex: slot.filter.index, box, link, path, devices: siteDevices });
 			connectors.push({ filterIndex: slot.filter.index, path, dashed: true });
 			nextFree = top + h + T.gap;
-			continue;
+			if (local.length === 0) continue;
 		}
-		const h = list.length * (T.deviceH + 4) - 4;
+		const h = local.length * (T.deviceH + 4) - 4;
 		let top = Math.max(nextFree, mid - h / 2);
-		for (const d of list) {
+		for (const d of local) {
 			const box: Box = { x: T.deviceX, y: top, w: T.deviceW, h: T.deviceH };
 			devOut.push({ ...d, box });
 			connectors.push({ filterIndex: slot.filter.index, path: elbow(right, mid, T.deviceX, top + T.deviceH / 2), dashed: false });
