@@ -111,6 +111,10 @@ test('editor → Install as bundle → the playground cluster installs it, a pol
 	await page.waitForFunction(() => location.hash.includes('s='));
 	await page.waitForTimeout(400); // the hash is written 300 ms after the last edit
 	await page.reload();
+	// The page runs the link's scenario, or loads it on the disks it kept and waits for Play.
+	const status = page.getByTestId('run-status');
+	await expect(status).toHaveAttribute('data-state', /^(done|ready)$/, { timeout: 60_000 });
+	if ((await status.getAttribute('data-state')) === 'ready') await page.getByTestId('run-button').click();
 	await playgroundDone(page);
 	await expect(page.getByTestId('consent-dialog')).toHaveCount(0);
 	await expect(page.getByTestId('topology-filter-io-tally')).toBeVisible();
