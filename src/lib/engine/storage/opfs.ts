@@ -170,7 +170,7 @@ export class OpfsBlockStore implements BlockStore {
 	/**
 	 * Bytes the data file has. It grows ahead of the slots in steps (see appendSlots): a write
 	 * that extends a file asks the browser for quota, which costs more than the write itself.
-	 * Slots past slotCount are unreferenced; open and close cut them off.
+	 * Slots past slotCount are unreferenced; open and flush cut them off.
 	 */
 	private fileEnd = 0;
 	/** Map changes since the last commit, as record words. */
@@ -392,6 +392,8 @@ export class OpfsBlockStore implements BlockStore {
 			this.pendingFree = [];
 			this.trimTail();
 		}
+		// What is durable is thin: the file ends at its last slot (it grows ahead again on demand).
+		this.trimFile();
 		if (this.journalRecords > Math.max(COMPACT_MIN_RECORDS, 2 * this.blocks.size)) this.compact();
 		this.env.changed?.();
 	}
@@ -431,7 +433,6 @@ export class OpfsBlockStore implements BlockStore {
 		let error: unknown;
 		try {
 			this.flush();
-			this.trimFile();
 			if (this.journalRecords > 0 && (this.journalRecords >= COMPACT_MIN_RECORDS || 4 * this.journalRecords >= this.blocks.size)) {
 				this.compact();
 			}
