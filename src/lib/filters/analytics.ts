@@ -29,6 +29,7 @@
  *
  * The full histograms, heat map and MRC arrays for charts: `analyticsReport(state)`.
  */
+import { BlockSet } from './analytics/block-set';
 import { FILTER_CONTRACT_VERSION, PASS, type FilterContext, type FilterDef } from '../engine/filter';
 import { Op, SECTORS_PER_BLOCK, BLOCK_BYTES, type Io } from '../engine/io';
 import { VscsiStats, type MetricName, type SplitData } from './analytics/histograms';
@@ -41,7 +42,7 @@ const MIB_BLOCKS = 2 ** 20 / BLOCK_BYTES;
 
 /** A set of block numbers that turns into a HyperLogLog past a limit. */
 class BlockCounter {
-	set: Set<number> | null = new Set();
+	set: BlockSet | null = new BlockSet();
 	hll: HyperLogLog | null = null;
 	constructor(readonly limit: number) {}
 
