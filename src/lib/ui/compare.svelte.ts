@@ -45,6 +45,8 @@ export class CompareSide {
 		this.error = null;
 		this.result = null;
 		this.series = [];
+		// Compare runs in memory: its two runs must start from empty disks (the digests are
+		// compared) and must never wipe the disks the user keeps in OPFS or IndexedDB.
 		const r = await this.client.run(scenario, 'memory');
 		if (token !== this.#token) return null;
 		if (!r) {

@@ -5,7 +5,9 @@
  * the worker).
  */
 import { EngineClient } from '$lib/worker/engine-client.svelte';
-import type { FilterInfo, Frame, ReplayOptions, StorageInfo } from '$lib/worker/api';
+import type { FilterInfo, Frame, LoadInfo, ReplayOptions, SavedSession, StorageInfo, StoreChoice } from '$lib/worker/api';
+import { chooseStore, explainStoreError, requestPersistentStorage, restoreNote, STORE_PREFERENCE_KEY, type StoreProblem } from '$lib/worker/storage-info';
+import { editableScenario } from './links';
 import { FILTER_CLASSES, type FilterClass } from '$lib/engine/filter';
 import { cloneWorkload, WORKLOAD_PRESETS } from '$lib/engine/workload/spec';
 import { SeriesBuilder, type SeriesPoint } from './series';
@@ -48,6 +50,31 @@ export class Playground {
 	runs = $state(0);
 	/** Where the disks live (store, persistence, usage and quota), refreshed after each load. */
 	storage = $state<StorageInfo | null>(null);
+	/**
+	 * The store the page's runs use: OPFS where the browser has it, else IndexedDB, or the
+	 * user's remembered choice (memory among them). Settled by initStore().
+	 */
+	store = $state<StoreChoice>('memory');
+	/** Stores this browser offers (from the worker), best first. */
+	stores = $state<StoreChoice[]>([]);
+	/**
+	 * Runs on the memory store whatever `store` says. Lessons and embeds set it: their runs must
+	 * never wipe or change the disks the user keeps in OPFS or IndexedDB.
+	 */
+	scratch = $state(false);
+	/**
+	 * The next load starts from empty disks instead of keeping the saved ones: set when a share
+	 * link or a file is opened, so its run is reproduced as it was made (same digest).
+	 */
+	freshNext = false;
+	/** True once navigator.storage.persist() said yes; null before it was asked. */
+	persisted = $state<boolean | null>(null);
+	/** A store that cannot be used (full, held by another tab, missing), in words; null when all is well. */
+	storeProblem = $state<StoreProblem | null>(null);
+	/** What the latest load did with the saved disks (restored, or wiped and why). */
+	restoreNotice = $state<{ kind: 'info' | 'warn'; text: string } | null>(null);
+	/** A note about the store choice itself (a remembered store missing here). */
+	storeNote = $state<string | null>(null);
 	/** The workload preset last applied ('' when edited by hand or none). */
 	preset = $state('');
 	/** The scenario as last loaded into the engine (JSON), to tell when edits need a reload. */
@@ -56,6 +83,7 @@ export class Playground {
 	private readonly builder = new SeriesBuilder();
 	private unsubscribe: () => void;
 	private lastResultAt = 0;
+	private lastState: Frame['state'] | undefined;
 
 	constructor(client = new EngineClient()) {
 		this.client = client;
@@ -64,6 +92,136 @@ export class Playground {
 
 	async init(): Promise<void> {
 		this.catalog = await this.client.api.catalog();
+	}
+
+	/** The store the next run uses (memory while `scratch`). */
+	get runStore(): StoreChoice {
+		return this.scratch ? 'memory' : this.store;
+	}
+
+	/**
+	 * Settles the page's store: the remembered choice if this browser has it, else the best one
+	 * offered; asks for persistent storage when the disks are kept.
+	 */
+	async initStore(): Promise<void> {
+		let available: StoreChoice[] = ['memory'];
+		try {
+			const info = await this.client.api.storageInfo();
+			this.storage = info;
+			available = info.available;
+		} catch {
+			// an older worker: memory only
+		}
+		this.stores = available;
+		const { store, note } = chooseStore(readPreference(), available);
+		this.store = store;
+		this.storeNote = note ?? null;
+		if (store !== 'memory' && !this.scratch) void this.askPersistence();
+	}
+
+	/** navigator.storage.persist(), once the disks live in a store that persists. */
+	async askPersistence(): Promise<void> {
+		this.persisted = await requestPersistentStorage();
+		void this.refreshStorage();
+	}
+
+	/**
+	 * What the page's store holds from an earlier visit (null: nothing, memory, or scratch).
+	 * Throws a store error (another tab holds the store…), which the page shows.
+	 */
+	async savedSession(): Promise<SavedSession | null> {
+		if (this.runStore === 'memory') return null;
+		this.storeProblem = null;
+		try {
+			return await this.client.api.savedSession(this.runStore);
+		} catch (e) {
+			this.showStoreError(e);
+			throw e;
+		}
+	}
+
+	/**
+	 * Puts the scenario saved in the store into the page (the disks are restored by the next
+	 * load, when they fit it). False when nothing usable was saved. Throws as savedSession does.
+	 */
+	async restoreSaved(): Promise<boolean> {
+		const saved = await this.savedSession();
+		if (!saved) return false;
+		try {
+			this.scenario = editableScenario(saved.scenario) as EditableScenario;
+		} catch {
+			return false; // not a scenario the page can edit: the next load starts afresh
+		}
+		this.selected = -1;
+		this.preset = '';
+		return true;
+	}
+
+	/**
+	 * The page's first run: load, keeping the saved disks when they fit. Restored disks wait for
+	 * Play (the user's data is not written to unasked); otherwise the run plays at once, as the
+	 * page always did, so the digest shows.
+	 */
+	async start(): Promise<void> {
+		if (this.runStore !== 'memory') {
+			await this.load();
+			const info = this.client.info;
+			if (this.client.status === 'error' || (info?.restored && info.restoredBlocks > 0)) return;
+		}
+		await this.play();
+	}
+
+	/**
+	 * Switches the page to another store (remembered unless `remember` is false, as for "play in
+	 * memory in this tab"): the session saves and the old store is let go (another tab can then
+	 * open it). The new store's saved session comes back if it has one (and waits for Play);
+	 * otherwise the scenario on screen runs there, as on opening the page.
+	 */
+	async switchStore(store: StoreChoice, remember = true): Promise<void> {
+		this.store = store;
+		this.storeNote = null;
+		this.storeProblem = null;
+		this.restoreNotice = null;
+		if (remember) writePreference(store);
+		if (this.scratch) return;
+		if (store !== 'memory') void this.askPersistence();
+		try {
+			await this.restoreSaved();
+		} catch {
+			return; // shown as the store problem
+		}
+		await this.start();
+	}
+
+	/** Tries the page's store again (after another tab let go of it). */
+	async retryStore(): Promise<void> {
+		this.storeProblem = null;
+		try {
+			await this.restoreSaved();
+		} catch {
+			return;
+		}
+		await this.start();
+	}
+
+	/** The page is going away: pause, so the worker saves the verification state with the disks. */
+	checkpoint(): void {
+		if (this.status === 'running') void this.client.api.pause();
+	}
+
+	private showStoreError(e: unknown): void {
+		const name = e instanceof Error ? e.name : null;
+		const message = e instanceof Error ? e.message : String(e);
+		this.storeProblem = explainStoreError(name, message, this.runStore) ?? null;
+	}
+
+	private noteLoad(info: LoadInfo | undefined): void {
+		if (!info) {
+			this.storeProblem = explainStoreError(this.client.errorName, this.client.error ?? '', this.runStore) ?? null;
+			return;
+		}
+		this.storeProblem = null;
+		this.restoreNotice = this.runStore === 'memory' ? null : (restoreNote(info, this.runStore) ?? null);
 	}
 
 	destroy(): void {
@@ -227,9 +385,20 @@ export class Playground {
 		return $state.snapshot(this.scenario) as EditableScenario;
 	}
 
+	/**
+	 * Loads the scenario on the page's store. On OPFS or IndexedDB the disks saved there are kept
+	 * when they fit the scenario (the same disks and filters) and the last session ended at rest;
+	 * otherwise they are wiped and restoreNotice says why. A link or file opened just before
+	 * (freshNext) starts from empty disks.
+	 */
 	async load(): Promise<void> {
+		const store = this.runStore;
+		const restore = store !== 'memory' && !this.freshNext;
+		this.freshNext = false;
 		this.startRun();
-		await this.client.load(this.snapshot());
+		const info = await this.client.load(this.snapshot(), store, undefined, restore);
+		this.noteLoad(info);
+		if (!info) return;
 		await this.client.api.setSpeed(this.speed);
 		void this.refreshStorage();
 	}
@@ -266,16 +435,20 @@ export class Playground {
 	 * file is then streamed in through client.api.replayPush). False when the load failed.
 	 */
 	async loadReplay(replay: ReplayOptions): Promise<boolean> {
+		const store = this.runStore;
+		const restore = store !== 'memory' && !this.freshNext;
+		this.freshNext = false;
 		this.startRun();
-		await this.client.load(this.snapshot(), 'memory', replay);
+		this.noteLoad(await this.client.load(this.snapshot(), store, replay, restore));
 		if (this.client.status === 'error') return false;
 		await this.client.api.setSpeed(this.speed);
 		return true;
 	}
 
-	/** Stops the run, wipes the engine's stores and loads the scenario afresh (0 I/Os). */
+	/** Stops the run, wipes the engine's stores (disks, sidecars, verification state) and loads the scenario afresh (0 I/Os). */
 	async reset(): Promise<void> {
 		await this.client.api.reset();
+		this.freshNext = true;
 		await this.load();
 	}
 
@@ -285,8 +458,12 @@ export class Playground {
 	}
 
 	async runToEnd(): Promise<void> {
+		const store = this.runStore;
+		const restore = store !== 'memory' && !this.freshNext;
+		this.freshNext = false;
 		this.startRun();
-		const result = await this.client.run(this.snapshot());
+		const result = await this.client.run(this.snapshot(), store, restore);
+		if (this.client.info) this.noteLoad(this.client.info);
 		if (result) this.log = result.log;
 		void this.refreshStorage();
 	}
@@ -319,6 +496,9 @@ export class Playground {
 	}
 
 	private onFrame(f: Frame): void {
+		if (f.fault) this.storeProblem = explainStoreError(f.fault.name, f.error ?? f.fault.message, this.runStore) ?? null;
+		if (f.state !== 'running' && f.state !== this.lastState) void this.refreshStorage();
+		this.lastState = f.state;
 		if (this.builder.add(f)) this.series = [...this.builder.points];
 		if (f.log.length > 0) this.log = [...this.log, ...f.log].slice(-5000);
 		if (f.state === 'running' && performance.now() - this.lastResultAt > RESULT_REFRESH_MS) void this.refreshResult();
@@ -328,5 +508,22 @@ export class Playground {
 		const order = (e: ChainEntry) => this.rank(this.classOf(e));
 		this.disk.policy.filters.sort((a, b) => order(a) - order(b));
 		if (keep) this.selected = this.chain.indexOf(keep);
+	}
+}
+
+/** The remembered store choice (localStorage may be missing or refuse). */
+function readPreference(): string | null {
+	try {
+		return globalThis.localStorage?.getItem(STORE_PREFERENCE_KEY) ?? null;
+	} catch {
+		return null;
+	}
+}
+
+function writePreference(store: StoreChoice): void {
+	try {
+		globalThis.localStorage?.setItem(STORE_PREFERENCE_KEY, store);
+	} catch {
+		// private mode or storage disabled: the choice lasts for this page only
 	}
 }

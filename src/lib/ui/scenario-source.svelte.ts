@@ -28,6 +28,8 @@ export interface Notice {
 
 /** Wall time between the last edit and the hash being rewritten, ms. */
 const WRITE_DELAY_MS = 300;
+/** sessionStorage key of the hash this tab last wrote: after a reload it is the page's own state, not a shared link. */
+const OWN_HASH_KEY = 'vaio.ownHash';
 
 export class ScenarioSource {
 	/** The lesson open beside the playground (null: none). */
@@ -45,6 +47,8 @@ export class ScenarioSource {
 
 	#sandbox: SandboxHost | undefined;
 	#timer: ReturnType<typeof setTimeout> | undefined;
+	/** The hash being opened is this tab's own state (a reload), so the saved disks are kept. */
+	#own = false;
 
 	constructor(
 		private readonly pg: Playground,
@@ -63,15 +67,30 @@ export class ScenarioSource {
 	 */
 	async start(): Promise<void> {
 		const lesson = lessonById(new URLSearchParams(location.search).get('lesson'));
-		if (lesson) this.lesson = lesson;
+		if (lesson) {
+			this.lesson = lesson;
+			this.pg.scratch = true; // a lesson runs in memory: it never touches the disks the user keeps
+		}
 		const hash = location.hash.slice(1);
 		if (hash.includes('s=')) {
+			// A shared link wins over the saved session (and runs on fresh disks, as it was made);
+			// the hash this tab wrote itself, found again after a reload, keeps the saved disks.
+			this.#own = !lesson && hash === readOwnHash();
 			await this.openHash(hash);
 			return;
 		}
 		if (lesson) this.applyLesson(lesson);
+		else {
+			// The disks, sidecars and scenario kept in OPFS or IndexedDB from the last visit.
+			try {
+				if (await this.pg.restoreSaved()) await this.bundles?.registerUsed(this.pg.snapshot());
+			} catch {
+				this.ready = true; // the store cannot be opened: the page says why and runs nothing
+				return;
+			}
+		}
 		this.ready = true;
-		await this.pg.play();
+		await this.pg.start();
 	}
 
 	/** Opens a link (its hash); a bad one shows why and runs the default scenario. */
@@ -106,6 +125,7 @@ export class ScenarioSource {
 		const lesson = lessonById(id);
 		if (!lesson) return;
 		this.lesson = lesson;
+		this.pg.scratch = true;
 		this.notice = null;
 		this.applyLesson(lesson);
 		const url = new URL(location.href);
@@ -117,6 +137,7 @@ export class ScenarioSource {
 
 	closeLesson(): void {
 		this.lesson = null;
+		this.pg.scratch = false; // the next run goes to the page's store again
 		const url = new URL(location.href);
 		url.searchParams.delete('lesson');
 		this.write(url, this.hash);
@@ -248,12 +269,21 @@ export class ScenarioSource {
 		pg.preset = '';
 		this.ready = true;
 		this.scheduleWrite();
+		// From now on the address is this tab's own state: reloading it keeps the disks.
+		saveOwnHash(location.hash.slice(1));
+		if (this.#own) {
+			this.#own = false;
+			await pg.start();
+			return;
+		}
+		pg.freshNext = true; // a link or file reproduces its run: fresh disks, the same digest
 		await pg.play();
 	}
 
 	private async fail(title: string, e: unknown): Promise<void> {
 		this.notice = { kind: 'error', title, text: `${reason(e)}. The default scenario is loaded instead.`, step: e instanceof LinkError ? e.step : undefined };
 		this.consent = null;
+		this.#own = false;
 		this.filters = [];
 		this.pg.scenario = defaultEditableScenario();
 		this.pg.selected = -1;
@@ -266,6 +296,7 @@ export class ScenarioSource {
 
 	private write(url: URL, hash: string): void {
 		url.hash = hash;
+		saveOwnHash(hash);
 		try {
 			replaceState(url, {});
 		} catch {
@@ -293,5 +324,21 @@ function stepName(step: LinkError['step']): string {
 			return 'Unsupported link version';
 		case 'content':
 			return 'Invalid scenario';
+	}
+}
+
+function saveOwnHash(hash: string): void {
+	try {
+		sessionStorage.setItem(OWN_HASH_KEY, hash);
+	} catch {
+		// no sessionStorage: a reload then treats the hash as a link (fresh disks)
+	}
+}
+
+function readOwnHash(): string | null {
+	try {
+		return sessionStorage.getItem(OWN_HASH_KEY);
+	} catch {
+		return null;
 	}
 }

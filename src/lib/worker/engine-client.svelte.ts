@@ -53,13 +53,13 @@ export class EngineClient {
 		}
 	}
 
-	/** Loads a scenario (null: the default) and runs it to the end as fast as possible. */
-	async run(scenario: unknown | null = null, store: StoreChoice = 'memory'): Promise<RunResult | undefined> {
+	/** Loads a scenario (null: the default) and runs it to the end as fast as possible (restore: as in load). */
+	async run(scenario: unknown | null = null, store: StoreChoice = 'memory', restore = false): Promise<RunResult | undefined> {
 		const token = ++this.#latest;
 		const started = performance.now();
 		this.status = 'running';
 		try {
-			const info = await this.api.load(plain(scenario), store);
+			const info = await this.api.load(plain(scenario), store, undefined, restore);
 			if (token !== this.#latest) return;
 			this.info = info;
 			const result = await this.api.runToEnd();
