@@ -111,6 +111,8 @@ export const CHUNK_SLOTS = 1024;
 export const KEY_META = 'cache.meta';
 export const KEY_HINTS = 'cache.hints';
 export const chunkKey = (k: number): string => `cache.map.${k}`;
+/** A slot's map record as stored: -1 free, b = block b clean, -(b+2) = block b dirty. */
+const encodeRec = (block: number, dirty: number): number => (block < 0 ? -1 : dirty ? -(block + 2) : block);
 
 interface CacheMeta {
 	version: 1;
@@ -208,6 +210,8 @@ export class CacheEngine {
 	/** The persistent view of each slot (what the sidecar map says or will say). */
 	private recBlock!: Float64Array;
 	private recDirty!: Uint8Array;
+	/** The records as the sidecar stores them (see encodeRec), kept current so a commit copies. */
+	private recEnc!: Float64Array;
 	private recSeq!: Float64Array;
 	/** Sequence of the record that freed the slot: new data waits until it is committed. */
 	private freeSeq!: Float64Array;
@@ -326,6 +330,7 @@ export class CacheEngine {
 		this.mem = new Array<Uint8Array | undefined>(n).fill(undefined);
 		this.recBlock = new Float64Array(n).fill(-1);
 		this.recDirty = new Uint8Array(n);
+		this.recEnc = new Float64Array(Math.ceil(n / CHUNK_SLOTS) * CHUNK_SLOTS).fill(-1);
 		this.recSeq = new Float64Array(n);
 		this.freeSeq = new Float64Array(n);
 		this.freeStack = new Int32Array(n);
@@ -386,6 +391,7 @@ export class CacheEngine {
 			this.flags[s] = VALID | (e.dirty ? DIRTY : 0);
 			this.recBlock[s] = e.block;
 			this.recDirty[s] = e.dirty ? 1 : 0;
+			this.recEnc[s] = encodeRec(e.block, e.dirty ? 1 : 0);
 			if (e.dirty) {
 				this.dirtyCount++;
 				this.enqueueDestage(s);
@@ -463,6 +469,7 @@ export class CacheEngine {
 	private setRec(s: number, block: number, dirty: number): void {
 		this.recBlock[s] = block;
 		this.recDirty[s] = dirty;
+		this.recEnc[s] = encodeRec(block, dirty);
 		const seq = ++this.metaSeq;
 		this.recSeq[s] = seq;
 		if (block === -1) this.freeSeq[s] = seq;
@@ -493,15 +500,9 @@ export class CacheEngine {
 		this.ctx.after(0, () => this.startCommit());
 	}
 
+	/** Chunk k of the map as stored: a copy, since records change while the commit is in flight. */
 	private encodeChunk(k: number): Uint8Array {
-		const f = new Float64Array(CHUNK_SLOTS).fill(-1);
-		const base = k * CHUNK_SLOTS;
-		const end = Math.min(this.capacity, base + CHUNK_SLOTS);
-		for (let s = base; s < end; s++) {
-			const b = this.recBlock[s];
-			f[s - base] = b < 0 ? -1 : this.recDirty[s] ? -(b + 2) : b;
-		}
-		return new Uint8Array(f.buffer);
+		return new Uint8Array(this.recEnc.slice(k * CHUNK_SLOTS, (k + 1) * CHUNK_SLOTS).buffer);
 	}
 
 	private startCommit(): void | Promise<void> {
