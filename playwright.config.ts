@@ -21,6 +21,12 @@ export default defineConfig({
 	expect: { timeout: 30_000 },
 	use: {
 		baseURL: `http://localhost:${port}`,
+		// The page keeps its disks in OPFS by default, but OPFS in these incognito contexts lives in
+		// memory and is many times slower than in a real profile, and a page opened again would
+		// find the disks of the test before it. So the page's store choice is memory here; the
+		// stores themselves are tested in persistent contexts on fresh profiles (stores.spec.ts,
+		// persistence.spec.ts), which this setting does not reach.
+		storageState: { cookies: [], origins: [{ origin: `http://localhost:${port}`, localStorage: [{ name: 'vaio.store', value: 'memory' }] }] },
 		screenshot: 'on',
 		trace: 'retain-on-failure'
 	},
