@@ -183,6 +183,23 @@ test('reset wipes the disks, the sidecars and the verification state', async () 
 	expect(errors).toEqual([]);
 });
 
+test('a lesson runs in memory and leaves the saved disks alone; closing it brings them back', async () => {
+	const page = await context.newPage();
+	const errors = collectErrors(page);
+	await writeThroughLink(page);
+	await page.goto('/?lesson=flaky-disk');
+	await expect(page.getByTestId('lesson-panel')).toHaveAttribute('data-lesson', 'flaky-disk');
+	await expect(page.getByTestId('store-control')).toHaveAttribute('data-store', 'memory');
+	await expect(page.getByTestId('store-select')).toBeDisabled();
+	await page.getByTestId('speed-select').selectOption({ label: 'Max' });
+	await expect(page.getByTestId('lesson-check')).toHaveAttribute('data-state', /pass|fail/, { timeout: 90_000 });
+	await page.getByRole('button', { name: 'Close the lesson' }).click();
+	await expectRestored(page);
+	await expect(page.getByTestId('store-control')).toHaveAttribute('data-store', 'opfs');
+	await readVerify(page);
+	expect(errors).toEqual([]);
+});
+
 test('a second tab on the same OPFS disks gets a clear message and writes nothing; the first tab keeps its data', async () => {
 	const first = await context.newPage();
 	const errors = collectErrors(first);

@@ -137,10 +137,17 @@ export class ScenarioSource {
 
 	closeLesson(): void {
 		this.lesson = null;
-		this.pg.scratch = false; // the next run goes to the page's store again
 		const url = new URL(location.href);
 		url.searchParams.delete('lesson');
 		this.write(url, this.hash);
+		if (!this.pg.scratch) return;
+		// Back to the page's store: the scenario and disks saved there come back (waiting for
+		// Play); with nothing saved, the lesson's scenario stays and its next run goes there.
+		this.pg.scratch = false;
+		void this.pg
+			.restoreSaved()
+			.then((saved) => (saved ? this.pg.start() : undefined))
+			.catch(() => undefined); // a store that cannot be opened is shown by the page
 	}
 
 	/** The viewer agreed to run the link's filter code: install it, then load and run. */
