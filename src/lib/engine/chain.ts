@@ -181,6 +181,19 @@ export class FilterChain {
 		}
 	}
 
+	/** Calls every filter's checkpoint hook, in class order (see FilterDef.checkpoint). */
+	async checkpoint(): Promise<void> {
+		if (this.dead) return;
+		for (const f of this.filters) {
+			if (!f.def.checkpoint || f.dead) continue;
+			try {
+				await f.def.checkpoint(f);
+			} catch (e) {
+				this.env.log(f.def.name, `checkpoint threw: ${errorText(e)}`);
+			}
+		}
+	}
+
 	/** Resolves when no I/O is inside the chain (filters may still be destaging: they own that). */
 	drain(): Promise<void> {
 		if (this.inFlight === 0) return Promise.resolve();

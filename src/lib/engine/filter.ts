@@ -179,6 +179,13 @@ export interface FilterDef<S = any> {
 	onDone?(io: Io, ctx: FilterContext<S>): Verdict;
 	/** Control operations; the operation proceeds when the returned promise settles. */
 	onEvent?(event: ControlEvent, ctx: FilterContext<S>): void | Promise<void>;
+	/**
+	 * The playground's own hook, not VAIO's: the host saves the disks at rest (the page saves on
+	 * pause, step and stop, so a reload finds them). The stores below have just been flushed;
+	 * write to the sidecar what a restart needs to read back what was acknowledged. No I/O, no
+	 * virtual time: the clock is stopped and I/O may be in flight (persist its old state).
+	 */
+	checkpoint?(ctx: FilterContext<S>): void | Promise<void>;
 	/** Counters for status panels and the CLI's JSON. */
 	status?(ctx: FilterContext<S>): Record<string, number | string>;
 }

@@ -250,6 +250,14 @@ export class Simulation {
 	}
 
 	/**
+	 * Lets every filter of every disk persist what a restart needs, with the clock stopped (the
+	 * page's save at rest; call after flushing the stores). See FilterDef.checkpoint.
+	 */
+	async checkpoint(): Promise<void> {
+		for (const d of this.disks) await d.chain.checkpoint();
+	}
+
+	/**
 	 * Keeps the clock running until `p` settles: a control operation waits for I/O to drain and
 	 * for filters to act (a cache flush needs device time). Before the clock moves on, the
 	 * operation's promise chain runs to quiescence (a macrotask turn), so it settles, or tells the

@@ -197,6 +197,11 @@ export const analytics: FilterDef<AnalyticsState> = {
 		if ((event.type === 'power-off' || event.type === 'suspend') && ctx.params.persist) await save(ctx);
 	},
 
+	// The page's save at rest: the histograms, working set and MRC come back after a reload.
+	async checkpoint(ctx) {
+		if (ctx.params.persist) await save(ctx);
+	},
+
 	status(ctx) {
 		const s = ctx.state;
 		const st = s.stats;

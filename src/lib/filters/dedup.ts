@@ -324,6 +324,15 @@ export const dedup: FilterDef<DedupState> = {
 		}
 	},
 
+	// The page's save at rest: the stores are flushed, so the current map (in-flight writes with
+	// their old mapping) may be written as it is, without the flush below a persist starts with.
+	// Freed blocks stay in limbo and `dirty` stays set: the next persist releases them as usual.
+	checkpoint(ctx) {
+		const s = ctx.state;
+		if (!s.dirty && s.limbo.length === 0 && s.active.size === 0) return;
+		return writeSnapshot(s, snapshot(s));
+	},
+
 	status(ctx) {
 		const s = ctx.state;
 		const logical = s.map.l2p.size;

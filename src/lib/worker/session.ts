@@ -702,6 +702,9 @@ export class EngineSession {
 		// The disks first: after a crash the saved state must not be newer than the bytes. If the
 		// flush fails, nothing below runs: the marker stays and the disks are not reused.
 		await stores.flushAll?.();
+		// Then the filters' own state (dedup's map, analytics' histograms) that they would
+		// otherwise persist only at a guest flush, a power-off or on a timer.
+		if (!this.fault) await sim.checkpoint();
 		// Storage is full: close the disks (a browser releases the room it reserved ahead of open
 		// files) so the small verification state still fits. The run cannot go on anyway.
 		if (this.fault?.name === 'StoreFullError') await stores.closeAll?.();
