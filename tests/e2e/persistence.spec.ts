@@ -282,7 +282,7 @@ test('a full quota stops the run with the disk and the reason; what was written 
 		await expect(problem).toBeVisible({ timeout: 90_000 });
 		await expect(problem).toContainText('OPFS storage is full: the run stopped');
 		await expect(problem).toContainText(/storage is full: writing \d+ bytes \(.*\) to the disk "disk\.vm-01\/disk-0"/i);
-		await expect(problem).toContainText(/this site uses .* of its .* quota/);
+		await expect(problem).toContainText(/this site use[sd] .* of its .* quota/);
 		await expect(problem.getByRole('button', { name: 'Reset: wipe the disks' })).toBeVisible();
 		await expect(status(page)).toHaveAttribute('data-state', 'error');
 		const ios = Number(await page.getByTestId('ios').textContent());

@@ -40,10 +40,12 @@ export function formatBytes(bytes: number): string {
 }
 
 /** "storage is full: …; this site uses X of Y (Z available)". */
-export function fullMessage(what: string, usage?: number, quota?: number): string {
+export function fullMessage(what: string, usage?: number, quota?: number, earlier = false): string {
+	// A synchronous store cannot ask the browser now; it says its figures are from before.
+	const uses = earlier ? 'at the last estimate, this site used' : 'this site uses';
 	const where =
 		usage !== undefined && quota !== undefined
-			? `this site uses ${formatBytes(usage)} of its ${formatBytes(quota)} quota (${formatBytes(Math.max(0, quota - usage))} available)`
+			? `${uses} ${formatBytes(usage)} of its ${formatBytes(quota)} quota (${formatBytes(Math.max(0, quota - usage))} ${earlier ? 'was ' : ''}available)`
 			: 'the browser did not report how much is used';
 	return `storage is full: ${what}; ${where}. Nothing written before was lost; free space by resetting the disks or use smaller ones.`;
 }

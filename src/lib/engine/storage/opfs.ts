@@ -16,7 +16,7 @@
  * truncated away). While a handle is open, Chromium also reserves capacity ahead of a growing
  * file in steps that roughly double (released at close), so a full quota is hit a little early.
  *
- * FULL QUOTA: a refused write throws StoreFullError ("storage is full: …, this site uses X of its
+ * FULL QUOTA: a refused write throws StoreFullError ("storage is full: …, at the last estimate, this site used X of its
  * Y quota"); a refused first write is cut back from the file and never mapped, so the run can
  * stop with every earlier block intact. ANOTHER TAB: the factory holds the Web Lock
  * `vaio-store:<root>`, and each file's sync handle is exclusive anyway; both refusals become
@@ -686,7 +686,8 @@ export class OpfsBlockStore implements BlockStore {
 			fullMessage(
 				`writing ${bytes} bytes (${what}) to the disk "${this.name}" (its files hold ${files} bytes) was refused`,
 				est?.usage,
-				est?.quota
+				est?.quota,
+				true
 			),
 			est?.usage,
 			est?.quota
