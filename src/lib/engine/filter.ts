@@ -170,7 +170,12 @@ export interface FilterDef<S = any> {
 	attach(ctx: FilterContext<S>): S | Promise<S>;
 	/** Called before detach: release everything held (deferred I/O, dirty data). */
 	detach?(ctx: FilterContext<S>): void | Promise<void>;
-	/** Every I/O on the way down. Must return a verdict. */
+	/**
+	 * Every I/O on the way down. Must return a verdict. A write's data (io.data) belongs to the
+	 * I/O until it is acknowledged (the guest reuses the buffer): a filter that keeps it longer
+	 * (a journal, a cache copy) must copy it, and a filter that transforms it puts its result in
+	 * a new buffer (replacing io.data), never into the guest's.
+	 */
 	onIo(io: Io, ctx: FilterContext<S>): Verdict;
 	/**
 	 * On the way up, for I/O this filter passed down. May pass, fail or defer. The data of a read

@@ -7,7 +7,7 @@
 import { Scheduler } from './clock';
 import { ChainIo, type FilterChain } from './chain';
 import { Op, SECTOR_BYTES, SECTORS_PER_BLOCK } from './io';
-import { allocBuffer, releaseReadBuffer } from './buffers';
+import { acquireWriteBuffer, releaseReadBuffer, releaseWriteBuffer } from './buffers';
 import { GuestMetrics } from './metrics';
 import { ExpectedState, UNKNOWN_CONTENT, ZERO_CONTENT, fillWrite } from './verify';
 import type { GuestIoSpec } from './workload/types';
@@ -135,7 +135,7 @@ export class Guest {
 		const now = this.sched.now;
 		let data: Uint8Array | undefined;
 		if (spec.op === Op.write && !this.timingOnly) {
-			data = allocBuffer(spec.sectors * SECTOR_BYTES);
+			data = acquireWriteBuffer(spec.sectors * SECTOR_BYTES);
 			fillWrite(spec.lba, spec.sectors, spec.contents!, data);
 		}
 		const io = new ChainIo(this.nextIoId(), spec.op, spec.lba, spec.sectors, data, 'guest', now, s.index);
@@ -143,10 +143,10 @@ export class Guest {
 		s.inFlight++;
 		this.metrics.issued(now);
 		const contents = spec.contents;
-		this.chain.submit(io, (done) => this.completed(s, spec, contents, done));
+		this.chain.submit(io, (done) => this.completed(s, spec, contents, done, data));
 	}
 
-	private completed(s: StreamState, spec: GuestIoSpec, contents: Uint32Array | undefined, io: ChainIo): void {
+	private completed(s: StreamState, spec: GuestIoSpec, contents: Uint32Array | undefined, io: ChainIo, written?: Uint8Array): void {
 		const now = this.sched.now;
 		this.mark(spec, -1);
 		s.inFlight--;
@@ -178,7 +178,16 @@ export class Guest {
 		else if (spec.op === Op.unmap) this.expected.recordFill(spec.lba, spec.sectors, ZERO_CONTENT);
 		else if (spec.op === Op.read) this.expected.checkRead(spec.lba, spec.sectors, io.data!, io.id);
 		this.onComplete?.(io);
-		if (!failed && spec.op === Op.write) this.onWriteAck?.(spec.lba, spec.sectors, io.id);
+		if (!failed && spec.op === Op.write) {
+			this.onWriteAck?.(spec.lba, spec.sectors, io.id);
+			// Acknowledged: nobody holds the guest's buffer any more (a filter that keeps a write's
+			// data copies it). A failed write's buffer is left alone: a part of it may still be in
+			// flight below the filter that failed it.
+			if (written) {
+				if (io.data === written) io.data = undefined;
+				releaseWriteBuffer(written);
+			}
+		}
 		if (io.deviceBuffer) {
 			releaseReadBuffer(io.deviceBuffer);
 			io.deviceBuffer = undefined;

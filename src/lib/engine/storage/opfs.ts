@@ -87,7 +87,7 @@ const TWO32 = 2 ** 32;
 /** The journal is folded into a checkpoint when it has more records than this and the live map. */
 const COMPACT_MIN_RECORDS = 4096;
 /** Smallest step the data file grows by ahead of its slots (see growFile). */
-const GROW_MIN_BYTES = 1 << 20;
+const GROW_MIN_BYTES = 8 << 20;
 
 /** A 32-bit FNV-style hash of words [from, to), seeded (with the generation). */
 function checksum(w: Uint32Array, from: number, to: number, seed: number): number {
@@ -521,13 +521,16 @@ export class OpfsBlockStore implements BlockStore {
 	}
 
 	/**
-	 * Grows the data file to at least `needed` bytes, by an eighth of its size and at least
-	 * GROW_MIN_BYTES, so appends land inside the file. When the quota refuses the step, the file
+	 * Grows the data file to at least `needed` bytes, by a quarter of its size and at least
+	 * GROW_MIN_BYTES (up to the disk's size), so appends land inside the file. When the quota refuses the step, the file
 	 * is left as it is and the write extends it by just what it needs (and fails if that too is
 	 * refused).
 	 */
 	private growFile(needed: number): void {
-		const target = Math.max(needed, this.fileEnd + Math.max(GROW_MIN_BYTES, Math.floor(this.fileEnd / 8 / BLOCK_BYTES) * BLOCK_BYTES));
+		const step = Math.max(GROW_MIN_BYTES, Math.floor(this.fileEnd / 4 / BLOCK_BYTES) * BLOCK_BYTES);
+		// Never past what the disk can hold: a small disk does not reserve more than its size.
+		const cap = Math.ceil(this.capacity / SECTORS_PER_BLOCK) * BLOCK_BYTES;
+		const target = Math.max(needed, Math.min(this.fileEnd + step, cap));
 		try {
 			this.handles.data.truncate(target);
 			this.fileEnd = target;
