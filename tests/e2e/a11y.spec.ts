@@ -5,15 +5,7 @@
  */
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
+import { collectErrors } from './helpers';
 
 async function seriousViolations(page: Page): Promise<string[]> {
 	const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();

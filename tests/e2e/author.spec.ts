@@ -6,19 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { encodeLink } from '../../src/lib/links/codec';
+import { collectErrors } from './helpers';
 
 /** The template as the editor shows it (template-source.ts does the same with Vite's ?raw). */
 const TEMPLATE = readFileSync(new URL('../../src/lib/filters/template.ts', import.meta.url), 'utf8').replace(/from '\.\/authoring'/g, "from 'vaio'");
-
-/** Console errors and uncaught page errors; each test asserts the list (empty unless it expects some). */
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
 
 /** Replaces the editor's whole text, as a paste would. */
 async function setSource(page: Page, text: string): Promise<void> {

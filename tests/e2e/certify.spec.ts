@@ -1,19 +1,11 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { CHECK_IDS } from '../../src/lib/certify/report';
+import { collectErrors } from './helpers';
 
 /**
  * The certification suite's one button: in a filter's panel, "Certify" runs the suite in the
  * engine Worker and shows the report, ✓/✗ per check.
  */
-
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
 
 test('certify a built-in filter from its panel: every check passes', async ({ page }) => {
 	test.setTimeout(240_000);

@@ -1,17 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
+import { collectErrors } from './helpers';
 
 // Tracing snapshots the DOM on the page's thread: off here, or the frame rate below would measure it too.
 test.use({ trace: 'off' });
-
-/** Collects console errors and uncaught page errors; the tests fail if any appear. */
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
 
 /** Opens the page, waits for its first run, and builds a chain of analytics + cache. */
 async function withCacheAndAnalytics(page: Page, ios: number): Promise<void> {
@@ -41,7 +32,8 @@ async function growDock(page: Page, steps: number): Promise<void> {
 test('charts fill with data after a run at full speed, in light and dark', async ({ page }) => {
 	const errors = collectErrors(page);
 	await page.setViewportSize({ width: 1280, height: 1000 });
-	await withCacheAndAnalytics(page, 20_000);
+	// Enough I/Os that a run at full speed spans many frames (the engine does ~10^5 I/O a second here).
+	await withCacheAndAnalytics(page, 150_000);
 	await page.getByTestId('speed-select').selectOption({ label: 'Max' });
 	await page.getByTestId('run-button').click();
 	await expect(page.getByTestId('run-status')).toContainText('Run #2 finished', { timeout: 60_000 });
@@ -50,7 +42,8 @@ test('charts fill with data after a run at full speed, in light and dark', async
 	for (const id of ['chart-iops', 'chart-mbps', 'chart-latency', 'chart-hit-ratio', 'chart-dirty']) {
 		const chart = page.getByTestId(id);
 		await expect(chart).toBeAttached();
-		expect(Number(await chart.getAttribute('data-points')), id).toBeGreaterThan(1);
+		// The last frame may land just after the status says the run finished.
+		await expect.poll(async () => Number(await chart.getAttribute('data-points')), { message: id }).toBeGreaterThan(1);
 		const d = await chart.locator('path.line').first().getAttribute('d');
 		expect(d, id).toMatch(/^M[\d.]+,[\d.]+L/);
 		expect(await chart.locator('svg').getAttribute('aria-label'), id).toContain('latest');

@@ -1,19 +1,11 @@
 import { expect, test, type Page } from '@playwright/test';
+import { collectErrors } from './helpers';
 
 /**
  * The cluster panel on the playground page: the cluster (hosts, installed bundles and versions,
  * VMs, disks and policies), operations as buttons and menus, each one's effect or refusal shown
  * in the panel and in the event log.
  */
-
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
 
 async function loaded(page: Page): Promise<void> {
 	await page.goto('/');

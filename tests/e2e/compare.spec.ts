@@ -3,18 +3,10 @@
  * digests equal the engine's in Node, the overlaid charts are drawn, the summary table and the
  * pair's expected check are shown.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { runScenario } from '../../src/lib/engine/index';
 import { lessonById } from '../../src/lib/ui/lessons';
-
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
+import { collectErrors } from './helpers';
 
 for (const [id, scheme] of [
 	['write-back', 'light'],

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { collectErrors } from './helpers';
 
 /**
  * Custom filters as cluster bundles, and the live cluster on the playground page:
@@ -18,15 +19,6 @@ const TEMPLATE = readFileSync(new URL('../../src/lib/filters/template.ts', impor
 
 /** The template as a replication-class filter "io-tally" (the default chain's inspection slot is taken). */
 const TALLY = TEMPLATE.replace("name: 'my-filter'", "name: 'io-tally'").replace("class: 'inspection'", "class: 'replication'");
-
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
 
 async function setSource(page: Page, text: string): Promise<void> {
 	const content = page.locator('.cm-content');

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { parseFioJob } from '../../src/lib/engine/workload/fio';
 import { readTrace } from '../../src/lib/engine/workload/traces/index';
+import { collectErrors } from './helpers';
 
 /**
  * Workloads in and out of the page: a fio job file imported (file picker and drag and drop), a
@@ -11,15 +12,6 @@ import { readTrace } from '../../src/lib/engine/workload/traces/index';
  */
 
 const TRACE = '/work/shared/data/traces/cloudPhysicsIO.vscsi';
-
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
 
 async function loaded(page: Page): Promise<void> {
 	await page.goto('/');

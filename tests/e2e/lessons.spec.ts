@@ -2,17 +2,9 @@
  * Every guided lesson opens in the playground, runs, and shows its expected check holding; the
  * lessons page lists them and opens one; the page shows each lesson's steps beside the run.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { LESSONS } from '../../src/lib/ui/lessons';
-
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
+import { collectErrors } from './helpers';
 
 for (const lesson of LESSONS) {
 	test(`lesson "${lesson.id}" runs and its expected check holds`, async ({ page }) => {

@@ -12,17 +12,9 @@ import { expect, test, type Page } from '@playwright/test';
 import { deflateSync, strToU8 } from 'fflate';
 import { encodeLink, toBase64Url } from '../../src/lib/links/codec';
 import { defaultScenario, runScenario } from '../../src/lib/engine/index';
+import { collectErrors } from './helpers';
 
 const exec = promisify(execFile);
-
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
 
 async function finished(page: Page, run = 1): Promise<string> {
 	await expect(page.getByTestId('run-status')).toContainText(`Run #${run} finished`, { timeout: 90_000 });

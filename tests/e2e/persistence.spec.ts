@@ -10,41 +10,14 @@
  * Every test runs in a persistent context on a fresh profile directory: OPFS in Playwright's
  * default incognito contexts lives in memory, which would prove nothing about a reload.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { encodeLink } from '../../src/lib/links/codec';
 import { defaultEditableScenario } from '../../src/lib/ui/editable-scenario';
+import { collectErrors, usePersistentContext } from './helpers';
 
 const SHOTS = process.env.H4_SHOTS ?? 'test-results';
 
-let context: BrowserContext;
-let profile: string;
-
-test.beforeEach(async () => {
-	profile = fs.mkdtempSync(path.join(os.tmpdir(), 'vaio-persist-'));
-	const use = test.info().project.use;
-	context = await chromium.launchPersistentContext(profile, {
-		...use.launchOptions,
-		baseURL: use.baseURL,
-		viewport: { width: 1280, height: 720 }
-	});
-});
-
-test.afterEach(async () => {
-	await context?.close();
-	fs.rmSync(profile, { recursive: true, force: true });
-});
-
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
+const persistent = usePersistentContext('vaio-persist-');
 
 /** A one-disk scenario whose chain keeps a sidecar the data depends on (the encryption key record). */
 function writeScenario(ios: number, sizeBytes = 64 * 2 ** 20) {
@@ -107,7 +80,7 @@ async function readVerify(page: Page): Promise<void> {
 }
 
 test('disks, sidecars and scenario survive a reload; reads after it verify; the estimate and persistence show', async () => {
-	const page = await context.newPage();
+	const page = await persistent().newPage();
 	const errors = collectErrors(page);
 	await page.goto('/');
 	await done(page); // a first visit: nothing saved, the default scenario runs at once
@@ -138,7 +111,7 @@ test('disks, sidecars and scenario survive a reload; reads after it verify; the 
 });
 
 test('the page offers the stores; IndexedDB is remembered and its disks persist too', async () => {
-	const page = await context.newPage();
+	const page = await persistent().newPage();
 	const errors = collectErrors(page);
 	await page.goto('/');
 	await done(page);
@@ -165,7 +138,7 @@ test('the page offers the stores; IndexedDB is remembered and its disks persist 
 });
 
 test('reset wipes the disks, the sidecars and the verification state', async () => {
-	const page = await context.newPage();
+	const page = await persistent().newPage();
 	const errors = collectErrors(page);
 	await writeThroughLink(page);
 	await page.reload();
@@ -184,7 +157,7 @@ test('reset wipes the disks, the sidecars and the verification state', async () 
 });
 
 test('a lesson runs in memory and leaves the saved disks alone; closing it brings them back', async () => {
-	const page = await context.newPage();
+	const page = await persistent().newPage();
 	const errors = collectErrors(page);
 	await writeThroughLink(page);
 	await page.goto('/?lesson=flaky-disk');
@@ -201,13 +174,13 @@ test('a lesson runs in memory and leaves the saved disks alone; closing it bring
 });
 
 test('a second tab on the same OPFS disks gets a clear message and writes nothing; the first tab keeps its data', async () => {
-	const first = await context.newPage();
+	const first = await persistent().newPage();
 	const errors = collectErrors(first);
 	await writeThroughLink(first);
 	await first.reload();
 	await expectRestored(first);
 
-	const second = await context.newPage();
+	const second = await persistent().newPage();
 	await second.goto('/');
 	const problem = second.getByTestId('store-problem');
 	await expect(problem).toBeVisible({ timeout: 30_000 });
@@ -236,7 +209,7 @@ test('a second tab on the same OPFS disks gets a clear message and writes nothin
 });
 
 test('a reload while a run plays: the page pauses and saves, or wipes the disks and says why; never a false mismatch', async () => {
-	const page = await context.newPage();
+	const page = await persistent().newPage();
 	const errors = collectErrors(page);
 	await writeThroughLink(page);
 	await page.getByLabel('ios', { exact: true }).fill('100000'); // the same disks, a longer run
@@ -266,11 +239,11 @@ test('a reload while a run plays: the page pauses and saves, or wipes the disks 
 
 test('a full quota stops the run with the disk and the reason; what was written before verifies after a reload', async () => {
 	test.setTimeout(180_000);
-	const page = await context.newPage();
+	const page = await persistent().newPage();
 	const errors = collectErrors(page);
 	await page.goto('/');
 	await done(page);
-	const cdp = await context.newCDPSession(page);
+	const cdp = await persistent().newCDPSession(page);
 	const origin = new URL(page.url()).origin;
 	const { usage } = await page.evaluate(() => navigator.storage.estimate());
 	// Chromium grants an OPFS file room in growing steps: 24 MiB of headroom fills after a few

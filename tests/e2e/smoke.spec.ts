@@ -1,17 +1,9 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { defaultScenario, runScenario } from '../../src/lib/engine/index';
 import { defaultEditableScenario } from '../../src/lib/ui/editable-scenario';
+import { collectErrors } from './helpers';
 
 /** Collects console errors and uncaught page errors; the test fails if any appear. */
-function collectErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-	});
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-	return errors;
-}
-
 test('the default scenario runs in the worker and verifies', async ({ page }) => {
 	const errors = collectErrors(page);
 	await page.goto('/');

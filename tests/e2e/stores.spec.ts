@@ -7,36 +7,18 @@
  * default incognito contexts is in memory (and much slower), which would prove nothing about
  * persistence. The page /dev/store-checks exposes the checks worker as `window.storeChecks`.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import type { StoreChecksApi } from '../../src/lib/worker/store-checks.worker';
+import { usePersistentContext } from './helpers';
 
 type Api = StoreChecksApi;
 type Backend = 'opfs' | 'idb';
 
-let context: BrowserContext;
-let profile: string;
-
-test.beforeEach(async () => {
-	profile = fs.mkdtempSync(path.join(os.tmpdir(), 'vaio-stores-'));
-	const use = test.info().project.use;
-	context = await chromium.launchPersistentContext(profile, {
-		...use.launchOptions,
-		baseURL: use.baseURL,
-		viewport: { width: 1280, height: 720 }
-	});
-});
-
-test.afterEach(async () => {
-	await context?.close();
-	fs.rmSync(profile, { recursive: true, force: true });
-});
+const persistent = usePersistentContext('vaio-stores-');
 
 /** Opens the dev page and waits for its worker. */
 async function openChecks(page?: Page): Promise<Page> {
-	const p = page ?? (await context.newPage());
+	const p = page ?? (await persistent().newPage());
 	const errors: string[] = [];
 	p.on('pageerror', (e) => errors.push(e.message));
 	await p.goto('/dev/store-checks');
@@ -106,7 +88,7 @@ for (const backend of ['opfs', 'idb'] as const) {
 
 	test(`${backend}: another tab holding the stores gets a clear message`, async () => {
 		const first = await openChecks();
-		const second = await openChecks(await context.newPage());
+		const second = await openChecks(await persistent().newPage());
 		const root = `vaio-e2e-lock-${backend}`;
 		expect(await call(first, 'hold', backend, root, true)).toBeNull();
 		const refused = await call(second, 'hold', backend, root, true);
@@ -130,7 +112,7 @@ for (const backend of ['opfs', 'idb'] as const) {
 
 	test(`${backend}: a full quota stops writes with a clear message and harms nothing written`, async () => {
 		const page = await openChecks();
-		const cdp = await context.newCDPSession(page);
+		const cdp = await persistent().newCDPSession(page);
 		const origin = new URL(page.url()).origin;
 		const { usage } = await call(page, 'estimate');
 		// Chromium grants an OPFS file capacity in growing steps (about doubling): OPFS needs
