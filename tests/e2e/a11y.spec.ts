@@ -3,16 +3,8 @@
  * tab), the lessons page and compare mode, in light and dark. No serious or critical violation.
  * Screenshots of each go to test-results/.
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { collectErrors } from './helpers';
-
-async function seriousViolations(page: Page): Promise<string[]> {
-	const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
-	return results.violations
-		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-		.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')} (${n.failureSummary?.split('\n').slice(1).join(' ').trim()})`).join('; ')}`);
-}
+import { collectErrors, seriousViolations } from './helpers';
 
 for (const scheme of ['light', 'dark'] as const) {
 	test(`the main page has no serious accessibility violations (${scheme})`, async ({ page }) => {

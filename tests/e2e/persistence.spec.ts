@@ -13,7 +13,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { encodeLink } from '../../src/lib/links/codec';
 import { defaultEditableScenario } from '../../src/lib/ui/editable-scenario';
-import { collectErrors, usePersistentContext } from './helpers';
+import { collectErrors, seriousViolations, usePersistentContext } from './helpers';
 
 const SHOTS = process.env.H4_SHOTS ?? 'test-results';
 
@@ -102,6 +102,8 @@ test('disks, sidecars and scenario survive a reload; reads after it verify; the 
 	await expect(rw(page)).toHaveValue('randwrite');
 	expect(Number(await page.getByTestId('storage-usage').getAttribute('data-usage'))).toBeGreaterThanOrEqual(usage * 0.5);
 	await page.screenshot({ path: `${SHOTS}/persistence-restored.png` });
+	// The status bar's store variant and the restore note are only seen here (other specs run in memory).
+	expect(await seriousViolations(page)).toEqual([]);
 
 	await readVerify(page);
 	// Reloading again keeps them too (the read-only run wrote nothing new).
