@@ -3,7 +3,7 @@
  * tab), the lessons page and compare mode, in light and dark. No serious or critical violation.
  * Screenshots of each go to test-results/.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { collectErrors, seriousViolations } from './helpers';
 
 for (const scheme of ['light', 'dark'] as const) {

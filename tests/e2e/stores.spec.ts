@@ -12,7 +12,6 @@ import type { StoreChecksApi } from '../../src/lib/worker/store-checks.worker';
 import { usePersistentContext } from './helpers';
 
 type Api = StoreChecksApi;
-type Backend = 'opfs' | 'idb';
 
 const persistent = usePersistentContext('vaio-stores-');
 
