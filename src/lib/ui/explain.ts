@@ -56,6 +56,16 @@ export const ROLE_LABEL: Record<string, string> = {
 	peer: 'Peer link'
 };
 
+/**
+ * Whether a filter's device takes part with these parameters: the cache's link to its peers only
+ * carries write-back copies (mode write-back, writeBackPeers > 0); every other device always.
+ * The topology draws, and the filter panel offers, only the devices in use.
+ */
+export function deviceInUse(type: string, role: string, params: Record<string, unknown>): boolean {
+	if (type === 'cache' && role === 'peer') return params.mode === 'write-back' && Number(params.writeBackPeers ?? 0) > 0;
+	return true;
+}
+
 /** Status counters worth a glance per filter type (the rest are in the panel and the table). */
 const HIGHLIGHTS: Record<string, string[]> = {
 	analytics: ['workingSetBlocks', 'sequentialPct', 'meanLatencyUs'],
