@@ -74,8 +74,10 @@ async function expectRestored(page: Page, store = 'OPFS'): Promise<number> {
 async function readVerify(page: Page): Promise<void> {
 	await rw(page).selectOption('randread');
 	await page.getByTestId('run-button').click();
+	// The page may still say "done" from the run before for a moment: wait for this run's reads.
+	const reads = () => page.getByTestId('verify-reads').textContent().then(Number);
+	await expect.poll(reads, { timeout: 90_000 }).toBeGreaterThan(1000);
 	await done(page);
-	expect(Number(await page.getByTestId('verify-reads').textContent())).toBeGreaterThan(1000);
 	await expect(page.getByTestId('verify-mismatches')).toHaveText('0');
 }
 
