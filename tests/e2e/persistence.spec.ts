@@ -52,10 +52,17 @@ async function writeThroughLink(page: Page, ios = 3000): Promise<void> {
 	await expect(page.getByTestId('store-control')).toHaveAttribute('data-store', 'opfs');
 }
 
-/** Opens a link as a new page load (not a hash change of the page already open). */
-async function openLink(page: Page, scenario: ReturnType<typeof writeScenario>): Promise<void> {
+/**
+ * Opens a link as a new page load (not a hash change of the page already open). Over saved
+ * disks the page asks first; these tests replace them unless told to play the link in memory.
+ */
+async function openLink(page: Page, scenario: ReturnType<typeof writeScenario>, answer: 'replace' | 'memory' = 'replace'): Promise<void> {
 	await page.goto('about:blank');
 	await page.goto(`/#${encodeLink({ scenario })}`);
+	const dialog = page.getByTestId('link-over-saved');
+	const started = page.locator('[data-testid="run-status"]:is([data-state="running"], [data-state="done"], [data-state="error"])');
+	await dialog.or(started).first().waitFor({ timeout: 30_000 });
+	if (await dialog.isVisible()) await page.getByTestId(answer === 'replace' ? 'link-replace-saved' : 'link-in-memory').click();
 }
 
 /** After a reload: the page shows the saved scenario on the restored disks, waiting for Play. */
@@ -174,6 +181,42 @@ test('a lesson runs in memory and leaves the saved disks alone; closing it bring
 	await expectRestored(page);
 	await expect(page.getByTestId('store-control')).toHaveAttribute('data-store', 'opfs');
 	await readVerify(page);
+	expect(errors).toEqual([]);
+});
+
+test('a link opened over saved disks asks first; played in memory, it leaves them as they were', async () => {
+	const page = await persistent().newPage();
+	const errors = collectErrors(page);
+	await writeThroughLink(page);
+	const saved = Number(await page.getByTestId('storage-usage').getAttribute('data-usage'));
+	// Another link: the page asks before its run would wipe the saved disks.
+	const other = writeScenario(500);
+	other.name = 'someone else’s link';
+	await page.goto('about:blank');
+	await page.goto(`/#${encodeLink({ scenario: other })}`);
+	const dialog = page.getByTestId('link-over-saved');
+	await expect(dialog).toBeVisible();
+	await expect(dialog).toContainText('“persisted disks”');
+	await page.screenshot({ path: `${SHOTS}/persistence-link-over-saved.png` });
+	expect(await seriousViolations(page)).toEqual([]);
+	await page.getByTestId('link-in-memory').click();
+	await done(page);
+	await expect(page.getByTestId('store-control')).toHaveAttribute('data-store', 'memory');
+	await expect(page.getByTestId('scratch-note')).toHaveText('link');
+	await expect(page.getByTestId('link-info')).toContainText('your saved disks (“persisted disks”) are kept');
+	// Back to them: the saved scenario on its disks, and its reads still verify.
+	await page.getByTestId('back-to-saved').click();
+	await expectRestored(page);
+	await readVerify(page);
+	// A reload of the link's address asks again (it is not this tab's own state); Escape keeps the disks.
+	await page.goto('about:blank');
+	await page.goto(`/#${encodeLink({ scenario: other })}`);
+	await expect(dialog).toBeVisible();
+	await page.keyboard.press('Escape');
+	await done(page);
+	await page.goto('/');
+	await expectRestored(page);
+	expect(Number(await page.getByTestId('storage-usage').getAttribute('data-usage'))).toBeGreaterThanOrEqual(saved * 0.5);
 	expect(errors).toEqual([]);
 });
 

@@ -62,6 +62,8 @@ export class Playground {
 	 * never wipe or change the disks the user keeps in OPFS or IndexedDB.
 	 */
 	scratch = $state(false);
+	/** Why the page runs in memory while `scratch`: a lesson, or a link opened beside saved disks. */
+	scratchFor = $state<'lesson' | 'link'>('lesson');
 	/**
 	 * The next load starts from empty disks instead of keeping the saved ones: set when a share
 	 * link or a file is opened, so its run is reproduced as it was made (same digest).

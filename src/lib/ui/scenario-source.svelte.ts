@@ -38,6 +38,12 @@ export class ScenarioSource {
 	notice = $state<Notice | null>(null);
 	/** A link or file that carries filter code, waiting for the viewer's answer. */
 	consent = $state.raw<OpenedScenario | null>(null);
+	/**
+	 * A shared link opened while this browser keeps saved disks: nothing runs until the viewer
+	 * chooses to replace them or to play the link in memory (the saved disks are never wiped
+	 * unasked). `savedName` is the saved scenario's name.
+	 */
+	linkOverSaved = $state.raw<{ hash: string; savedName: string } | null>(null);
 	/** Custom filters' source that travels with the scenario in links (the filter editor's hook). */
 	filters = $state<CustomFilterSource[]>([]);
 	/** The hash the page last wrote or opened (without '#'). */
@@ -70,13 +76,14 @@ export class ScenarioSource {
 		if (lesson) {
 			this.lesson = lesson;
 			this.pg.scratch = true; // a lesson runs in memory: it never touches the disks the user keeps
+			this.pg.scratchFor = 'lesson';
 		}
 		const hash = location.hash.slice(1);
 		if (hash.includes('s=')) {
 			// A shared link wins over the saved session (and runs on fresh disks, as it was made);
 			// the hash this tab wrote itself, found again after a reload, keeps the saved disks.
 			this.#own = !lesson && hash === readOwnHash();
-			await this.openHash(hash);
+			await this.openShared(hash);
 			return;
 		}
 		if (lesson) this.applyLesson(lesson);
@@ -93,8 +100,51 @@ export class ScenarioSource {
 		await this.pg.start();
 	}
 
+	/**
+	 * Opens a shared link, unless it would replace disks saved in this browser: then the viewer
+	 * chooses first (see linkOverSaved). This tab's own hash (a reload) keeps its disks anyway.
+	 */
+	private async openShared(hash: string): Promise<void> {
+		if (!this.pg.scratch && !this.#own) {
+			const saved = await this.pg.savedSession().catch(() => null);
+			if (saved) {
+				const name = (saved.scenario as { name?: unknown } | null)?.name;
+				this.linkOverSaved = { hash, savedName: typeof name === 'string' && name ? name : 'unnamed' };
+				return;
+			}
+		}
+		await this.openHash(hash);
+	}
+
+	/** The viewer's answer to linkOverSaved: replace the saved disks, or play the link in memory. */
+	async answerLinkOverSaved(replace: boolean): Promise<void> {
+		const choice = this.linkOverSaved;
+		if (!choice) return;
+		this.linkOverSaved = null;
+		if (replace) {
+			await this.openHash(choice.hash);
+			return;
+		}
+		this.pg.scratch = true;
+		this.pg.scratchFor = 'link';
+		await this.openHash(choice.hash, `The link plays in memory; your saved disks (“${choice.savedName.slice(0, 80)}”) are kept as they are.`);
+	}
+
+	/** Leaves a link played in memory: the disks saved in the page's store come back (waiting for Play). */
+	async backToSavedDisks(): Promise<void> {
+		if (!this.pg.scratch || this.pg.scratchFor !== 'link') return;
+		this.pg.scratch = false;
+		this.notice = null;
+		try {
+			if (await this.pg.restoreSaved()) await this.bundles?.registerUsed(this.pg.snapshot());
+		} catch {
+			return; // a store that cannot be opened is shown by the page
+		}
+		await this.pg.start();
+	}
+
 	/** Opens a link (its hash); a bad one shows why and runs the default scenario. */
-	async openHash(hash: string): Promise<void> {
+	async openHash(hash: string, info?: string): Promise<void> {
 		let opened: OpenedScenario;
 		try {
 			opened = openLink(hash);
@@ -103,7 +153,7 @@ export class ScenarioSource {
 			return;
 		}
 		this.hash = hash;
-		await this.open(opened);
+		await this.open(opened, info);
 	}
 
 	/** Opens a scenario JSON file (the page's download or a bare scenario document). */
@@ -126,6 +176,7 @@ export class ScenarioSource {
 		if (!lesson) return;
 		this.lesson = lesson;
 		this.pg.scratch = true;
+		this.pg.scratchFor = 'lesson';
 		this.notice = null;
 		this.applyLesson(lesson);
 		const url = new URL(location.href);
@@ -215,7 +266,8 @@ export class ScenarioSource {
 	async onHashChange(): Promise<void> {
 		const hash = location.hash.slice(1);
 		if (hash === this.hash || !hash.includes('s=')) return;
-		await this.openHash(hash);
+		this.#own = false;
+		await this.openShared(hash);
 	}
 
 	private linkInput() {
@@ -277,7 +329,7 @@ export class ScenarioSource {
 		this.ready = true;
 		this.scheduleWrite();
 		// From now on the address is this tab's own state: reloading it keeps the disks.
-		saveOwnHash(location.hash.slice(1));
+		saveOwnHash(this.pg.scratch ? '' : location.hash.slice(1));
 		if (this.#own) {
 			this.#own = false;
 			await pg.start();
@@ -303,7 +355,9 @@ export class ScenarioSource {
 
 	private write(url: URL, hash: string): void {
 		url.hash = hash;
-		saveOwnHash(hash);
+		// In memory (a lesson, a link beside saved disks) the address is not the saved disks' state:
+		// a reload must not take it for this tab's own and fit the saved disks to it.
+		saveOwnHash(this.pg.scratch ? '' : hash);
 		try {
 			replaceState(url, {});
 		} catch {
