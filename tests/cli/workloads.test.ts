@@ -3,6 +3,7 @@
  * (--trace). Each test spawns
  * `node bin/vaio.js …` from a temporary directory, as tests/cli/vaio.test.ts does.
  */
+import { HAVE_REAL_TRACE, REAL_VSCSI_TRACE } from '../shared-data';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, test, type ExpectStatic } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../bin/vaio.js', import.meta.url));
-const REAL_TRACE = '/work/shared/data/traces/cloudPhysicsIO.vscsi';
+const REAL_TRACE = REAL_VSCSI_TRACE;
 const TIMEOUT = 60_000;
 
 interface Outcome {
@@ -132,7 +133,7 @@ describe.concurrent('vaio run --fio', () => {
 });
 
 describe.concurrent('vaio run --trace', () => {
-	test('the real vscsi trace: ios counts the records replayed, the op split matches, reads verify', { timeout: TIMEOUT }, async ({ expect }) => {
+	test.skipIf(!HAVE_REAL_TRACE)('the real vscsi trace: ios counts the records replayed, the op split matches, reads verify', { timeout: TIMEOUT }, async ({ expect }) => {
 		const o = await vaio('run', '--trace', REAL_TRACE, '--chain', 'none', '--timing', 'afap', '--ios', '3000', '--json');
 		expect(o.code, o.stderr).toBe(0);
 		expect(o.stderr).toBe('');

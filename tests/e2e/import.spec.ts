@@ -1,3 +1,4 @@
+import { REAL_VSCSI_TRACE } from '../shared-data';
 import * as fs from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { parseFioJob } from '../../src/lib/engine/workload/fio';
@@ -11,7 +12,7 @@ import { collectErrors } from './helpers';
  * metrics JSON and chart SVG/PNG downloads.
  */
 
-const TRACE = '/work/shared/data/traces/cloudPhysicsIO.vscsi';
+const TRACE = REAL_VSCSI_TRACE;
 
 async function loaded(page: Page): Promise<void> {
 	await page.goto('/');

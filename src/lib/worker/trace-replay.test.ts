@@ -4,6 +4,7 @@
  * while the next chunk is on its way, a large file is taken no faster than it is replayed, and a
  * malformed file fails with its position.
  */
+import { HAVE_REAL_TRACE, REAL_VSCSI_TRACE } from '../../../tests/shared-data';
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EngineSession } from './session';
@@ -13,8 +14,8 @@ import { defaultScenario } from '../engine/index';
 import { readTrace } from '../engine/workload/traces/index';
 import { HIGH_WATER } from './trace-replay';
 
-const TRACE = '/work/shared/data/traces/cloudPhysicsIO.vscsi';
-const have = fs.existsSync(TRACE);
+const TRACE = REAL_VSCSI_TRACE;
+const have = HAVE_REAL_TRACE;
 
 const session = () =>
 	new EngineSession({ registry: builtinRegistry(), stores: new MemoryStoreFactory(), yieldNow: () => new Promise((r) => setImmediate(r)) });

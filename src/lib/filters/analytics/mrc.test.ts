@@ -3,8 +3,9 @@
  * exact MRC against a simulated LRU cache, SHARDS against the exact curve (zipf workloads, three
  * seeds, and the real CloudPhysics vSCSI trace), HyperLogLog, and vscsiStats' bucket rules.
  */
+import { HAVE_REAL_TRACE, REAL_VSCSI_TRACE } from '../../../../tests/shared-data';
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Prng } from '../../engine/clock';
 import { createOffsetPicker } from '../../engine/workload/distributions';
 import { ReuseTracker } from './reuse';
@@ -162,8 +163,8 @@ describe('SHARDS', { timeout: 60_000 }, () => {
 		});
 	}
 
-	const tracePath = '/work/shared/data/traces/cloudPhysicsIO.vscsi';
-	it.skipIf(!existsSync(tracePath))('matches the exact curve on the real CloudPhysics vSCSI trace', () => {
+	const tracePath = REAL_VSCSI_TRACE;
+	it.skipIf(!HAVE_REAL_TRACE)('matches the exact curve on the real CloudPhysics vSCSI trace', () => {
 		// Format v1: 32-byte records, little-endian (see the traces README).
 		const buf = readFileSync(tracePath);
 		const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
