@@ -5,15 +5,14 @@
  * pages of 1024 blocks in typed arrays, allocated on first touch, the last page cached.
  */
 import { SECTORS_PER_BLOCK } from '../io';
+import { Pages } from '../pages';
 
 const PAGE_BITS = 10;
 const PAGE = 1 << PAGE_BITS;
 
 export class WriteLedger {
 	/** page -> id of the last acknowledged write of each of its blocks (0 = none). */
-	private pages = new Map<number, Float64Array>();
-	private lastNo = -1;
-	private lastPage: Float64Array | undefined;
+	private readonly pages = new Pages(() => new Float64Array(PAGE));
 	/** Acknowledged writes so far. */
 	acked = 0;
 
@@ -21,18 +20,7 @@ export class WriteLedger {
 		this.acked++;
 		const end = lba + sectors;
 		for (let b = Math.floor(lba / SECTORS_PER_BLOCK); b * SECTORS_PER_BLOCK < end; b++) {
-			const no = b >>> PAGE_BITS;
-			let page = this.lastPage;
-			if (no !== this.lastNo || page === undefined) {
-				page = this.pages.get(no);
-				if (page === undefined) {
-					page = new Float64Array(PAGE);
-					this.pages.set(no, page);
-				}
-				this.lastNo = no;
-				this.lastPage = page;
-			}
-			page[b & (PAGE - 1)] = ioId;
+			this.pages.touch(b >>> PAGE_BITS)[b & (PAGE - 1)] = ioId;
 		}
 	};
 
@@ -61,8 +49,6 @@ export class WriteLedger {
 
 	/** Copies another ledger's state (a clone, a failback, a revert). */
 	assign(other: WriteLedger): void {
-		this.pages = new Map([...other.pages].map(([no, p]) => [no, p.slice()]));
-		this.lastNo = -1;
-		this.lastPage = undefined;
+		this.pages.assign(other.pages, (p) => p.slice());
 	}
 }

@@ -4,29 +4,20 @@
  * block of every I/O to its working set; a hash set of millions of numbers spends most of its
  * time growing and rehashing, a bitmap only sets a bit. Iterates in ascending order.
  */
+import { Pages } from '../../engine/pages';
+
 const PAGE_BLOCKS = 1 << 15;
 const PAGE_WORDS = PAGE_BLOCKS / 32;
 
 export class BlockSet {
-	private readonly pages = new Map<number, Int32Array>();
-	private lastNo = -1;
-	private lastPage: Int32Array | undefined;
+	private readonly pages = new Pages(() => new Int32Array(PAGE_WORDS));
 	/** Distinct blocks added. */
 	size = 0;
 
 	/** Adds block b (a non-negative integer); true when it was not in the set. */
 	add(b: number): boolean {
 		const no = Math.floor(b / PAGE_BLOCKS);
-		let page = this.lastPage;
-		if (no !== this.lastNo || page === undefined) {
-			page = this.pages.get(no);
-			if (page === undefined) {
-				page = new Int32Array(PAGE_WORDS);
-				this.pages.set(no, page);
-			}
-			this.lastNo = no;
-			this.lastPage = page;
-		}
+		const page = this.pages.touch(no);
 		const i = b - no * PAGE_BLOCKS;
 		const w = i >>> 5;
 		const bit = 1 << (i & 31);
@@ -46,7 +37,7 @@ export class BlockSet {
 	}
 
 	*[Symbol.iterator](): IterableIterator<number> {
-		for (const no of [...this.pages.keys()].sort((a, b) => a - b)) {
+		for (const no of this.pages.numbers()) {
 			const page = this.pages.get(no)!;
 			for (let w = 0; w < PAGE_WORDS; w++) {
 				let v = page[w];
