@@ -26,7 +26,6 @@
  * `full-chain-vs-crypto-limit: X`, the timing-only lines and `timing-only-iops: N` last.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -36,6 +35,7 @@ import { contentBlock } from '../src/lib/engine/verify';
 import { XtsAes } from '../src/lib/filters/encryption/xts';
 import { KeyServer, defaultKeyServer } from '../src/lib/filters/encryption/keyserver';
 import { fingerprint, loadFingerprint } from '../src/lib/filters/dedup/index';
+import { HAVE_REAL_TRACE, REAL_VSCSI_TRACE } from '../tests/shared-data';
 
 const IOS = Number(process.env.BENCH_IOS ?? 300_000);
 const CHAIN_IOS = Number(process.env.BENCH_CHAIN_IOS ?? 100_000);
@@ -207,9 +207,8 @@ function cliRun(args: string[]): { ios: number; iops: number } {
 }
 const generated = cliRun(['--chain', 'analytics,cache', '--ios', String(TIMING_IOS)]);
 console.log(`timing-only: analytics,cache, 4 KiB randrw 70/30 QD32, ${generated.ios} I/Os: ${Math.round(generated.iops)} IO/s wall`);
-const trace = path.join(here, '..', '..', 'shared', 'data', 'traces', 'cloudPhysicsIO.vscsi');
-if (existsSync(trace)) {
-	const replay = cliRun(['--trace', trace, '--format', 'vscsi', '--timing', 'afap', '--chain', 'analytics,cache']);
+if (HAVE_REAL_TRACE) {
+	const replay = cliRun(['--trace', REAL_VSCSI_TRACE, '--format', 'vscsi', '--timing', 'afap', '--chain', 'analytics,cache']);
 	console.log(`timing-only: analytics,cache, cloudPhysicsIO.vscsi replayed as fast as possible, ${replay.ios} I/Os: ${Math.round(replay.iops)} IO/s wall`);
 }
 console.log(`timing-only-iops: ${Math.round(generated.iops)}`);

@@ -1,5 +1,5 @@
 /**
- * Where the tests find the project's shared real data (a real VMware vSCSI trace, see the data
+ * Where the tests and the benchmark find the project's shared real data (a real VMware vSCSI trace, see the data
  * folder's README): $VAIO_SHARED_DATA, else a `shared/data` folder beside the checkout or beside
  * one of its parent folders. Tests that need the trace skip, saying so, where it is missing.
  */
