@@ -26,18 +26,18 @@ export function allocBuffer(bytes: number): Uint8Array {
 // verified the data, and a write buffer once the write is acknowledged (a filter that keeps a
 // write's data longer copies it: the filter contract). Fresh memory costs page faults and
 // garbage collection (in Chromium, writing fresh buffers to OPFS costs three times as much).
-const readPool: Uint8Array[] = [];
+const pool4k: Uint8Array[] = [];
 const POOL_MAX = 4096;
 
 /** A buffer for data read from a device; returned with releaseReadBuffer after use. */
 export function acquireReadBuffer(bytes: number): Uint8Array {
-	if (bytes === 4096 && readPool.length > 0) return readPool.pop()!;
+	if (bytes === 4096 && pool4k.length > 0) return pool4k.pop()!;
 	return allocBuffer(bytes);
 }
 
 /** Gives back a buffer from acquireReadBuffer; nothing may use it afterwards. */
 export function releaseReadBuffer(buf: Uint8Array): void {
-	if (buf.length === 4096 && readPool.length < POOL_MAX) readPool.push(buf);
+	if (buf.length === 4096 && pool4k.length < POOL_MAX) pool4k.push(buf);
 }
 
 /** A buffer for a guest write's data, every byte of which the caller overwrites. */
