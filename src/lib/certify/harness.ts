@@ -12,6 +12,7 @@
  * I/O has completed for `quietUs` of virtual time or after a number of events; a control
  * operation stops after `controlUs` of virtual time or when it waits on nothing that can happen.
  */
+import { macrotask } from '../engine/macrotask';
 import type { FilterInstance } from '../engine/chain';
 import { errorText } from '../engine/chain';
 import { FILTER_CLASSES, type ControlEvent, type FilterClass, type FilterDef, type FilterDeviceSpec, type ParamValue } from '../engine/filter';
@@ -361,17 +362,3 @@ const IDLE_TURNS = 20;
 const IDLE_WAITS = 500;
 const noop = () => {};
 
-/** Resolves once pending microtasks have run: setImmediate in Node, a MessageChannel in browsers. */
-function macrotask(): Promise<void> {
-	if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
-	if (typeof MessageChannel === 'function')
-		return new Promise((r) => {
-			const ch = new MessageChannel();
-			ch.port1.onmessage = () => {
-				ch.port1.close();
-				r();
-			};
-			ch.port2.postMessage(0);
-		});
-	return new Promise((r) => setTimeout(r, 0));
-}

@@ -4,6 +4,7 @@
  * trace. `run` drives the virtual clock; it awaits only when an asynchronous store answers with a
  * Promise, so a run is the same, event for event, whichever store holds the bytes.
  */
+import { macrotask } from './macrotask';
 import { NO_EVENT, Prng, Scheduler } from './clock';
 import { FilterChain, type AttachedFilter, type ChainEnv, type DiskInfo } from './chain';
 import { createDevice, createLink, type DeviceSpec } from './devices';
@@ -331,23 +332,8 @@ export class Simulation {
 	}
 }
 
-/** Resolves once every pending microtask has run: setImmediate in Node, a MessageChannel in browsers. */
 /** Empty-queue turns (≈ 1 ms of wall time each) a control operation may wait for a store. */
 const MAX_IDLE_TURNS = 5000;
-
-function macrotask(): Promise<void> {
-	if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
-	if (typeof MessageChannel === 'function')
-		return new Promise((r) => {
-			const ch = new MessageChannel();
-			ch.port1.onmessage = () => {
-				ch.port1.close();
-				r();
-			};
-			ch.port2.postMessage(0);
-		});
-	return new Promise((r) => setTimeout(r, 0));
-}
 
 /** Runs `fn`; rethrows its error as a ScenarioError at `path`. */
 function at<T>(path: string, fn: () => T): T {
