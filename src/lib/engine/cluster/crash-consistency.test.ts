@@ -78,7 +78,9 @@ function dirtyInMemory(sim: Simulation): Set<number> {
 	const eng = sim.disk().chain.filters.find((f) => f.def.name === 'cache')!.state as CacheEngine;
 	const flags = (eng as unknown as { flags: Uint8Array }).flags;
 	const out = new Set<number>();
-	for (const [block, slot] of eng.map) if (flags[slot] & 2) out.add(block);
+	eng.map.forEach((slot, block) => {
+		if (flags[slot] & 2) out.add(block);
+	});
 	return out;
 }
 

@@ -8,6 +8,7 @@
  * All policies keep their lists in typed arrays (BlockLists) so that the hot path allocates
  * nothing per access.
  */
+import { IntMap } from '../../engine/intmap';
 
 export interface CachePolicy {
 	readonly name: PolicyName;
@@ -66,11 +67,12 @@ export class BlockLists {
 	readonly head: Int32Array;
 	readonly tail: Int32Array;
 	readonly len: Int32Array;
-	readonly index = new Map<number, number>();
+	readonly index: IntMap;
 	private readonly free: Int32Array;
 	private freeTop: number;
 
 	constructor(nodes: number, lists: number) {
+		this.index = new IntMap(Math.min(nodes, 1 << 16));
 		this.block = new Float64Array(nodes);
 		this.prev = new Int32Array(nodes);
 		this.next = new Int32Array(nodes);
