@@ -55,6 +55,10 @@ export class ChainIo implements Io {
 	deviceBuffer: Uint8Array | undefined = undefined;
 	/** The filter instance that issued it (filter I/O): a dead instance's callbacks are not run. */
 	owner: FilterInstance | undefined = undefined;
+	/** The issuer's own record of the I/O (the guest's spec), so completion needs no closure. */
+	tag: unknown = undefined;
+	/** The guest's write buffer, recycled once the write is acknowledged. */
+	written: Uint8Array | undefined = undefined;
 	/** The chain's list of live I/Os (intrusive, no allocation): abort() and failHeld() walk it. */
 	prevLive: ChainIo | undefined = undefined;
 	nextLive: ChainIo | undefined = undefined;
@@ -690,20 +694,25 @@ export class FilterInstance implements FilterContext<unknown> {
 	after(delayUs: number, fn: () => void | Promise<void>): void {
 		// The timer's promise (an asynchronous store) is awaited by the run loop before the next
 		// event, so a run is identical whichever store holds the bytes.
-		this.chain.env.sched.after(delayUs, () => {
-			if (this.dead || this.chain.dead) return;
-			const onError = (e: unknown) => {
-				this.counters.errors++;
-				this.chain.env.log(this.def.name, `timer threw: ${errorText(e)}`);
-			};
-			try {
-				const r = fn();
-				if (r && typeof (r as Promise<void>).then === 'function') return (r as Promise<void>).then(undefined, onError);
-			} catch (e) {
-				onError(e);
-			}
-		});
+		const sched = this.chain.env.sched;
+		sched.at(sched.now + (delayUs > 0 ? delayUs : 0), this.timerFn, fn);
 	}
+
+	/** Runs a timer set by after(): bound once, scheduled with the callback as its argument. */
+	private readonly timerFn = (fn: () => void | Promise<void>): void | Promise<void> => {
+		if (this.dead || this.chain.dead) return;
+		try {
+			const r = fn();
+			if (r && typeof (r as Promise<void>).then === 'function') return (r as Promise<void>).then(undefined, this.timerError);
+		} catch (e) {
+			this.timerError(e);
+		}
+	};
+
+	private readonly timerError = (e: unknown): void => {
+		this.counters.errors++;
+		this.chain.env.log(this.def.name, `timer threw: ${errorText(e)}`);
+	};
 
 	charge(us: number): void {
 		if (!(us > 0)) return;

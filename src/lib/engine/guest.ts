@@ -9,6 +9,7 @@ import { ChainIo, type FilterChain } from './chain';
 import { Op, SECTOR_BYTES, SECTORS_PER_BLOCK } from './io';
 import { acquireWriteBuffer, releaseReadBuffer, releaseWriteBuffer } from './buffers';
 import { GuestMetrics } from './metrics';
+import { IntMap } from './intmap';
 import { ExpectedState, UNKNOWN_CONTENT, ZERO_CONTENT, fillWrite } from './verify';
 import type { GuestIoSpec } from './workload/types';
 
@@ -51,7 +52,7 @@ export class Guest {
 	readonly metrics = new GuestMetrics();
 	readonly streams: StreamState[] = [];
 	/** Blocks with an I/O in flight: block -> count. */
-	private readonly busyBlocks = new Map<number, number>();
+	private readonly busyBlocks = new IntMap();
 	/** Errors that reached the guest. */
 	readonly errors: GuestErrorRecord[] = [];
 	errorCount = 0;
@@ -139,15 +140,24 @@ export class Guest {
 			fillWrite(spec.lba, spec.sectors, spec.contents!, data);
 		}
 		const io = new ChainIo(this.nextIoId(), spec.op, spec.lba, spec.sectors, data, 'guest', now, s.index);
+		io.tag = spec;
+		io.written = data;
 		this.mark(spec, 1);
 		s.inFlight++;
 		this.metrics.issued(now);
-		const contents = spec.contents;
-		this.chain.submit(io, (done) => this.completed(s, spec, contents, done, data));
+		this.chain.submit(io, this.completedFn);
 	}
 
-	private completed(s: StreamState, spec: GuestIoSpec, contents: Uint32Array | undefined, io: ChainIo, written?: Uint8Array): void {
+	/** completed() bound once: every guest I/O carries its spec and stream, no closure per I/O. */
+	private readonly completedFn = (io: ChainIo) => this.completed(io);
+
+	private completed(io: ChainIo): void {
 		const now = this.sched.now;
+		const s = this.streams[io.stream];
+		const spec = io.tag as GuestIoSpec;
+		const contents = spec.contents;
+		const written = io.written;
+		io.tag = io.written = undefined;
 		this.mark(spec, -1);
 		s.inFlight--;
 		if (this.crashing) {

@@ -25,12 +25,12 @@ export function deviceIo(
 	if (!model || !store) throw new Error('deviceIo needs a device with a model and a store');
 	const bytes = sectors * SECTOR_BYTES;
 	const at = model.schedule(ctx.now, op, lba, bytes);
+	if (ctx.timingOnly) {
+		// Timing only: the device's time is spent, no bytes move (done gets no data, no error).
+		ctx.after(at - ctx.now, done as () => void);
+		return;
+	}
 	ctx.after(at - ctx.now, () => {
-		if (ctx.timingOnly) {
-			// Timing only: the device's time is spent, no bytes move.
-			done(undefined);
-			return;
-		}
 		let buf: Uint8Array | undefined;
 		let r: void | Promise<void>;
 		try {
