@@ -3,7 +3,7 @@
  * that two events at the same instant run in the order they were scheduled. Nothing here reads a
  * wall clock; a run is a pure function of its scenario and seed.
  */
-import { cos, ln } from './detmath';
+import { ln } from './detmath';
 
 export type EventFn = () => void | Promise<void>;
 /** An event handler that takes the argument it was scheduled with (no closure per event). */
@@ -133,6 +133,9 @@ export class Prng {
 	private b: number;
 	private c: number;
 	private d: number;
+	/** The second normal of the last polar-method pair, not yet handed out. */
+	private spare = 0;
+	private hasSpare = false;
 
 	constructor(seed: number) {
 		let s = seed >>> 0;
@@ -179,11 +182,29 @@ export class Prng {
 		return -ln(1 - this.next()) * mean;
 	}
 
-	/** Standard normal via Box–Muller (one value per call, deterministic). */
+	/**
+	 * Standard normal by Marsaglia's polar method: each accepted pair of uniforms gives two
+	 * independent normals; the second is kept for the next call. No trigonometry (cheaper than
+	 * Box–Muller, and the SSD model draws one per request); ln and sqrt give the same bits in
+	 * every engine (detmath.ts).
+	 */
 	normal(): number {
-		const u = 1 - this.next();
-		const v = this.next();
-		return Math.sqrt(-2 * ln(u)) * cos(2 * Math.PI * v);
+		if (this.hasSpare) {
+			this.hasSpare = false;
+			return this.spare;
+		}
+		let u: number;
+		let v: number;
+		let s: number;
+		do {
+			u = 2 * this.next() - 1;
+			v = 2 * this.next() - 1;
+			s = u * u + v * v;
+		} while (s >= 1 || s === 0);
+		const f = Math.sqrt((-2 * ln(s)) / s);
+		this.spare = v * f;
+		this.hasSpare = true;
+		return u * f;
 	}
 
 	/** A child generator with an independent stream, derived deterministically. */
