@@ -87,6 +87,7 @@ import {
 } from '../engine/filter';
 import { allocBuffer } from '../engine/buffers';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io } from '../engine/io';
+import { IntMap } from '../engine/intmap';
 import type { LinkModel } from '../engine/devices/types';
 import { deviceIo, getJson, putJson } from './sdk';
 import { POLICY_NAMES, createPolicy, type CachePolicy, type PolicyName } from './cache/policies';
@@ -154,20 +155,23 @@ class WriteOp {
 	constructor(readonly io: Io) {}
 }
 
-/** Per-guest-read state. */
+/**
+ * Per-guest-read state. The filter reuses them (a read is one of the two I/Os of nearly every
+ * step of a run): see CacheEngine.readOp and doneWithRead.
+ */
 class ReadOp {
 	pending = 0;
 	heldUp = false;
 	error: string | undefined = undefined;
 	/** Dirty cached slots to overlay on the datastore's data (pinned). */
-	overlay: number[] = [];
+	readonly overlay: number[] = [];
 	/** Fully covered missing blocks the policy admits. */
-	admit: number[] = [];
+	readonly admit: number[] = [];
 	/** Admitted blocks written meanwhile (by a filter above: the guest serialises its own I/O). */
 	stale: Set<number> | undefined = undefined;
 	constructor(
-		readonly io: Io,
-		readonly buf: Uint8Array | undefined
+		public io: Io,
+		public buf: Uint8Array | undefined
 	) {}
 }
 
@@ -218,7 +222,7 @@ export class CacheEngine {
 	private freeStack!: Int32Array;
 	private freeTop = 0;
 	/** disk block -> slot */
-	readonly map = new Map<number, number>();
+	readonly map = new IntMap();
 	private readonly evictable = (block: number): boolean => {
 		const s = this.map.get(block);
 		if (s === undefined) return false;
@@ -241,6 +245,8 @@ export class CacheEngine {
 	private readonly writing = new Map<number, WriteOp>();
 	/** Missing block -> the read miss that will populate it. */
 	private readonly filling = new Map<number, ReadOp>();
+	/** Finished ReadOps, for reuse. */
+	private readonly spareReadOps: ReadOp[] = [];
 
 	// ---- SSD writes and metadata commits ----
 	private readonly landWait = new Map<number, LandWaiter[]>();
@@ -253,7 +259,9 @@ export class CacheEngine {
 	private commitAgain = false;
 	private lazyArmed = false;
 	private commitWait: WriteOp[] = [];
+	private spareCommitWait: WriteOp[] = [];
 	private slotCommitWait: number[] = [];
+	private spareSlotCommitWait: number[] = [];
 	private idleWaiters: (() => void)[] = [];
 
 	// ---- counters ----
@@ -540,18 +548,24 @@ export class CacheEngine {
 	}
 
 	private afterCommit(): void {
+		// Swap each wait list with its spare (emptied last time): what is served now may queue
+		// new waiters, and a commit happens every few I/Os, so no list is allocated per commit.
 		const ops = this.commitWait;
-		this.commitWait = [];
+		this.commitWait = this.spareCommitWait;
 		for (const op of ops) {
 			op.waitingCommit = false;
 			this.progress(op);
 		}
+		ops.length = 0;
+		this.spareCommitWait = ops;
 		const slots = this.slotCommitWait;
-		this.slotCommitWait = [];
+		this.slotCommitWait = this.spareSlotCommitWait;
 		for (const s of slots) {
 			this.flags[s] &= ~WAIT_COMMIT;
 			this.kickSsdWrite(s);
 		}
+		slots.length = 0;
+		this.spareSlotCommitWait = slots;
 		if (this.metaSeq > this.committedSeq) {
 			if (this.commitAgain || this.commitWait.length > 0 || this.slotCommitWait.length > 0 || this.idleWaiters.length > 0) this.requestCommit();
 			else this.armLazyCommit();
@@ -858,7 +872,7 @@ export class CacheEngine {
 					buf?.set(m.subarray((from - base) * SECTOR_BYTES, (to - base) * SECTOR_BYTES), (from - lo) * SECTOR_BYTES);
 					continue;
 				}
-				if (!op) op = new ReadOp(io, buf);
+				if (!op) op = this.readOp(io, buf);
 				const rop = op;
 				rop.pending++;
 				this.pins[s]++;
@@ -873,6 +887,7 @@ export class CacheEngine {
 					if (--rop.pending === 0) {
 						if (rop.error) this.ctx.fail(io, 'EIO', rop.error);
 						else this.ctx.complete(io, buf);
+						this.doneWithRead(rop);
 					}
 				});
 			}
@@ -883,7 +898,7 @@ export class CacheEngine {
 			return DEFER;
 		}
 		this.readMisses++;
-		const op = new ReadOp(io, undefined);
+		const op = this.readOp(io, undefined);
 		for (let b = first; b < end; b++) {
 			const s = map.get(b);
 			if (s !== undefined) {
@@ -909,6 +924,7 @@ export class CacheEngine {
 				this.pins[s]--;
 				this.maybeFree(s);
 			}
+			this.doneWithRead(op);
 			return PASS;
 		}
 		const lo = io.lba;
@@ -945,6 +961,7 @@ export class CacheEngine {
 				if (--op.pending === 0 && op.heldUp) {
 					if (op.error) this.ctx.failUp(io, 'EIO', op.error);
 					else this.ctx.resumeUp(io);
+					this.doneWithRead(op);
 				}
 			});
 		}
@@ -952,7 +969,34 @@ export class CacheEngine {
 			op.heldUp = true;
 			return DEFER;
 		}
+		this.doneWithRead(op);
 		return PASS;
+	}
+
+	/** A ReadOp for `io`: a finished one reused, or a new one. */
+	private readOp(io: Io, buf: Uint8Array | undefined): ReadOp {
+		const op = this.spareReadOps.pop();
+		if (!op) return new ReadOp(io, buf);
+		op.io = io;
+		op.buf = buf;
+		return op;
+	}
+
+	/**
+	 * The read is finished with `op` (nothing of it is pending and no map points to it): it is
+	 * cleared and kept for the next read.
+	 */
+	private doneWithRead(op: ReadOp): void {
+		const slots = op.io.slots;
+		if (slots[this.ctx.index] === op) slots[this.ctx.index] = undefined;
+		op.pending = 0;
+		op.heldUp = false;
+		op.error = undefined;
+		op.overlay.length = 0;
+		op.admit.length = 0;
+		op.stale = undefined;
+		op.buf = undefined;
+		if (this.spareReadOps.length < 256) this.spareReadOps.push(op);
 	}
 
 	/**
