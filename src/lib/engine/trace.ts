@@ -120,7 +120,7 @@ export class Trace {
 		const live = this.live;
 		// -1 marks "never happened" (virtual time is never negative). Not NaN: NaN has many bit
 		// patterns and JIT code may produce another, which would change the digest.
-		live.fill(-1, f, f + F64_STRIDE);
+		live.fill(-1, f, f + FIXED_F64 + 4 * filters);
 		live[f + Col.id] = id;
 		live[f + Col.lba] = lba;
 		live[f + Col.issuedAt] = issuedAt;
@@ -128,7 +128,7 @@ export class Trace {
 		live[f + Col.disk] = disk;
 		live[f + Col.deferredUs] = 0;
 		const b = r * U8_STRIDE;
-		this.liveU8.fill(0, b, b + U8_STRIDE);
+		this.liveU8.fill(0, b, b + FIXED_U8 + 2 * filters);
 		this.liveU8[b + ByteCol.op] = op;
 		this.liveU8[b + ByteCol.origin] = origin;
 		this.liveU8[b + ByteCol.endedBy] = 255;
@@ -148,15 +148,16 @@ export class Trace {
 		const liveU8 = this.liveU8;
 		const ring = this.f64;
 		const ringU8 = this.u8;
-		const rf = slot * F64_STRIDE;
-		for (let i = 0; i < F64_STRIDE; i++) ring[rf + i] = live[f + i];
-		const rb = slot * U8_STRIDE;
-		for (let i = 0; i < U8_STRIDE; i++) ringU8[rb + i] = liveU8[b + i];
-		this.completed++;
-		// Digest only the columns in use: fixed ones plus the chain's filters.
+		// Only the columns in use, the fixed ones plus the chain's filters: every reader of a row
+		// stops at its filter count, and the digest covers just these.
 		const nF = liveU8[b + ByteCol.filters];
 		const fLen = FIXED_F64 + 4 * nF;
 		const uLen = FIXED_U8 + 2 * nF;
+		const rf = slot * F64_STRIDE;
+		for (let i = 0; i < fLen; i++) ring[rf + i] = live[f + i];
+		const rb = slot * U8_STRIDE;
+		for (let i = 0; i < uLen; i++) ringU8[rb + i] = liveU8[b + i];
+		this.completed++;
 		const batch = this.batchF64;
 		const bf = this.batchF64Len;
 		for (let i = 0; i < fLen; i++) batch[bf + i] = live[f + i];
