@@ -1,6 +1,7 @@
 /**
- * A hash map from non-negative integer keys (block numbers, up to 2^53) to int32 values, in two
- * typed arrays: open addressing with linear probing and backward-shift deletion (no tombstones).
+ * A hash map from non-negative integer keys (block numbers, up to 2^53) to values: keys in a
+ * typed array, values in a plain one, open addressing with linear probing and backward-shift
+ * deletion (no tombstones).
  *
  * Why not a Map: the hot maps of a run (a cache's block → slot map, its policy's index, the
  * guest's blocks in flight) see an insert and a delete per I/O. A Map re-allocates its table
@@ -9,9 +10,9 @@
  */
 const EMPTY = -1;
 
-export class IntMap {
+export class IntMap<V = number> {
 	private keys: Float64Array;
-	private vals: Int32Array;
+	private vals: (V | undefined)[];
 	private mask: number;
 	/** Number of entries. */
 	size = 0;
@@ -21,7 +22,7 @@ export class IntMap {
 		let cap = 16;
 		while (cap < expected * 2) cap *= 2;
 		this.keys = new Float64Array(cap).fill(EMPTY);
-		this.vals = new Int32Array(cap);
+		this.vals = new Array<V | undefined>(cap).fill(undefined);
 		this.mask = cap - 1;
 	}
 
@@ -32,7 +33,7 @@ export class IntMap {
 	}
 
 	/** The value of `key`, or undefined (as a Map answers, so call sites read the same). */
-	get(key: number): number | undefined {
+	get(key: number): V | undefined {
 		const keys = this.keys;
 		const mask = this.mask;
 		for (let i = this.slotOf(key); ; i = (i + 1) & mask) {
@@ -52,7 +53,7 @@ export class IntMap {
 		}
 	}
 
-	set(key: number, value: number): void {
+	set(key: number, value: V): void {
 		if (!(key >= 0 && key <= Number.MAX_SAFE_INTEGER && Math.floor(key) === key)) throw new RangeError(`IntMap key must be a non-negative integer, got ${key}`);
 		const keys = this.keys;
 		const mask = this.mask;
@@ -97,19 +98,21 @@ export class IntMap {
 			}
 		}
 		keys[hole] = EMPTY;
+		vals[hole] = undefined;
 		this.size--;
 		return true;
 	}
 
 	clear(): void {
 		this.keys.fill(EMPTY);
+		this.vals.fill(undefined);
 		this.size = 0;
 	}
 
 	/** Calls fn for every entry (in table order, which is not insertion order). */
-	forEach(fn: (value: number, key: number) => void): void {
+	forEach(fn: (value: V, key: number) => void): void {
 		const keys = this.keys;
-		for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY) fn(this.vals[i], keys[i]);
+		for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY) fn(this.vals[i] as V, keys[i]);
 	}
 
 	private grow(): void {
@@ -117,9 +120,9 @@ export class IntMap {
 		const oldVals = this.vals;
 		const cap = oldKeys.length * 2;
 		this.keys = new Float64Array(cap).fill(EMPTY);
-		this.vals = new Int32Array(cap);
+		this.vals = new Array<V | undefined>(cap).fill(undefined);
 		this.mask = cap - 1;
 		this.size = 0;
-		for (let i = 0; i < oldKeys.length; i++) if (oldKeys[i] !== EMPTY) this.set(oldKeys[i], oldVals[i]);
+		for (let i = 0; i < oldKeys.length; i++) if (oldKeys[i] !== EMPTY) this.set(oldKeys[i], oldVals[i] as V);
 	}
 }

@@ -163,10 +163,16 @@ class ReadOp {
 	pending = 0;
 	heldUp = false;
 	error: string | undefined = undefined;
-	/** Dirty cached slots to overlay on the datastore's data (pinned). */
+	/**
+	 * Dirty cached slots to overlay on the datastore's data (pinned): the first nOverlay. The
+	 * arrays are never shortened, so a reused ReadOp allocates nothing (a shorter length would
+	 * give the backing store back).
+	 */
 	readonly overlay: number[] = [];
-	/** Fully covered missing blocks the policy admits. */
+	nOverlay = 0;
+	/** Fully covered missing blocks the policy admits: the first nAdmit. */
 	readonly admit: number[] = [];
+	nAdmit = 0;
 	/** Admitted blocks written meanwhile (by a filter above: the guest serialises its own I/O). */
 	stale: Set<number> | undefined = undefined;
 	constructor(
@@ -242,9 +248,9 @@ export class CacheEngine {
 	private blocked: WriteOp[] = [];
 	private retryArmed = false;
 	/** Block -> the write or unmap in progress on it (writes to one block are serialised). */
-	private readonly writing = new Map<number, WriteOp>();
+	private readonly writing = new IntMap<WriteOp>();
 	/** Missing block -> the read miss that will populate it. */
-	private readonly filling = new Map<number, ReadOp>();
+	private readonly filling = new IntMap<ReadOp>();
 	/** Finished ReadOps, for reuse. */
 	private readonly spareReadOps: ReadOp[] = [];
 
@@ -253,7 +259,9 @@ export class CacheEngine {
 	private ssdWritesInFlight = 0;
 	private metaSeq = 0;
 	private committedSeq = 0;
-	private readonly changedChunks = new Set<number>();
+	/** Chunks of the map changed since the last commit: a flag per chunk, and their list. */
+	private chunkChanged!: Uint8Array;
+	private changedChunks: number[] = [];
 	private committing = false;
 	private commitScheduled = false;
 	private commitAgain = false;
@@ -339,6 +347,8 @@ export class CacheEngine {
 		this.recBlock = new Float64Array(n).fill(-1);
 		this.recDirty = new Uint8Array(n);
 		this.recEnc = new Float64Array(Math.ceil(n / CHUNK_SLOTS) * CHUNK_SLOTS).fill(-1);
+		this.chunkChanged = new Uint8Array(Math.ceil(n / CHUNK_SLOTS));
+		this.changedChunks = [];
 		this.recSeq = new Float64Array(n);
 		this.freeSeq = new Float64Array(n);
 		this.freeStack = new Int32Array(n);
@@ -481,7 +491,11 @@ export class CacheEngine {
 		const seq = ++this.metaSeq;
 		this.recSeq[s] = seq;
 		if (block === -1) this.freeSeq[s] = seq;
-		this.changedChunks.add(Math.floor(s / CHUNK_SLOTS));
+		const k = Math.floor(s / CHUNK_SLOTS);
+		if (this.chunkChanged[k] === 0) {
+			this.chunkChanged[k] = 1;
+			this.changedChunks.push(k);
+		}
 		this.armLazyCommit();
 	}
 
@@ -521,8 +535,9 @@ export class CacheEngine {
 		}
 		const ctx = this.ctx;
 		const seq = this.metaSeq;
-		const chunks = [...this.changedChunks].sort((a, b) => a - b);
-		this.changedChunks.clear();
+		const chunks = this.changedChunks.sort((a, b) => a - b);
+		this.changedChunks = [];
+		for (const k of chunks) this.chunkChanged[k] = 0;
 		const payload = chunks.map((k) => [chunkKey(k), this.encodeChunk(k)] as const);
 		this.committing = true;
 		this.commits++;
@@ -905,10 +920,10 @@ export class CacheEngine {
 				this.policy.hit(b);
 				if (this.flags[s] & DIRTY) {
 					this.pins[s]++;
-					op.overlay.push(s);
+					op.overlay[op.nOverlay++] = s;
 				}
 			} else if (this.policy.miss(b) && b * SPB >= lo && (b + 1) * SPB <= hi) {
-				op.admit.push(b);
+				op.admit[op.nAdmit++] = b;
 				this.filling.set(b, op);
 			}
 		}
@@ -918,9 +933,13 @@ export class CacheEngine {
 
 	private readDone(io: Io, op: ReadOp): Verdict {
 		const data = io.data;
-		for (const b of op.admit) if (this.filling.get(b) === op) this.filling.delete(b);
+		for (let i = 0; i < op.nAdmit; i++) {
+			const b = op.admit[i];
+			if (this.filling.get(b) === op) this.filling.delete(b);
+		}
 		if (io.error || (!data && !this.ctx.timingOnly)) {
-			for (const s of op.overlay) {
+			for (let i = 0; i < op.nOverlay; i++) {
+				const s = op.overlay[i];
 				this.pins[s]--;
 				this.maybeFree(s);
 			}
@@ -929,7 +948,8 @@ export class CacheEngine {
 		}
 		const lo = io.lba;
 		// Populate: copy each fully covered missing block; its SSD write runs in the background.
-		for (const b of op.admit) {
+		for (let i = 0; i < op.nAdmit; i++) {
+			const b = op.admit[i];
 			if (this.map.has(b) || op.stale?.has(b)) continue;
 			const s = this.allocate(b);
 			if (s < 0) break;
@@ -938,7 +958,8 @@ export class CacheEngine {
 			this.setContent(s, data ? data.slice(off, off + BLOCK_BYTES) : TIMING_BLOCK, false, undefined);
 		}
 		// Overlay dirty cached blocks: the datastore's copy of them is stale.
-		for (const s of op.overlay) {
+		for (let i = 0; i < op.nOverlay; i++) {
+			const s = op.overlay[i];
 			const b = this.slotBlock[s];
 			const { from, to } = this.blockRange(b, io);
 			const base = b * SPB;
@@ -992,8 +1013,8 @@ export class CacheEngine {
 		op.pending = 0;
 		op.heldUp = false;
 		op.error = undefined;
-		op.overlay.length = 0;
-		op.admit.length = 0;
+		op.nOverlay = 0;
+		op.nAdmit = 0;
 		op.stale = undefined;
 		op.buf = undefined;
 		if (this.spareReadOps.length < 256) this.spareReadOps.push(op);
