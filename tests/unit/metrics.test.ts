@@ -65,6 +65,17 @@ describe('Samples.percentile (nearest rank)', () => {
 		expect(s.mean()).toBe(2500.5);
 	});
 
+	it('union merges samples into one sorted sample with every value', () => {
+		const parts = [samples([5, 1, 9, 3]), samples([]), samples([2, 2, 8]), samples([7])];
+		const u = Samples.union(parts);
+		expect([...u.values()]).toEqual([1, 2, 2, 3, 5, 7, 8, 9]);
+		expect(u.percentile(50)).toBe(3);
+		const big = samples([4, 6]);
+		big.pushAll(oneTo(3000));
+		expect(big.length).toBe(3002);
+		expect(big.percentile(100)).toBe(3000);
+	});
+
 	it('summarize reports p50, p90, p99, p99.9, mean and max', () => {
 		expect(summarize(oneTo(1000))).toEqual({ p50: 500, p90: 900, p99: 990, p999: 999, mean: 500.5, max: 1000 });
 	});
@@ -87,7 +98,8 @@ describe('GuestMetrics', () => {
 		expect(m.elapsedS).toBeCloseTo(200e-6, 12);
 		expect(m.iops).toBeCloseTo(15_000, 6);
 		expect(m.maxOutstanding).toBe(3);
-		expect(m.all.percentile(50)).toBe(100);
+		expect(m.allLatencies().percentile(50)).toBe(100);
+		expect([...m.allLatencies().values()]).toEqual([50, 100, 150]);
 	});
 
 	it('outstanding I/Os are a time-weighted mean', () => {

@@ -12,23 +12,66 @@ export class Samples {
 	private sorted = true;
 
 	push(v: number): void {
-		if (this.length === this.data.length) {
-			const d = new Float64Array(this.data.length * 2);
-			d.set(this.data);
-			this.data = d;
-		}
+		if (this.length === this.data.length) this.reserve(this.length + 1);
 		this.data[this.length++] = v;
 		this.sorted = false;
 	}
 
-	/** Percentile by the nearest-rank method (p in 0..100). */
-	percentile(p: number): number {
-		if (this.length === 0) return 0;
+	/** Appends every value of `other`. */
+	pushAll(other: Samples): void {
+		if (other.length === 0) return;
+		this.reserve(this.length + other.length);
+		this.data.set(other.values(), this.length);
+		this.length += other.length;
+		this.sorted = false;
+	}
+
+	/**
+	 * Every value of `parts`, as one sorted sample: each part is sorted (its own percentiles
+	 * need that anyway) and the parts merged, which is linear where sorting the union is not.
+	 */
+	static union(parts: Samples[]): Samples {
+		const out = new Samples();
+		out.reserve(parts.reduce((n, p) => n + p.length, 0));
+		const views = parts.filter((p) => p.length > 0).map((p) => p.sortedValues());
+		const at = views.map(() => 0);
+		const data = out.data;
+		let n = 0;
+		for (;;) {
+			let best = -1;
+			for (let k = 0; k < views.length; k++)
+				if (at[k] < views[k].length && (best < 0 || views[k][at[k]] < views[best][at[best]])) best = k;
+			if (best < 0) break;
+			data[n++] = views[best][at[best]++];
+		}
+		out.length = n;
+		out.sorted = true;
+		return out;
+	}
+
+	private reserve(n: number): void {
+		if (n <= this.data.length) return;
+		let cap = this.data.length * 2;
+		while (cap < n) cap *= 2;
+		const d = new Float64Array(cap);
+		d.set(this.values());
+		this.data = d;
+	}
+
+	/** The values in ascending order (a view; do not keep it across pushes). */
+	sortedValues(): Float64Array {
 		const view = this.data.subarray(0, this.length);
 		if (!this.sorted) {
 			view.sort();
 			this.sorted = true;
 		}
+		return view;
+	}
+
+	/** Percentile by the nearest-rank method (p in 0..100). */
+	percentile(p: number): number {
+		if (this.length === 0) return 0;
+		const view = this.sortedValues();
 		// Nearest rank ⌈p/100·n⌉. The product carries floating-point noise (0.999 · 1000 is
 		// 999.0000000000001), which must not push an exact rank up by one: shave it off first.
 		const rank = Math.ceil((p / 100) * this.length * (1 - 1e-12));
@@ -81,7 +124,8 @@ export interface OpMetrics {
 /** Guest-side metrics of one disk (or of a whole run, when merged). */
 export class GuestMetrics {
 	readonly ops: OpMetrics[] = OP_NAMES.map(() => ({ ios: 0, bytes: 0, errors: 0, latency: new Samples() }));
-	readonly all = new Samples();
+	/** I/Os completed (of every operation). */
+	ios = 0;
 	firstIssue = Infinity;
 	lastDone = 0;
 	outstanding = 0;
@@ -104,12 +148,13 @@ export class GuestMetrics {
 		m.bytes += bytes;
 		if (failed) m.errors++;
 		m.latency.push(latencyUs);
-		this.all.push(latencyUs);
+		this.ios++;
 		if (now > this.lastDone) this.lastDone = now;
 	}
 
-	get ios(): number {
-		return this.all.length;
+	/** The latencies of every operation, as one sample (built on demand: one per run's end). */
+	allLatencies(): Samples {
+		return Samples.union(this.ops.map((o) => o.latency));
 	}
 
 	/** Virtual seconds from first issue to last completion. */

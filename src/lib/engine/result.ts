@@ -86,7 +86,7 @@ export function runResult(sim: Simulation): RunResult {
 		iops: all.iops,
 		mbps: elapsedS > 0 ? all.bytes / 1e6 / elapsedS : 0,
 		elapsedUs: elapsedS * 1e6,
-		latencyUs: summarize(all.all),
+		latencyUs: summarize(all.allLatencies()),
 		ops,
 		outstanding: { mean: meanOutstanding(sim), max: Math.max(0, ...sim.disks.map((d) => d.guest.metrics.maxOutstanding)) },
 		verify: { reads, sectorsChecked, mismatches, ...(firstMismatch ? { firstMismatch } : {}) },
@@ -112,9 +112,9 @@ function mergeInto(all: GuestMetrics, m: GuestMetrics): void {
 		t.ios += o.ios;
 		t.bytes += o.bytes;
 		t.errors += o.errors;
-		for (const v of o.latency.values()) t.latency.push(v);
+		t.latency.pushAll(o.latency);
 	});
-	for (const v of m.all.values()) all.all.push(v);
+	all.ios += m.ios;
 	all.firstIssue = Math.min(all.firstIssue, m.firstIssue);
 	all.lastDone = Math.max(all.lastDone, m.lastDone);
 }
