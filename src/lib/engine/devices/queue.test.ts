@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../clock';
-import { ServerPool } from './queue';
+import { ServerPool, SlotPool } from './queue';
 
 describe('ServerPool', () => {
 	it('serialises jobs on one server', () => {
@@ -55,5 +55,39 @@ describe('ServerPool', () => {
 	it('rejects a bad server count', () => {
 		expect(() => new ServerPool(0)).toThrow(RangeError);
 		expect(() => new ServerPool(1.5)).toThrow(RangeError);
+	});
+});
+
+describe('SlotPool', () => {
+	it('admits exactly as a ServerPool used through earliest() and replaceEarliest(), for arrivals in time order', () => {
+		const prng = new Prng(9);
+		for (const k of [1, 3, 32, 1024]) {
+			const slots = new SlotPool(k);
+			const ref = new ServerPool(k);
+			let now = 0;
+			for (let i = 0; i < 5000; i++) {
+				// Bursts of simultaneous arrivals, idle gaps, and service times long enough to fill all k.
+				if (prng.next() < 0.7) now += prng.exp(prng.next() < 0.05 ? 500 : 2);
+				const expected = Math.max(now, ref.earliest());
+				const admit = slots.admit(now);
+				expect(admit).toBe(expected);
+				const end = admit + prng.exp(20 * Math.min(k, 40));
+				ref.replaceEarliest(end);
+				slots.hold(end);
+				expect(slots.busyAt(now)).toBe(ref.busyAt(now));
+			}
+		}
+	});
+
+	it('a full pool admits at the earliest completion', () => {
+		const s = new SlotPool(2);
+		expect(s.admit(0)).toBe(0);
+		s.hold(50);
+		expect(s.admit(0)).toBe(0);
+		s.hold(20);
+		expect(s.admit(5)).toBe(20);
+		s.hold(70);
+		expect(s.admit(60)).toBe(60); // the slot that ended at 50 is free again
+		expect(() => new SlotPool(0)).toThrow(RangeError);
 	});
 });

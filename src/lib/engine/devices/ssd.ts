@@ -16,7 +16,7 @@
 import type { Prng } from '../clock';
 import { Op, type OpCode } from '../io';
 import { paramTable, resolveParams, type ParamMeta } from './params';
-import { ServerPool } from './queue';
+import { ServerPool, SlotPool } from './queue';
 import { exp } from '../detmath';
 import type { DeviceKind, DeviceModel, DeviceStats } from './types';
 
@@ -96,7 +96,7 @@ export class SsdModel implements DeviceModel {
 	readonly kind: DeviceKind;
 	readonly params: Readonly<SsdParams>;
 	private readonly prng: Prng;
-	private readonly slots: ServerPool;
+	private readonly slots: SlotPool;
 	private readonly channels: ServerPool;
 	private busFreeAt = 0;
 	/** Completion time of the latest-completing write booked so far (what a flush waits for). */
@@ -112,7 +112,7 @@ export class SsdModel implements DeviceModel {
 		this.kind = kind;
 		this.params = Object.freeze({ ...params });
 		this.prng = prng;
-		this.slots = new ServerPool(params.queueDepth);
+		this.slots = new SlotPool(params.queueDepth);
 		this.channels = new ServerPool(params.channels);
 		this.sigma = params.jitter;
 		this.muShift = -(params.jitter * params.jitter) / 2; // E[exp(σZ − σ²/2)] = 1
@@ -142,8 +142,7 @@ export class SsdModel implements DeviceModel {
 			xfer = 0;
 		}
 		// 1. a queue slot; 2. the interface; 3. a channel.
-		const slotFree = this.slots.earliest();
-		const admit = now > slotFree ? now : slotFree;
+		const admit = this.slots.admit(now);
 		let ready = admit;
 		let busWait = 0;
 		if (xfer > 0) {
@@ -154,7 +153,7 @@ export class SsdModel implements DeviceModel {
 		}
 		const chStart = this.channels.book(ready, media);
 		const end = chStart + media;
-		this.slots.replaceEarliest(end);
+		this.slots.hold(end);
 		if (op === Op.write && end > this.writesDoneAt) this.writesDoneAt = end;
 		this.busyUs += media + xfer;
 		this.queuedUs += admit - now + busWait + (chStart - ready);
