@@ -88,6 +88,7 @@ import {
 import { allocBuffer } from '../engine/buffers';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io } from '../engine/io';
 import { IntMap } from '../engine/intmap';
+import { Batch } from '../engine/batch';
 import type { LinkModel } from '../engine/devices/types';
 import { deviceIo, getJson, putJson } from './sdk';
 import { POLICY_NAMES, createPolicy, type CachePolicy, type PolicyName } from './cache/policies';
@@ -266,10 +267,8 @@ export class CacheEngine {
 	private commitScheduled = false;
 	private commitAgain = false;
 	private lazyArmed = false;
-	private commitWait: WriteOp[] = [];
-	private spareCommitWait: WriteOp[] = [];
-	private slotCommitWait: number[] = [];
-	private spareSlotCommitWait: number[] = [];
+	private readonly commitWait = new Batch<WriteOp>();
+	private readonly slotCommitWait = new Batch<number>();
 	private idleWaiters: (() => void)[] = [];
 
 	// ---- counters ----
@@ -563,24 +562,9 @@ export class CacheEngine {
 	}
 
 	private afterCommit(): void {
-		// Swap each wait list with its spare (emptied last time): what is served now may queue
-		// new waiters, and a commit happens every few I/Os, so no list is allocated per commit.
-		const ops = this.commitWait;
-		this.commitWait = this.spareCommitWait;
-		for (const op of ops) {
-			op.waitingCommit = false;
-			this.progress(op);
-		}
-		ops.length = 0;
-		this.spareCommitWait = ops;
-		const slots = this.slotCommitWait;
-		this.slotCommitWait = this.spareSlotCommitWait;
-		for (const s of slots) {
-			this.flags[s] &= ~WAIT_COMMIT;
-			this.kickSsdWrite(s);
-		}
-		slots.length = 0;
-		this.spareSlotCommitWait = slots;
+		// What is served now may queue new waiters: they wait for the next commit.
+		this.commitWait.drain(this.commitServed);
+		this.slotCommitWait.drain(this.slotCommitted);
 		if (this.metaSeq > this.committedSeq) {
 			if (this.commitAgain || this.commitWait.length > 0 || this.slotCommitWait.length > 0 || this.idleWaiters.length > 0) this.requestCommit();
 			else this.armLazyCommit();
@@ -588,6 +572,17 @@ export class CacheEngine {
 		this.commitAgain = false;
 		this.checkIdle();
 	}
+
+	private readonly commitServed = (op: WriteOp): void => {
+		op.waitingCommit = false;
+		this.progress(op);
+	};
+
+	/** Slot s's free record is committed: its new data may go to the SSD. */
+	private readonly slotCommitted = (s: number): void => {
+		this.flags[s] &= ~WAIT_COMMIT;
+		this.kickSsdWrite(s);
+	};
 
 	/** Writes the policy's order (warmth after a restart keeps the same eviction order). */
 	private saveHints(): void | Promise<void> {
