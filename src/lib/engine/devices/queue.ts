@@ -37,19 +37,7 @@ export class ServerPool {
 	 * only after taking the server (e.g. a queue slot held until completion of later stages).
 	 */
 	replaceEarliest(t: number): void {
-		const h = this.freeAt;
-		const n = h.length;
-		let i = 0;
-		for (;;) {
-			const l = 2 * i + 1;
-			if (l >= n) break;
-			const r = l + 1;
-			const c = r < n && h[r] < h[l] ? r : l;
-			if (h[c] >= t) break;
-			h[i] = h[c];
-			i = c;
-		}
-		h[i] = t;
+		siftDown(this.freeAt, this.freeAt.length, t);
 	}
 
 	/** How many servers are busy at time `t` (O(size); for status displays, not the hot path). */
@@ -119,7 +107,7 @@ export class SlotPool {
 			h[i] = end;
 			return;
 		}
-		this.siftDown(end, this.busy);
+		siftDown(h, this.busy, end);
 	}
 
 	/** How many slots are busy at time `t` ≥ the last arrival. */
@@ -131,22 +119,21 @@ export class SlotPool {
 
 	private popTop(): void {
 		const last = this.heap[--this.busy];
-		if (this.busy > 0) this.siftDown(last, this.busy);
+		if (this.busy > 0) siftDown(this.heap, this.busy, last);
 	}
+}
 
-	/** Puts `t` at the root of the heap of `n` entries and sifts it down. */
-	private siftDown(t: number, n: number): void {
-		const h = this.heap;
-		let i = 0;
-		for (;;) {
-			const l = 2 * i + 1;
-			if (l >= n) break;
-			const r = l + 1;
-			const c = r < n && h[r] < h[l] ? r : l;
-			if (h[c] >= t) break;
-			h[i] = h[c];
-			i = c;
-		}
-		h[i] = t;
+/** Replaces the root of the min-heap in h[0..n) with `t` and sifts it down to its place. */
+function siftDown(h: Float64Array, n: number, t: number): void {
+	let i = 0;
+	for (;;) {
+		const l = 2 * i + 1;
+		if (l >= n) break;
+		const r = l + 1;
+		const c = r < n && h[r] < h[l] ? r : l;
+		if (h[c] >= t) break;
+		h[i] = h[c];
+		i = c;
 	}
+	h[i] = t;
 }
