@@ -1,8 +1,9 @@
 /**
  * OPFS stores (the browser default): block stores on FileSystemSyncAccessHandle, which exists only
- * in a dedicated Worker, so every block-store method is synchronous and costs one file read or
- * write (≈ 2–3 µs and ≈ 20–80 µs per 4 KiB in headless Chromium; the store adds a Map lookup:
- * tests/e2e/stores.spec.ts measures it against raw handle I/O). Sidecars use async file handles.
+ * in a dedicated Worker, so every block-store method is synchronous and costs at most one file
+ * read or write (a 4 KiB read ≈ 0.6–2.5 µs, a write ≈ 3–20 µs in headless Chromium on a busy
+ * 2-core machine: each write also sends the browser process a message, and what that costs
+ * depends on how soon the browser gets a CPU; see APPENDS). Sidecars use async file handles.
  *
  * Layout under the factory's root directory (default `vaio/` in the origin's OPFS):
  *   disks/<name>.data     4 KiB slots, appended on a block's first write (never at the disk offset)
