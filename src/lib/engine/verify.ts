@@ -83,17 +83,33 @@ function fillSectors(dst: Uint8Array, at: number, id: number, slot: number, n: n
  */
 function sectorMatches(w: number, id: number, slot: number): boolean {
 	const words = viewWords;
+	// Unrolled: a 4 KiB read checks 1,024 words, and this loop is most of a verified read's cost.
 	if (id === ZERO_CONTENT) {
-		for (let j = w; j < w + WORDS_PER_SECTOR; j += 4) if ((words[j] | words[j + 1] | words[j + 2] | words[j + 3]) !== 0) return false;
+		const end = w + WORDS_PER_SECTOR;
+		for (let j = w; j < end; j += 8)
+			if ((words[j] | words[j + 1] | words[j + 2] | words[j + 3] | words[j + 4] | words[j + 5] | words[j + 6] | words[j + 7]) !== 0) return false;
 		return true;
 	}
 	if (words[w] !== (id | 0) || words[w + 1] !== slot) return false;
 	const f = viewF64;
-	const d = w >>> 1;
-	const src = slot * (SECTOR_BYTES / 8) - d;
-	const end = d + SECTOR_BYTES / 8;
-	for (let j = d + 1; j < end; j += 3) {
-		if (f[j] !== BASE_F64[src + j] || f[j + 1] !== BASE_F64[src + j + 1] || f[j + 2] !== BASE_F64[src + j + 2]) return false;
+	const b = BASE_F64;
+	// The 63 body doubles after the header, nine at a time.
+	let d = (w >>> 1) + 1;
+	let s = slot * (SECTOR_BYTES / 8) + 1;
+	const end = d + SECTOR_BYTES / 8 - 1;
+	for (; d < end; d += 9, s += 9) {
+		if (
+			f[d] !== b[s] ||
+			f[d + 1] !== b[s + 1] ||
+			f[d + 2] !== b[s + 2] ||
+			f[d + 3] !== b[s + 3] ||
+			f[d + 4] !== b[s + 4] ||
+			f[d + 5] !== b[s + 5] ||
+			f[d + 6] !== b[s + 6] ||
+			f[d + 7] !== b[s + 7] ||
+			f[d + 8] !== b[s + 8]
+		)
+			return false;
 	}
 	return true;
 }

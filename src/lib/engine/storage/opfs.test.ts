@@ -21,6 +21,8 @@ class FakeFile {
 	}
 	/** Times the file grew (each is a quota request in a browser). */
 	grows = 0;
+	/** Write calls (each is a message to the browser process in Chromium). */
+	writes = 0;
 	resize(size: number): void {
 		if (size > this.current.length) this.grows++;
 		const next = new Uint8Array(size);
@@ -33,6 +35,8 @@ class FakeFile {
 class FakeDisk {
 	files = new Map<string, FakeFile>();
 	quota = Infinity;
+	/** When set, every write throws it (a failing device). */
+	writeError: Error | undefined = undefined;
 	open = new Set<string>();
 	file(name: string): FakeFile {
 		let f = this.files.get(name);
@@ -66,6 +70,8 @@ class FakeDisk {
 			},
 			write(buf, opts) {
 				live();
+				if (disk.writeError) throw disk.writeError;
+				f.writes++;
 				const at = opts?.at ?? 0;
 				const end = at + buf.length;
 				if (end > f.size) {
@@ -178,8 +184,8 @@ describe('OpfsBlockStore on fake sync handles', () => {
 		const s = OpfsBlockStore.open('seq', d.handles('seq'), 4096);
 		const data = pattern(16 * BLOCK_BYTES, 4);
 		s.write(block(100), data);
-		expect(same(d.file('seq.data').current.subarray(0, 16 * BLOCK_BYTES), data)).toBe(true); // slots 0..15 in order
 		s.flush();
+		expect(same(d.file('seq.data').current.subarray(0, 16 * BLOCK_BYTES), data)).toBe(true); // slots 0..15 in order
 		expect(d.file('seq.data').size).toBe(16 * BLOCK_BYTES); // grown ahead while writing, cut back at the flush
 		const back = new Uint8Array(16 * BLOCK_BYTES);
 		s.read(block(100), back);
@@ -210,7 +216,7 @@ describe('OpfsBlockStore on fake sync handles', () => {
 		s.write(block(3), pattern(BLOCK_BYTES, 3)); // must not take slot 0 yet
 		const file = d.file('reuse.data').current;
 		expect(same(file.subarray(0, BLOCK_BYTES), pattern(BLOCK_BYTES, 1))).toBe(true);
-		expect(same(file.subarray(2 * BLOCK_BYTES, 3 * BLOCK_BYTES), pattern(BLOCK_BYTES, 3))).toBe(true);
+		expect(same(readBlock(s, 3), pattern(BLOCK_BYTES, 3))).toBe(true); // in slot 2
 		// A power cut now: the durable map still has block 1 → slot 0 with its old bytes.
 		const after = OpfsBlockStore.open('reuse', d.crash('power').handles('reuse'), 1);
 		expect(same(readBlock(after, 1), pattern(BLOCK_BYTES, 1))).toBe(true);
@@ -225,6 +231,55 @@ describe('OpfsBlockStore on fake sync handles', () => {
 		expect(d.file('reuse.data').size).toBe(0);
 		expect(s.allocatedBytes()).toBe(0);
 		s.close();
+	});
+
+	it('holds appended slots in memory and writes them out together; reads and overwrites see them', () => {
+		const d = new FakeDisk();
+		const s = OpfsBlockStore.open('st', d.handles('st'), 1 << 20);
+		const f = d.file('st.data');
+		for (let b = 0; b < 40; b++) s.write(block(3 * b), pattern(BLOCK_BYTES, b));
+		expect(f.writes).toBe(0); // 40 first writes, all staged
+		s.write(block(3), pattern(BLOCK_BYTES, 500)); // an overwrite of a staged slot
+		expect(same(readBlock(s, 3), pattern(BLOCK_BYTES, 500))).toBe(true);
+		expect(same(readBlock(s, 6), pattern(BLOCK_BYTES, 2))).toBe(true);
+		expect(f.writes).toBe(0);
+		s.flush();
+		expect(f.writes).toBe(1); // one write of 40 slots
+		expect(same(f.durable.subarray(BLOCK_BYTES, 2 * BLOCK_BYTES), pattern(BLOCK_BYTES, 500))).toBe(true);
+		// Far more than the stage holds: written out whenever it fills.
+		for (let b = 100; b < 1100; b++) s.write(block(3 * b), pattern(BLOCK_BYTES, b));
+		expect(f.writes).toBeLessThan(20);
+		s.close();
+		const again = OpfsBlockStore.open('st', d.handles('st'), 1);
+		for (let b = 0; b < 1100; b += 37) {
+			const want = b === 1 ? pattern(BLOCK_BYTES, 500) : b < 40 || b >= 100 ? pattern(BLOCK_BYTES, b) : zeros;
+			expect(same(readBlock(again, 3 * b), want), `block ${3 * b}`).toBe(true);
+		}
+		again.close();
+	});
+
+	it('drops the staged blocks when writing them out fails, throws, and keeps every block written before', () => {
+		const d = new FakeDisk();
+		const s = OpfsBlockStore.open('sf', d.handles('sf'), 1 << 20);
+		for (let b = 0; b < 8; b++) s.write(block(b), pattern(BLOCK_BYTES, b));
+		s.flush();
+		for (let b = 8; b < 16; b++) s.write(block(b), pattern(BLOCK_BYTES, b)); // staged
+		s.unmap(block(9), SECTORS_PER_BLOCK);
+		d.writeError = Object.assign(new Error('device error'), { name: 'InvalidStateError' });
+		expect(() => s.flush()).toThrow('device error');
+		d.writeError = undefined;
+		for (let b = 0; b < 8; b++) expect(same(readBlock(s, b), pattern(BLOCK_BYTES, b))).toBe(true);
+		for (let b = 8; b < 16; b++) expect(same(readBlock(s, b), zeros), `block ${b}`).toBe(true);
+		expect(s.allocatedBytes()).toBe(8 * BLOCK_BYTES);
+		// The store goes on: new blocks take the dropped slots, and all of it survives a reopen.
+		s.write(block(20), pattern(BLOCK_BYTES, 20));
+		s.close();
+		expect(d.file('sf.data').size).toBe(9 * BLOCK_BYTES);
+		const again = OpfsBlockStore.open('sf', d.handles('sf'), 1);
+		for (let b = 0; b < 8; b++) expect(same(readBlock(again, b), pattern(BLOCK_BYTES, b))).toBe(true);
+		expect(same(readBlock(again, 12), zeros)).toBe(true);
+		expect(same(readBlock(again, 20), pattern(BLOCK_BYTES, 20))).toBe(true);
+		again.close();
 	});
 
 	for (const kind of ['tab', 'power'] as const) {

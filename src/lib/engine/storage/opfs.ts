@@ -1,8 +1,9 @@
 /**
  * OPFS stores (the browser default): block stores on FileSystemSyncAccessHandle, which exists only
- * in a dedicated Worker, so every block-store method is synchronous and costs one file read or
- * write (≈ 2–3 µs and ≈ 20–80 µs per 4 KiB in headless Chromium; the store adds a Map lookup:
- * tests/e2e/stores.spec.ts measures it against raw handle I/O). Sidecars use async file handles.
+ * in a dedicated Worker, so every block-store method is synchronous and costs at most one file
+ * read or write (a 4 KiB read ≈ 0.6–2.5 µs, a write ≈ 3–20 µs in headless Chromium on a busy
+ * 2-core machine: each write also sends the browser process a message, and what that costs
+ * depends on how soon the browser gets a CPU; see APPENDS). Sidecars use async file handles.
  *
  * Layout under the factory's root directory (default `vaio/` in the origin's OPFS):
  *   disks/<name>.data     4 KiB slots, appended on a block's first write (never at the disk offset)
@@ -15,6 +16,14 @@
  * N slots (plus free slots left by unmaps, which later writes reuse, and trailing free slots are
  * truncated away). While a handle is open, Chromium also reserves capacity ahead of a growing
  * file in steps that roughly double (released at close), so a full quota is hit a little early.
+ *
+ * APPENDS: a block's first write appends a slot. While the appended slots lie inside the grown
+ * file (the browser asks no quota for them) they are held in memory, up to STAGE_BYTES, and
+ * written out in one piece: when the stage is full, before any read or write that touches the file
+ * past it, and at flush. Chromium sends its browser process a message with every sync-handle
+ * write, and that costs more than the 4 KiB itself. Reads and overwrites of staged slots use the
+ * stage. Should writing the stage out fail (not for quota: that space is reserved), its blocks are
+ * unmapped, as if never written, and the error is thrown by the call that wrote it out.
  *
  * FULL QUOTA: a refused write throws StoreFullError ("storage is full: …, at the last estimate, this site used X of its
  * Y quota"); a refused first write is cut back from the file and never mapped, so the run can
@@ -46,6 +55,7 @@ import { checkRange, sectorsOf, wholeBlocks } from './range';
 import { decodeName, encodeName } from './names';
 import { estimate, fullMessage, isQuotaError, StoreFullError, StoreLockedError, StoreUnavailableError } from './errors';
 import { sleep, takeLock } from './locks';
+import { AppendStage } from './append-stage';
 import type { BlockStore, SidecarStore, StoreFactory } from './types';
 
 /** The part of FileSystemSyncAccessHandle the store uses (also implemented by test fakes). */
@@ -88,6 +98,8 @@ const TWO32 = 2 ** 32;
 const COMPACT_MIN_RECORDS = 4096;
 /** Smallest step the data file grows by ahead of its slots (see growFile). */
 const GROW_MIN_BYTES = 8 << 20;
+/** Appended slots held in memory before they are written out together (see APPENDS). */
+const STAGE_BYTES = 256 << 10;
 
 /** A 32-bit FNV-style hash of words [from, to), seeded (with the generation). */
 function checksum(w: Uint32Array, from: number, to: number, seed: number): number {
@@ -183,6 +195,8 @@ export class OpfsBlockStore implements BlockStore {
 	private dataDirty = false;
 	private isClosed = false;
 	private readonly at = { at: 0 };
+	/** Appended slots not yet written to the data file (see APPENDS). */
+	private readonly stage = new AppendStage(STAGE_BYTES);
 
 	private constructor(
 		readonly name: string,
@@ -382,6 +396,7 @@ export class OpfsBlockStore implements BlockStore {
 	 */
 	flush(): void {
 		this.live('flush');
+		this.writeStage();
 		if (this.dataDirty) {
 			this.handles.data.flush();
 			this.dataDirty = false;
@@ -454,12 +469,22 @@ export class OpfsBlockStore implements BlockStore {
 	// ---- internals ----
 
 	private readAt(dst: Uint8Array, position: number): void {
+		const stage = this.stage;
+		if (stage.bytes > 0 && position + dst.length > stage.from) {
+			if (stage.holds(position, dst.length)) return stage.read(position, dst);
+			this.writeStage();
+		}
 		this.at.at = position;
 		const n = this.handles.data.read(dst, this.at);
 		if (n < dst.length) dst.fill(0, Math.max(0, n)); // past the end of the file: never written
 	}
 
 	private writeAt(src: Uint8Array, position: number): void {
+		const stage = this.stage;
+		if (stage.bytes > 0 && position + src.length > stage.from) {
+			if (stage.holds(position, src.length)) return stage.write(position, src);
+			this.writeStage();
+		}
 		this.at.at = position;
 		let n: number;
 		try {
@@ -502,10 +527,26 @@ export class OpfsBlockStore implements BlockStore {
 		}
 	}
 
-	/** Appends whole slots; on failure the file is cut back so a failed write costs nothing. */
+	/**
+	 * Appends whole slots: into the stage when they lie inside the grown file, else written at
+	 * once; on failure the file is cut back so a failed write costs nothing.
+	 */
 	private appendSlots(src: Uint8Array, count: number): void {
 		const at = this.slotCount * BLOCK_BYTES;
 		if (at + src.length > this.fileEnd) this.growFile(at + src.length);
+		if (at + src.length <= this.fileEnd) {
+			if (!this.stage.append(at, src)) {
+				this.writeStage();
+				if (!this.stage.append(at, src)) return this.appendNow(src, count, at); // larger than the stage
+			}
+			this.slotCount += count;
+			return;
+		}
+		this.writeStage();
+		this.appendNow(src, count, at);
+	}
+
+	private appendNow(src: Uint8Array, count: number, at: number): void {
 		try {
 			this.writeAt(src, at);
 		} catch (e) {
@@ -518,6 +559,51 @@ export class OpfsBlockStore implements BlockStore {
 			throw e;
 		}
 		this.slotCount += count;
+	}
+
+	/** Writes the staged slots out; if that fails they are dropped (unstage) and the error thrown. */
+	private writeStage(): void {
+		const stage = this.stage;
+		if (stage.bytes === 0) return;
+		const bytes = stage.contents();
+		this.at.at = stage.from;
+		let n = -1;
+		let error: unknown;
+		try {
+			n = this.handles.data.write(bytes, this.at);
+		} catch (e) {
+			error = e;
+		}
+		if (n === bytes.length) {
+			this.dataDirty = true;
+			stage.clear();
+			return;
+		}
+		this.unstage();
+		throw error === undefined || isQuotaError(error) ? this.fullError(bytes.length) : error;
+	}
+
+	/**
+	 * Forgets the staged slots, whose bytes never reached the file: their blocks leave the map
+	 * (with their queued map records), so they read as they did before their first write.
+	 */
+	private unstage(): void {
+		const first = this.stage.from / BLOCK_BYTES;
+		this.stage.clear();
+		for (const [block, slot] of this.blocks) if (slot >= first) this.blocks.delete(block);
+		const kept: number[] = [];
+		const p = this.pending;
+		for (let i = 0; i < p.length; i += REC_WORDS)
+			if (p[i] !== TAG_MAP || p[i + 3] < first) kept.push(p[i], p[i + 1], p[i + 2], p[i + 3]);
+		this.pending = kept;
+		this.pendingFree = this.pendingFree.filter((slot) => slot < first);
+		this.slotCount = first;
+		try {
+			this.handles.data.truncate(first * BLOCK_BYTES);
+			this.fileEnd = first * BLOCK_BYTES;
+		} catch {
+			// best effort: slots past slotCount are unreferenced and cut off at the next flush or open
+		}
 	}
 
 	/**
