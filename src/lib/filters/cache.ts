@@ -521,9 +521,15 @@ export class CacheEngine {
 		this.ctx.after(0, () => this.startCommit());
 	}
 
-	/** Chunk k of the map as stored: a copy, since records change while the commit is in flight. */
-	private encodeChunk(k: number): Uint8Array {
-		return new Uint8Array(this.recEnc.slice(k * CHUNK_SLOTS, (k + 1) * CHUNK_SLOTS).buffer);
+	/**
+	 * Chunk k of the map as stored, read when the commit's write completes (the store copies it).
+	 * Records changed while the commit was in flight go in with it: every record is safe to be
+	 * durable the moment it is set (rule 1 sets a block's record only once its data has landed, and
+	 * a free record is always safe), and they are written again by the next commit, which is the
+	 * one their waiters count on.
+	 */
+	private chunkBytes(k: number): Uint8Array {
+		return new Uint8Array(this.recEnc.buffer, k * CHUNK_SLOTS * 8, CHUNK_SLOTS * 8);
 	}
 
 	private startCommit(): void | Promise<void> {
@@ -537,7 +543,6 @@ export class CacheEngine {
 		const chunks = this.changedChunks.sort((a, b) => a - b);
 		this.changedChunks = [];
 		for (const k of chunks) this.chunkChanged[k] = 0;
-		const payload = chunks.map((k) => [chunkKey(k), this.encodeChunk(k)] as const);
 		this.committing = true;
 		this.commits++;
 		const model = this.ssd.model!;
@@ -546,8 +551,8 @@ export class CacheEngine {
 		const at = model.schedule(ctx.now, Op.write, lba, bytes);
 		ctx.after(at - ctx.now, () => {
 			const pending: Promise<void>[] = [];
-			for (const [key, bytes] of payload) {
-				const r = ctx.sidecar.set(key, bytes);
+			for (const k of chunks) {
+				const r = ctx.sidecar.set(chunkKey(k), this.chunkBytes(k));
 				if (r && typeof (r as Promise<void>).then === 'function') pending.push(r as Promise<void>);
 			}
 			if (pending.length > 0) return Promise.all(pending).then(() => this.commitDone(seq));
