@@ -689,21 +689,26 @@ export class FilterInstance implements FilterContext<unknown> {
 
 	after(delayUs: number, fn: () => void | Promise<void>): void {
 		// The timer's promise (an asynchronous store) is awaited by the run loop before the next
-		// event, so a run is identical whichever store holds the bytes.
-		this.chain.env.sched.after(delayUs, () => {
-			if (this.dead || this.chain.dead) return;
-			const onError = (e: unknown) => {
-				this.counters.errors++;
-				this.chain.env.log(this.def.name, `timer threw: ${errorText(e)}`);
-			};
-			try {
-				const r = fn();
-				if (r && typeof (r as Promise<void>).then === 'function') return (r as Promise<void>).then(undefined, onError);
-			} catch (e) {
-				onError(e);
-			}
-		});
+		// event, so a run is identical whichever store holds the bytes. Scheduled as a handler
+		// bound once plus the callback as its argument: no wrapper closure per timer.
+		const sched = this.chain.env.sched;
+		sched.at(sched.now + (delayUs > 0 ? delayUs : 0), this.runTimer, fn);
 	}
+
+	private readonly timerError = (e: unknown): void => {
+		this.counters.errors++;
+		this.chain.env.log(this.def.name, `timer threw: ${errorText(e)}`);
+	};
+
+	private readonly runTimer = (fn: () => void | Promise<void>): void | Promise<void> => {
+		if (this.dead || this.chain.dead) return;
+		try {
+			const r = fn();
+			if (r && typeof (r as Promise<void>).then === 'function') return (r as Promise<void>).then(undefined, this.timerError);
+		} catch (e) {
+			this.timerError(e);
+		}
+	};
 
 	charge(us: number): void {
 		if (!(us > 0)) return;
