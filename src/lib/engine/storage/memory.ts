@@ -160,7 +160,11 @@ export class MemorySidecarStore implements SidecarStore {
 	}
 
 	set(key: string, value: Uint8Array): void {
-		this.values.set(key, new Uint8Array(value));
+		// A value of the same size is overwritten in place (get() hands out copies, so nobody else
+		// holds the stored bytes): a bitmap page rewritten on every write costs no allocation.
+		const old = this.values.get(key);
+		if (old !== undefined && old.length === value.length) old.set(value);
+		else this.values.set(key, new Uint8Array(value));
 	}
 
 	delete(key: string): void {
