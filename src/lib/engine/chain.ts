@@ -20,7 +20,7 @@ import {
 	type Verdict
 } from './filter';
 import { Op, SECTOR_BYTES, type Io, type IoError, type IoOrigin, type OpCode } from './io';
-import { acquireReadBuffer } from './buffers';
+import { acquireReadBuffer, reclaimLent, releaseReadBuffer } from './buffers';
 import type { DeviceModel } from './devices/types';
 import type { BlockStore, SidecarStore } from './storage/types';
 import { Col, ERROR_CODES, F64_STRIDE, FIXED_F64_COLUMNS, FIXED_U8_COLUMNS, U8_STRIDE, ByteCol, type Trace } from './trace';
@@ -53,11 +53,26 @@ export class ChainIo implements Io {
 	onDone: ((io: ChainIo) => void) | undefined = undefined;
 	/** The buffer the device read into; the guest recycles it once it has checked the data. */
 	deviceBuffer: Uint8Array | undefined = undefined;
+	/** A buffer a filter completed the read with from lendReadBuffer; recycled likewise. */
+	lentBuffer: Uint8Array | undefined = undefined;
 	/** The filter instance that issued it (filter I/O): a dead instance's callbacks are not run. */
 	owner: FilterInstance | undefined = undefined;
 	/** The chain's list of live I/Os (intrusive, no allocation): abort() and failHeld() walk it. */
 	prevLive: ChainIo | undefined = undefined;
 	nextLive: ChainIo | undefined = undefined;
+
+	/** Gives the read's pooled buffers back (once whoever reads io.data is done with it). */
+	releaseBuffers(): void {
+		if (this.deviceBuffer) releaseReadBuffer(this.deviceBuffer);
+		if (this.lentBuffer) releaseReadBuffer(this.lentBuffer);
+		this.deviceBuffer = this.lentBuffer = this.data = undefined;
+	}
+
+	/** A filter completed the read with `data`: a lent buffer is taken back with the I/O. */
+	completedWith(data: Uint8Array): void {
+		this.data = data;
+		if (this.lentBuffer === undefined && reclaimLent(data)) this.lentBuffer = data;
+	}
 
 	constructor(
 		readonly id: number,
@@ -369,7 +384,7 @@ export class FilterChain {
 		io.endedBy = i;
 		if (error) io.error = error;
 		else if (io.op === Op.read && !this.env.timingOnly) {
-			if (data && data.length === io.sectors * SECTOR_BYTES) io.data = data;
+			if (data && data.length === io.sectors * SECTOR_BYTES) io.completedWith(data);
 			else if (!io.data || io.data.length !== io.sectors * SECTOR_BYTES)
 				io.error = {
 					code: 'EFILTER',
@@ -509,7 +524,7 @@ export class FilterChain {
 			this.verdict(io, i, true, VerdictCode.fail);
 		} else if (v.kind === 'complete' && v.data && io.op === Op.read) {
 			// A filter may substitute the data read (decryption hands plaintext up).
-			io.data = v.data;
+			io.completedWith(v.data);
 			this.verdict(io, i, true, VerdictCode.complete);
 		} else this.verdict(io, i, true, VerdictCode.pass);
 		this.stamp(io, i, 3, now, true);

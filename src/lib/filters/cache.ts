@@ -85,7 +85,7 @@ import {
 	type FilterDevice,
 	type Verdict
 } from '../engine/filter';
-import { acquireWriteBuffer, allocBuffer, releaseWriteBuffer } from '../engine/buffers';
+import { acquireWriteBuffer, lendReadBuffer, releaseWriteBuffer } from '../engine/buffers';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io } from '../engine/io';
 import type { LinkModel } from '../engine/devices/types';
 import { deviceIo, getJson, putJson } from './sdk';
@@ -865,7 +865,8 @@ export class CacheEngine {
 			}
 		if (all) {
 			this.readHits++;
-			const buf = this.ctx.timingOnly ? undefined : allocBuffer(io.sectors * SECTOR_BYTES);
+			// Every byte is copied in from the slots; the engine takes the buffer back after the read.
+			const buf = this.ctx.timingOnly ? undefined : lendReadBuffer(io.sectors * SECTOR_BYTES);
 			let op: ReadOp | undefined;
 			for (let b = first; b < end; b++) {
 				const s = map.get(b)!;

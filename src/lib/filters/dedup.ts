@@ -60,7 +60,7 @@
  * reads and comparisons.
  */
 import { DEFER, FILTER_CONTRACT_VERSION, PASS, complete, fail, type ControlEvent, type FilterContext, type FilterDef, type Verdict } from '../engine/filter';
-import { allocBuffer } from '../engine/buffers';
+import { allocBuffer, lendReadBuffer } from '../engine/buffers';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io, type IoError } from '../engine/io';
 import { isPromise, type MaybePromise } from '../engine/storage/sidecar-json';
 import { getJson, putJson } from './sdk';
@@ -495,8 +495,10 @@ function startRead(s: DedupState, job: Job): void {
 		finish(s, job, PASS);
 		return;
 	}
-	// Zero-filled (a fresh slab view): never-written blocks are left as they are.
-	const out = allocBuffer(io.sectors * SECTOR_BYTES);
+	// A pooled buffer the engine takes back once the guest has the data; zeroed first, so
+	// never-written blocks are left as they are.
+	const out = lendReadBuffer(io.sectors * SECTOR_BYTES);
+	out.fill(0);
 	job.out = out;
 	let runFrom = -1;
 	let runSectors = 0;

@@ -34,7 +34,7 @@
  */
 import { FILTER_CONTRACT_VERSION, PASS, complete, type FilterContext, type FilterDef, type Verdict } from '../engine/filter';
 import { Op, SECTOR_BYTES, type Io } from '../engine/io';
-import { acquireWriteBuffer, allocBuffer, releaseWriteBuffer } from '../engine/buffers';
+import { acquireWriteBuffer, lendReadBuffer, releaseWriteBuffer } from '../engine/buffers';
 import { getJson, putJson } from './sdk';
 import { XtsAes, allZero } from './encryption/xts';
 import { KeyServer, defaultKeyServer } from './encryption/keyserver';
@@ -181,7 +181,8 @@ export const encryption: FilterDef<EncryptionState> = {
 			s.holeSectors += io.sectors;
 			return PASS;
 		}
-		const plain = allocBuffer(cipher.length);
+		// Pooled: the engine takes it back once the guest has the data.
+		const plain = lendReadBuffer(cipher.length);
 		const holes = s.xts.decryptThin(cipher, plain, io.lba, SECTOR_BYTES);
 		const sectors = cipher.length / SECTOR_BYTES;
 		s.holeSectors += holes;
