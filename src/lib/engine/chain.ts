@@ -46,6 +46,8 @@ export class ChainIo implements Io {
 	/** Filter index where the I/O is (or is held). */
 	at = 0;
 	heldSince = 0;
+	/** The verdict of a blocking hook, applied once the path is free again. */
+	heldVerdict: Verdict | undefined = undefined;
 	/** Topmost filter index that sees this I/O (0 for guest I/O, origin + 1 for filter I/O). */
 	top = 0;
 	/** Filter index that completed or failed it, -1 = device. */
@@ -309,7 +311,7 @@ export class FilterChain {
 			io.at = i;
 			this.stamp(io, i, 0, now, false);
 			if (this.pathBusyUntil > now) {
-				sched.at(this.pathBusyUntil, () => this.down(io, i));
+				sched.at(this.pathBusyUntil, this.downAgainFn, io);
 				return;
 			}
 			let v: Verdict;
@@ -330,8 +332,8 @@ export class FilterChain {
 				const until = now + f.charged;
 				f.counters.chargedUs += f.charged;
 				this.pathBusyUntil = until;
-				const verdict = v;
-				sched.at(until, () => this.applyDown(io, i, verdict));
+				io.heldVerdict = v;
+				sched.at(until, this.applyDownFn, io);
 				return;
 			}
 			if (v.kind !== 'pass') {
@@ -343,6 +345,20 @@ export class FilterChain {
 			this.stamp(io, i, 1, now, true);
 		}
 		this.toDevice(io);
+	}
+
+	// Continuations after a blocking hook or a busy path, bound once and scheduled with the I/O
+	// as argument (no closure per I/O). The I/O waits at filter io.at meanwhile; nothing else
+	// moves it, and a blocking hook's verdict waits in io.heldVerdict.
+	private readonly downAgainFn = (io: ChainIo) => this.down(io, io.at);
+	private readonly upAgainFn = (io: ChainIo) => this.up(io, io.at);
+	private readonly applyDownFn = (io: ChainIo) => this.applyDown(io, io.at, this.takeVerdict(io));
+	private readonly applyUpFn = (io: ChainIo) => this.applyUp(io, io.at, this.takeVerdict(io));
+
+	private takeVerdict(io: ChainIo): Verdict {
+		const v = io.heldVerdict!;
+		io.heldVerdict = undefined;
+		return v;
 	}
 
 	private applyDown(io: ChainIo, i: number, v: Verdict): void {
@@ -473,7 +489,7 @@ export class FilterChain {
 				continue;
 			}
 			if (this.pathBusyUntil > now) {
-				sched.at(this.pathBusyUntil, () => this.up(io, i));
+				sched.at(this.pathBusyUntil, this.upAgainFn, io);
 				return;
 			}
 			let v: Verdict;
@@ -492,8 +508,8 @@ export class FilterChain {
 				const until = now + f.charged;
 				f.counters.chargedUs += f.charged;
 				this.pathBusyUntil = until;
-				const verdict = v;
-				sched.at(until, () => this.applyUp(io, i, verdict));
+				io.heldVerdict = v;
+				sched.at(until, this.applyUpFn, io);
 				return;
 			}
 			if (v.kind !== 'pass') {
