@@ -8,7 +8,7 @@
  *   of the disk waits, which is what distinguishes blocking from deferring.
  */
 import type { Prng } from './clock';
-import { Scheduler } from './clock';
+import { Scheduler, type Lane } from './clock';
 import {
 	FILTER_CLASSES,
 	VerdictCode,
@@ -147,13 +147,20 @@ export class FilterChain {
 	dead = false;
 	private draining: (() => void)[] = [];
 	private liveHead: ChainIo | undefined = undefined;
+	/**
+	 * The scheduler lane of this disk's I/O path: waits for it to be free and the continuations
+	 * of blocking hooks, all at the path's busy-until time, which never goes back.
+	 */
+	private readonly lane: Lane;
 
 	constructor(
 		readonly env: ChainEnv,
 		readonly disk: DiskInfo,
 		readonly device: DeviceModel,
 		readonly store: BlockStore
-	) {}
+	) {
+		this.lane = env.sched.lane();
+	}
 
 	/** Orders attachments by class; refuses two filters of one class. */
 	static order<T extends AttachedFilter>(filters: T[], classOf: (f: T) => string, cleartextFirst: boolean): T[] {
@@ -311,7 +318,7 @@ export class FilterChain {
 			io.at = i;
 			this.stamp(io, i, 0, now, false);
 			if (this.pathBusyUntil > now) {
-				sched.at(this.pathBusyUntil, this.downAgainFn, io);
+				sched.atLane(this.lane, this.pathBusyUntil, this.downAgainFn, io);
 				return;
 			}
 			let v: Verdict;
@@ -333,7 +340,7 @@ export class FilterChain {
 				f.counters.chargedUs += f.charged;
 				this.pathBusyUntil = until;
 				io.heldVerdict = v;
-				sched.at(until, this.applyDownFn, io);
+				sched.atLane(this.lane, until, this.applyDownFn, io);
 				return;
 			}
 			if (v.kind !== 'pass') {
@@ -489,7 +496,7 @@ export class FilterChain {
 				continue;
 			}
 			if (this.pathBusyUntil > now) {
-				sched.at(this.pathBusyUntil, this.upAgainFn, io);
+				sched.atLane(this.lane, this.pathBusyUntil, this.upAgainFn, io);
 				return;
 			}
 			let v: Verdict;
@@ -509,7 +516,7 @@ export class FilterChain {
 				f.counters.chargedUs += f.charged;
 				this.pathBusyUntil = until;
 				io.heldVerdict = v;
-				sched.at(until, this.applyUpFn, io);
+				sched.atLane(this.lane, until, this.applyUpFn, io);
 				return;
 			}
 			if (v.kind !== 'pass') {
