@@ -357,8 +357,19 @@ export class FilterChain {
 	// Continuations after a blocking hook or a busy path, bound once and scheduled with the I/O
 	// as argument (no closure per I/O). The I/O waits at filter io.at meanwhile; nothing else
 	// moves it, and a blocking hook's verdict waits in io.heldVerdict.
-	private readonly downAgainFn = (io: ChainIo) => this.down(io, io.at);
-	private readonly upAgainFn = (io: ChainIo) => this.up(io, io.at);
+	// A waiting I/O woken while the path is still busy only queues again: what down() and up()
+	// would do, without their bookkeeping (the I/O is already stamped and staged there).
+	private readonly downAgainFn = (io: ChainIo): void => {
+		const sched = this.env.sched;
+		if (!this.dead && this.pathBusyUntil > sched.now) sched.atLane(this.lane, this.pathBusyUntil, this.downAgainFn, io);
+		else this.down(io, io.at);
+	};
+	private readonly upAgainFn = (io: ChainIo): void => {
+		const sched = this.env.sched;
+		if (!this.dead && this.pathBusyUntil > sched.now && this.filters[io.at].def.onDone)
+			sched.atLane(this.lane, this.pathBusyUntil, this.upAgainFn, io);
+		else this.up(io, io.at);
+	};
 	private readonly applyDownFn = (io: ChainIo) => this.applyDown(io, io.at, this.takeVerdict(io));
 	private readonly applyUpFn = (io: ChainIo) => this.applyUp(io, io.at, this.takeVerdict(io));
 
