@@ -113,10 +113,13 @@ export class Scheduler {
 			l.times.length = l.seqs.length = l.fns.length = l.args.length = 0;
 			l.head = 0;
 		} else if (l.head >= LANE_COMPACT && 2 * l.head >= l.times.length) {
-			l.times.splice(0, l.head);
-			l.seqs.splice(0, l.head);
-			l.fns.splice(0, l.head);
-			l.args.splice(0, l.head);
+			// Moved down in place (splice would also build an array of what it removes).
+			const n = l.times.length - l.head;
+			l.times.copyWithin(0, l.head);
+			l.seqs.copyWithin(0, l.head);
+			l.fns.copyWithin(0, l.head);
+			l.args.copyWithin(0, l.head);
+			l.times.length = l.seqs.length = l.fns.length = l.args.length = n;
 			l.head = 0;
 		}
 		return fn;
