@@ -112,11 +112,16 @@ function mergeInto(all: GuestMetrics, m: GuestMetrics): void {
 		t.ios += o.ios;
 		t.bytes += o.bytes;
 		t.errors += o.errors;
-		for (const v of o.latency.values()) t.latency.push(v);
+		appendSamples(t.latency, o.latency.values());
 	});
-	for (const v of m.all.values()) all.all.push(v);
+	appendSamples(all.all, m.all.values());
 	all.firstIssue = Math.min(all.firstIssue, m.firstIssue);
 	all.lastDone = Math.max(all.lastDone, m.lastDone);
+}
+
+/** Index loop: for...of over a Float64Array would box every value it hands out. */
+function appendSamples(to: { push(v: number): void }, values: Float64Array): void {
+	for (let i = 0; i < values.length; i++) to.push(values[i]);
 }
 
 function meanOutstanding(sim: Simulation): number {
