@@ -44,3 +44,25 @@ export function releaseReadBuffer(buf: Uint8Array): void {
 export const acquireWriteBuffer = acquireReadBuffer;
 /** Gives back a buffer from acquireWriteBuffer once the write is acknowledged. */
 export const releaseWriteBuffer = releaseReadBuffer;
+
+// A filter that completes a read with data of its own (zeros for never-written blocks, plaintext
+// decrypted from a cache hit) may take that buffer from the pool too: lendReadBuffer records it,
+// the chain notes it on the I/O it completes, and the guest gives it back with the device's
+// buffer once it has checked the data. A lent buffer never used for a completion is simply
+// collected (the set holds it weakly).
+const lent = new WeakSet<Uint8Array>();
+
+/**
+ * A pooled buffer for the data a filter completes a read with. Its bytes are unspecified (the
+ * filter writes every one); the filter must not keep it once the read is completed with it.
+ */
+export function lendReadBuffer(bytes: number): Uint8Array {
+	const b = acquireReadBuffer(bytes);
+	lent.add(b);
+	return b;
+}
+
+/** True (once) when `buf` came from lendReadBuffer: the caller now owns it for recycling. */
+export function reclaimLent(buf: Uint8Array): boolean {
+	return lent.delete(buf);
+}

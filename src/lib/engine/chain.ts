@@ -8,7 +8,7 @@
  *   of the disk waits, which is what distinguishes blocking from deferring.
  */
 import type { Prng } from './clock';
-import { Scheduler } from './clock';
+import { Scheduler, type Lane } from './clock';
 import {
 	FILTER_CLASSES,
 	VerdictCode,
@@ -20,7 +20,7 @@ import {
 	type Verdict
 } from './filter';
 import { Op, SECTOR_BYTES, type Io, type IoError, type IoOrigin, type OpCode } from './io';
-import { acquireReadBuffer } from './buffers';
+import { acquireReadBuffer, reclaimLent, releaseReadBuffer } from './buffers';
 import type { DeviceModel } from './devices/types';
 import type { BlockStore, SidecarStore } from './storage/types';
 import { Col, ERROR_CODES, F64_STRIDE, FIXED_F64_COLUMNS, FIXED_U8_COLUMNS, U8_STRIDE, ByteCol, type Trace } from './trace';
@@ -46,6 +46,8 @@ export class ChainIo implements Io {
 	/** Filter index where the I/O is (or is held). */
 	at = 0;
 	heldSince = 0;
+	/** The verdict of a blocking hook, applied once the path is free again. */
+	heldVerdict: Verdict | undefined = undefined;
 	/** Topmost filter index that sees this I/O (0 for guest I/O, origin + 1 for filter I/O). */
 	top = 0;
 	/** Filter index that completed or failed it, -1 = device. */
@@ -53,6 +55,8 @@ export class ChainIo implements Io {
 	onDone: ((io: ChainIo) => void) | undefined = undefined;
 	/** The buffer the device read into; the guest recycles it once it has checked the data. */
 	deviceBuffer: Uint8Array | undefined = undefined;
+	/** A buffer a filter completed the read with from lendReadBuffer; recycled likewise. */
+	lentBuffer: Uint8Array | undefined = undefined;
 	/** The filter instance that issued it (filter I/O): a dead instance's callbacks are not run. */
 	owner: FilterInstance | undefined = undefined;
 	/** The issuer's own record of the I/O (the guest's spec), so completion needs no closure. */
@@ -62,6 +66,19 @@ export class ChainIo implements Io {
 	/** The chain's list of live I/Os (intrusive, no allocation): abort() and failHeld() walk it. */
 	prevLive: ChainIo | undefined = undefined;
 	nextLive: ChainIo | undefined = undefined;
+
+	/** Gives the read's pooled buffers back (once whoever reads io.data is done with it). */
+	releaseBuffers(): void {
+		if (this.deviceBuffer) releaseReadBuffer(this.deviceBuffer);
+		if (this.lentBuffer) releaseReadBuffer(this.lentBuffer);
+		this.deviceBuffer = this.lentBuffer = this.data = undefined;
+	}
+
+	/** A filter completed the read with `data`: a lent buffer is taken back with the I/O. */
+	completedWith(data: Uint8Array): void {
+		this.data = data;
+		if (this.lentBuffer === undefined && reclaimLent(data)) this.lentBuffer = data;
+	}
 
 	constructor(
 		readonly id: number,
@@ -134,13 +151,20 @@ export class FilterChain {
 	dead = false;
 	private draining: (() => void)[] = [];
 	private liveHead: ChainIo | undefined = undefined;
+	/**
+	 * The scheduler lane of this disk's I/O path: waits for it to be free and the continuations
+	 * of blocking hooks, all at the path's busy-until time, which never goes back.
+	 */
+	private readonly lane: Lane;
 
 	constructor(
 		readonly env: ChainEnv,
 		readonly disk: DiskInfo,
 		readonly device: DeviceModel,
 		readonly store: BlockStore
-	) {}
+	) {
+		this.lane = env.sched.lane();
+	}
 
 	/** Orders attachments by class; refuses two filters of one class. */
 	static order<T extends AttachedFilter>(filters: T[], classOf: (f: T) => string, cleartextFirst: boolean): T[] {
@@ -298,7 +322,7 @@ export class FilterChain {
 			io.at = i;
 			this.stamp(io, i, 0, now, false);
 			if (this.pathBusyUntil > now) {
-				sched.at(this.pathBusyUntil, () => this.down(io, i));
+				sched.atLane(this.lane, this.pathBusyUntil, this.downAgainFn, io);
 				return;
 			}
 			let v: Verdict;
@@ -319,8 +343,8 @@ export class FilterChain {
 				const until = now + f.charged;
 				f.counters.chargedUs += f.charged;
 				this.pathBusyUntil = until;
-				const verdict = v;
-				sched.at(until, () => this.applyDown(io, i, verdict));
+				io.heldVerdict = v;
+				sched.atLane(this.lane, until, this.applyDownFn, io);
 				return;
 			}
 			if (v.kind !== 'pass') {
@@ -332,6 +356,31 @@ export class FilterChain {
 			this.stamp(io, i, 1, now, true);
 		}
 		this.toDevice(io);
+	}
+
+	// Continuations after a blocking hook or a busy path, bound once and scheduled with the I/O
+	// as argument (no closure per I/O). The I/O waits at filter io.at meanwhile; nothing else
+	// moves it, and a blocking hook's verdict waits in io.heldVerdict.
+	// A waiting I/O woken while the path is still busy only queues again: what down() and up()
+	// would do, without their bookkeeping (the I/O is already stamped and staged there).
+	private readonly downAgainFn = (io: ChainIo): void => {
+		const sched = this.env.sched;
+		if (!this.dead && this.pathBusyUntil > sched.now) sched.atLane(this.lane, this.pathBusyUntil, this.downAgainFn, io);
+		else this.down(io, io.at);
+	};
+	private readonly upAgainFn = (io: ChainIo): void => {
+		const sched = this.env.sched;
+		if (!this.dead && this.pathBusyUntil > sched.now && this.filters[io.at].def.onDone)
+			sched.atLane(this.lane, this.pathBusyUntil, this.upAgainFn, io);
+		else this.up(io, io.at);
+	};
+	private readonly applyDownFn = (io: ChainIo) => this.applyDown(io, io.at, this.takeVerdict(io));
+	private readonly applyUpFn = (io: ChainIo) => this.applyUp(io, io.at, this.takeVerdict(io));
+
+	private takeVerdict(io: ChainIo): Verdict {
+		const v = io.heldVerdict!;
+		io.heldVerdict = undefined;
+		return v;
 	}
 
 	private applyDown(io: ChainIo, i: number, v: Verdict): void {
@@ -373,7 +422,7 @@ export class FilterChain {
 		io.endedBy = i;
 		if (error) io.error = error;
 		else if (io.op === Op.read && !this.env.timingOnly) {
-			if (data && data.length === io.sectors * SECTOR_BYTES) io.data = data;
+			if (data && data.length === io.sectors * SECTOR_BYTES) io.completedWith(data);
 			else if (!io.data || io.data.length !== io.sectors * SECTOR_BYTES)
 				io.error = {
 					code: 'EFILTER',
@@ -462,7 +511,7 @@ export class FilterChain {
 				continue;
 			}
 			if (this.pathBusyUntil > now) {
-				sched.at(this.pathBusyUntil, () => this.up(io, i));
+				sched.atLane(this.lane, this.pathBusyUntil, this.upAgainFn, io);
 				return;
 			}
 			let v: Verdict;
@@ -481,8 +530,8 @@ export class FilterChain {
 				const until = now + f.charged;
 				f.counters.chargedUs += f.charged;
 				this.pathBusyUntil = until;
-				const verdict = v;
-				sched.at(until, () => this.applyUp(io, i, verdict));
+				io.heldVerdict = v;
+				sched.atLane(this.lane, until, this.applyUpFn, io);
 				return;
 			}
 			if (v.kind !== 'pass') {
@@ -513,7 +562,7 @@ export class FilterChain {
 			this.verdict(io, i, true, VerdictCode.fail);
 		} else if (v.kind === 'complete' && v.data && io.op === Op.read) {
 			// A filter may substitute the data read (decryption hands plaintext up).
-			io.data = v.data;
+			io.completedWith(v.data);
 			this.verdict(io, i, true, VerdictCode.complete);
 		} else this.verdict(io, i, true, VerdictCode.pass);
 		this.stamp(io, i, 3, now, true);
@@ -693,13 +742,18 @@ export class FilterInstance implements FilterContext<unknown> {
 
 	after(delayUs: number, fn: () => void | Promise<void>): void {
 		// The timer's promise (an asynchronous store) is awaited by the run loop before the next
-		// event, so a run is identical whichever store holds the bytes.
+		// event, so a run is identical whichever store holds the bytes. Scheduled as a handler
+		// bound once plus the callback as its argument: no wrapper closure per timer.
 		const sched = this.chain.env.sched;
-		sched.at(sched.now + (delayUs > 0 ? delayUs : 0), this.timerFn, fn);
+		sched.at(sched.now + (delayUs > 0 ? delayUs : 0), this.runTimer, fn);
 	}
 
-	/** Runs a timer set by after(): bound once, scheduled with the callback as its argument. */
-	private readonly timerFn = (fn: () => void | Promise<void>): void | Promise<void> => {
+	private readonly timerError = (e: unknown): void => {
+		this.counters.errors++;
+		this.chain.env.log(this.def.name, `timer threw: ${errorText(e)}`);
+	};
+
+	private readonly runTimer = (fn: () => void | Promise<void>): void | Promise<void> => {
 		if (this.dead || this.chain.dead) return;
 		try {
 			const r = fn();
@@ -707,11 +761,6 @@ export class FilterInstance implements FilterContext<unknown> {
 		} catch (e) {
 			this.timerError(e);
 		}
-	};
-
-	private readonly timerError = (e: unknown): void => {
-		this.counters.errors++;
-		this.chain.env.log(this.def.name, `timer threw: ${errorText(e)}`);
 	};
 
 	charge(us: number): void {

@@ -12,6 +12,29 @@ export type EventFnWithArg<A> = (arg: A) => void | Promise<void>;
 /** What runNext returns when no event is left. */
 export const NO_EVENT: unique symbol = Symbol('no event');
 
+/**
+ * A lane: events whose times never decrease (a disk's I/O path: I/Os waiting for it to be free,
+ * and what a blocking hook does once its time is spent), kept in the order they were scheduled,
+ * with sequence numbers from the scheduler's one counter. The scheduler merges its lanes with its
+ * heap by (time, seq), so events run in exactly the order a heap of them all would give; a lane
+ * only saves the heap work (with a queue of I/Os waiting for a busy path, most events are these).
+ */
+export class Lane {
+	readonly times: number[] = [];
+	readonly seqs: number[] = [];
+	readonly fns: (EventFnWithArg<any> | undefined)[] = [];
+	readonly args: unknown[] = [];
+	/** Index of the next event; the ones before it have run. */
+	head = 0;
+
+	get length(): number {
+		return this.times.length - this.head;
+	}
+}
+
+/** A lane compacts its arrays once this many events at its front have run. */
+const LANE_COMPACT = 1024;
+
 export class Scheduler {
 	/** Current virtual time, µs. */
 	now = 0;
@@ -21,10 +44,87 @@ export class Scheduler {
 	private seqs: number[] = [];
 	private fns: EventFnWithArg<any>[] = [];
 	private args: unknown[] = [];
+	private readonly lanes: Lane[] = [];
 
 	get pending(): number {
-		return this.fns.length;
+		let n = this.fns.length;
+		for (let i = 0; i < this.lanes.length; i++) n += this.lanes[i].length;
+		return n;
 	}
+
+	/** A new lane (see Lane): the caller schedules on it events whose times never decrease. */
+	lane(): Lane {
+		const l = new Lane();
+		this.lanes.push(l);
+		return l;
+	}
+
+	/**
+	 * Runs `fn(arg)` at `time` (never earlier than now), queued on `lane`. A time earlier than the
+	 * lane's last goes to the heap instead, so the order stays exact whatever the caller does.
+	 */
+	atLane<A>(lane: Lane, time: number, fn: EventFnWithArg<A>, arg: A): void {
+		if (!(time >= this.now)) time = this.now; // also catches NaN
+		const n = lane.times.length;
+		if (n > lane.head && time < lane.times[n - 1]) {
+			this.at(time, fn, arg);
+			return;
+		}
+		lane.times.push(time);
+		lane.seqs.push(this.seq++);
+		lane.fns.push(fn);
+		lane.args.push(arg);
+	}
+
+	/** The lane whose next event comes before the heap's (by time, then seq), if any. */
+	private laneFirst(): Lane | undefined {
+		const lanes = this.lanes;
+		let best: Lane | undefined;
+		let bt = Infinity;
+		let bs = Infinity;
+		if (this.fns.length > 0) {
+			bt = this.times[0];
+			bs = this.seqs[0];
+		}
+		for (let i = 0; i < lanes.length; i++) {
+			const l = lanes[i];
+			const h = l.head;
+			if (h === l.times.length) continue;
+			const t = l.times[h];
+			if (t < bt || (t === bt && l.seqs[h] < bs)) {
+				best = l;
+				bt = t;
+				bs = l.seqs[h];
+			}
+		}
+		return best;
+	}
+
+	/** Takes a lane's next event (advancing the clock to it); `arg` is left in laneArg. */
+	private takeLane(l: Lane): EventFnWithArg<any> {
+		const h = l.head;
+		this.now = l.times[h];
+		const fn = l.fns[h]!;
+		this.laneArg = l.args[h];
+		l.fns[h] = undefined;
+		l.args[h] = undefined;
+		l.head = h + 1;
+		if (l.head === l.times.length) {
+			l.times.length = l.seqs.length = l.fns.length = l.args.length = 0;
+			l.head = 0;
+		} else if (l.head >= LANE_COMPACT && 2 * l.head >= l.times.length) {
+			// Moved down in place (splice would also build an array of what it removes).
+			const n = l.times.length - l.head;
+			l.times.copyWithin(0, l.head);
+			l.seqs.copyWithin(0, l.head);
+			l.fns.copyWithin(0, l.head);
+			l.args.copyWithin(0, l.head);
+			l.times.length = l.seqs.length = l.fns.length = l.args.length = n;
+			l.head = 0;
+		}
+		return fn;
+	}
+	private laneArg: unknown = undefined;
 
 	/** Runs `fn` at now + delay (delay ≥ 0). */
 	after(delay: number, fn: EventFn): void {
@@ -64,20 +164,38 @@ export class Scheduler {
 
 	/** Time of the next event, or Infinity. */
 	peekTime(): number {
+		const l = this.lanes.length > 0 ? this.laneFirst() : undefined;
+		if (l !== undefined) return l.times[l.head];
 		return this.fns.length > 0 ? this.times[0] : Infinity;
 	}
 
 	/** Removes the next event, advances the clock to it and returns it as a function to call. */
 	pop(): EventFn | undefined {
-		if (this.fns.length === 0) return undefined;
-		const fn = this.fns[0];
-		const arg = this.args[0];
-		this.removeTop();
+		const l = this.lanes.length > 0 ? this.laneFirst() : undefined;
+		let fn: EventFnWithArg<any>;
+		let arg: unknown;
+		if (l !== undefined) {
+			fn = this.takeLane(l);
+			arg = this.laneArg;
+			this.laneArg = undefined;
+		} else {
+			if (this.fns.length === 0) return undefined;
+			fn = this.fns[0];
+			arg = this.args[0];
+			this.removeTop();
+		}
 		return arg === undefined ? (fn as EventFn) : () => fn(arg);
 	}
 
 	/** Runs the next event (advancing the clock to it); NO_EVENT when none is left. */
 	runNext(): void | Promise<void> | typeof NO_EVENT {
+		const l = this.lanes.length > 0 ? this.laneFirst() : undefined;
+		if (l !== undefined) {
+			const fn = this.takeLane(l);
+			const arg = this.laneArg;
+			this.laneArg = undefined;
+			return fn(arg);
+		}
 		if (this.fns.length === 0) return NO_EVENT;
 		const fn = this.fns[0];
 		const arg = this.args[0];

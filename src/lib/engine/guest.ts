@@ -7,7 +7,7 @@
 import { Scheduler } from './clock';
 import { ChainIo, type FilterChain } from './chain';
 import { Op, SECTOR_BYTES, SECTORS_PER_BLOCK } from './io';
-import { acquireWriteBuffer, releaseReadBuffer, releaseWriteBuffer } from './buffers';
+import { acquireWriteBuffer, releaseWriteBuffer } from './buffers';
 import { GuestMetrics } from './metrics';
 import { IntMap } from './intmap';
 import { ExpectedState, UNKNOWN_CONTENT, ZERO_CONTENT, fillWrite } from './verify';
@@ -163,8 +163,7 @@ export class Guest {
 		if (this.crashing) {
 			this.lostInFlight++;
 			if (spec.op === Op.write || spec.op === Op.unmap) this.expected.recordFill(spec.lba, spec.sectors, UNKNOWN_CONTENT);
-			if (io.deviceBuffer) releaseReadBuffer(io.deviceBuffer);
-			io.deviceBuffer = io.data = undefined;
+			io.releaseBuffers();
 			return;
 		}
 		const failed = io.error !== undefined;
@@ -198,11 +197,7 @@ export class Guest {
 				releaseWriteBuffer(written);
 			}
 		}
-		if (io.deviceBuffer) {
-			releaseReadBuffer(io.deviceBuffer);
-			io.deviceBuffer = undefined;
-			io.data = undefined;
-		}
+		if (io.deviceBuffer || io.lentBuffer) io.releaseBuffers();
 		// A filter that completes I/O inside onIo brings the completion back on the issuing stack:
 		// refilling inline then recurses. Past a small depth, refill from a new event instead.
 		if (s.thinktimeUs > 0) this.sched.after(s.thinktimeUs, () => this.fill(s));

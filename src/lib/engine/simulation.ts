@@ -315,9 +315,11 @@ export class Simulation {
 		const sched = this.sched;
 		const untilUs = Math.min(limit.untilUs ?? Infinity, this.scenario.run.maxRuntimeUs || Infinity);
 		const stopAt = this.events + (limit.maxEvents ?? Infinity);
+		const timed = untilUs !== Infinity;
 		while (this.events < stopAt) {
 			if (this.finished) return true;
-			if (sched.peekTime() > untilUs) {
+			// (With no time limit the next event's time need not be looked up: nothing exceeds it.)
+			if (timed && sched.peekTime() > untilUs) {
 				if (Number.isFinite(untilUs)) sched.now = Math.max(sched.now, untilUs);
 				// The run's own time limit ends it; a caller's limit only pauses it.
 				const limitUs = this.scenario.run.maxRuntimeUs;

@@ -85,7 +85,7 @@ import {
 	type FilterDevice,
 	type Verdict
 } from '../engine/filter';
-import { allocBuffer } from '../engine/buffers';
+import { acquireWriteBuffer, lendReadBuffer, releaseWriteBuffer } from '../engine/buffers';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io } from '../engine/io';
 import { IntMap } from '../engine/intmap';
 import { Batch } from '../engine/batch';
@@ -672,8 +672,15 @@ export class CacheEngine {
 	/** A copy of the 4 KiB of a write at byte offset `off` (the placeholder in timing-only mode). */
 	private blockOf(io: Io, off: number): Uint8Array {
 		if (!io.data) return TIMING_BLOCK;
-		const b = allocBuffer(BLOCK_BYTES);
+		const b = acquireWriteBuffer(BLOCK_BYTES);
 		b.set(io.data.subarray(off, off + BLOCK_BYTES));
+		return b;
+	}
+
+	/** A pooled copy of the 4 KiB of `data` at byte offset `off`. */
+	private copyOf(data: Uint8Array, off: number): Uint8Array {
+		const b = acquireWriteBuffer(BLOCK_BYTES);
+		b.set(data.subarray(off, off + BLOCK_BYTES));
 		return b;
 	}
 
@@ -804,7 +811,10 @@ export class CacheEngine {
 				this.resolveLand(s, g, `cache SSD write failed: ${err.message}`);
 			} else {
 				if (g > this.landedGen[s]) this.landedGen[s] = g;
-				if (this.gen[s] === g) this.mem[s] = undefined;
+				if (this.gen[s] === g) {
+					if (!(this.flags[s] & DESTAGING)) this.recycle(this.mem[s]);
+					this.mem[s] = undefined;
+				}
 				const d = this.flags[s] & DIRTY ? 1 : 0;
 				// Rule 1: the record names the block only once its data is on the SSD.
 				if (this.recBlock[s] !== this.slotBlock[s] || this.recDirty[s] !== d) this.setRec(s, this.slotBlock[s], d);
@@ -814,6 +824,16 @@ export class CacheEngine {
 		if (this.mem[s]) this.kickSsdWrite(s);
 		this.maybeFree(s);
 		this.checkIdle();
+	}
+
+	/**
+	 * The in-memory copy of a slot whose data has landed on the SSD goes back to the engine's
+	 * pool, unless something may still read it: a destage in flight (it writes from the copy) or
+	 * the peers (they keep the buffer). Reads copy out of it synchronously.
+	 */
+	private recycle(buf: Uint8Array | undefined): void {
+		if (buf === undefined || buf === TIMING_BLOCK || this.peerCopy) return;
+		releaseWriteBuffer(buf);
 	}
 
 	/** Releases write ops waiting for slot s's data to land (gen ≤ g). */
@@ -874,7 +894,8 @@ export class CacheEngine {
 			}
 		if (all) {
 			this.readHits++;
-			const buf = this.ctx.timingOnly ? undefined : allocBuffer(io.sectors * SECTOR_BYTES);
+			// Every byte is copied in from the slots; the engine takes the buffer back after the read.
+			const buf = this.ctx.timingOnly ? undefined : lendReadBuffer(io.sectors * SECTOR_BYTES);
 			let op: ReadOp | undefined;
 			for (let b = first; b < end; b++) {
 				const s = map.get(b)!;
@@ -955,7 +976,7 @@ export class CacheEngine {
 			if (s < 0) break;
 			this.populations++;
 			const off = (b * SPB - lo) * SECTOR_BYTES;
-			this.setContent(s, data ? data.slice(off, off + BLOCK_BYTES) : TIMING_BLOCK, false, undefined);
+			this.setContent(s, data ? this.copyOf(data, off) : TIMING_BLOCK, false, undefined);
 		}
 		// Overlay dirty cached blocks: the datastore's copy of them is stale.
 		for (let i = 0; i < op.nOverlay; i++) {

@@ -60,7 +60,7 @@
  * reads and comparisons.
  */
 import { DEFER, FILTER_CONTRACT_VERSION, PASS, complete, fail, type ControlEvent, type FilterContext, type FilterDef, type Verdict } from '../engine/filter';
-import { allocBuffer } from '../engine/buffers';
+import { allocBuffer, lendReadBuffer } from '../engine/buffers';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io, type IoError } from '../engine/io';
 import { isPromise, type MaybePromise } from '../engine/storage/sidecar-json';
 import { getJson, putJson } from './sdk';
@@ -93,6 +93,9 @@ const enum Phase {
 	Read = 4
 }
 
+/** The empty per-block array a job starts with (never written: each phase makes its own). */
+const NONE: never[] = [];
+
 /** One guest I/O (or filter I/O from above) in progress in the filter. */
 class Job {
 	readonly first: number;
@@ -109,19 +112,20 @@ class Job {
 	passed = false;
 	origLba = 0;
 	passRunStart = -1;
-	// write / unmap
-	content: (Uint8Array | null)[] = [];
+	// write / unmap: each array is made by the phase that fills it (a read needs none of them)
+	content: (Uint8Array | null)[] = NONE;
 	/** content[k] is a view of io.data (a full block written by the guest). */
-	direct: boolean[] = [];
-	fp: number[] = [];
-	cand: number[] = [];
-	match: boolean[] = [];
+	direct: boolean[] = NONE;
+	fp: number[] = NONE;
+	cand: number[] = NONE;
+	match: boolean[] = NONE;
 	/** Physical block chosen per block (-1: unmapped), and whether this job allocated it. */
-	phys: number[] = [];
-	fresh: boolean[] = [];
+	phys: number[] = NONE;
+	fresh: boolean[] = NONE;
 	/** Mapping before this job per block (-1 unmapped, -2 not remapped): persisted while in flight. */
-	old: number[] = [];
-	freed: number[] = [];
+	old: number[] = NONE;
+	/** Physical blocks this job freed (undefined: none). */
+	freed: number[] | undefined = undefined;
 	// read
 	out: Uint8Array | undefined = undefined;
 
@@ -495,8 +499,10 @@ function startRead(s: DedupState, job: Job): void {
 		finish(s, job, PASS);
 		return;
 	}
-	// Zero-filled (a fresh slab view): never-written blocks are left as they are.
-	const out = allocBuffer(io.sectors * SECTOR_BYTES);
+	// A pooled buffer the engine takes back once the guest has the data; zeroed first, so
+	// never-written blocks are left as they are.
+	const out = lendReadBuffer(io.sectors * SECTOR_BYTES);
+	out.fill(0);
 	job.out = out;
 	let runFrom = -1;
 	let runSectors = 0;
@@ -811,8 +817,10 @@ function endWrite(s: DedupState, job: Job): void {
 /** The write's map changes are now the committed state (the next persist records them). */
 function commitWrite(s: DedupState, job: Job): void {
 	if (!s.active.delete(job)) return;
-	for (const p of job.freed) s.limbo.push(p);
-	s.freedActive -= job.freed.length;
+	if (job.freed) {
+		for (const p of job.freed) s.limbo.push(p);
+		s.freedActive -= job.freed.length;
+	}
 	markDirty(s);
 	if (s.limbo.length >= s.limboThreshold || s.spaceWaiters.length > 0) kickPersist(s);
 }
@@ -844,7 +852,7 @@ function dropRef(s: DedupState, job: Job, p: number): void {
 	const pend = s.pending.get(p);
 	if (pend) pend.freeAfter = true;
 	else {
-		job.freed.push(p);
+		(job.freed ??= []).push(p);
 		s.freedActive++;
 	}
 }

@@ -9,6 +9,8 @@
  * - Writes: the guest's buffer is never touched (the guest may still hold it); the ciphertext
  *   goes into a new buffer that replaces io.data on the way down, and the plaintext is put back
  *   on the way up, so filters above (a cache that populates on write completion) see plaintext.
+ *   The ciphertext buffer comes from the engine's pool and goes back to it once the write is
+ *   acknowledged from below.
  * - Reads: on the way up the ciphertext is decrypted into a new buffer handed up as the read's
  *   data (a buffer from a filter below, e.g. a cache hit, is never changed in place).
  * - Holes: a thin disk reads never-written and unmapped sectors as zeros. A sector whose
@@ -32,7 +34,7 @@
  */
 import { FILTER_CONTRACT_VERSION, PASS, complete, type FilterContext, type FilterDef, type Verdict } from '../engine/filter';
 import { Op, SECTOR_BYTES, type Io } from '../engine/io';
-import { allocBuffer } from '../engine/buffers';
+import { acquireWriteBuffer, lendReadBuffer, releaseWriteBuffer } from '../engine/buffers';
 import { getJson, putJson } from './sdk';
 import { XtsAes, allZero } from './encryption/xts';
 import { KeyServer, defaultKeyServer } from './encryption/keyserver';
@@ -59,12 +61,25 @@ export interface EncryptionState {
 	keyFetches: number;
 }
 
-/** What a write carries in its slot: the guest's plaintext, restored on the way up. */
+/** What a write carries in its slot: the guest's plaintext, restored on the way up, and the ciphertext. */
+class SealedWrite {
+	constructor(
+		readonly plain: Uint8Array,
+		readonly cipher: Uint8Array
+	) {}
+}
+
+/**
+ * Puts the plaintext back on the way up. Once the write is acknowledged from below, nobody holds
+ * the ciphertext any more (a filter below that keeps write data copies it: the filter contract),
+ * so its buffer goes back to the pool; a failed write's may still be in flight below, it is left.
+ */
 function restorePlaintext(io: Io, index: number): void {
-	const plain = io.slots[index];
-	if (plain instanceof Uint8Array) {
-		io.data = plain;
+	const w = io.slots[index];
+	if (w instanceof SealedWrite) {
+		io.data = w.plain;
 		io.slots[index] = undefined;
+		if (io.error === undefined) releaseWriteBuffer(w.cipher);
 	}
 }
 
@@ -143,9 +158,9 @@ export const encryption: FilterDef<EncryptionState> = {
 		const plain = io.data;
 		if (!plain || plain.length === 0) return PASS;
 		const s = ctx.state;
-		const cipher = allocBuffer(plain.length);
+		const cipher = acquireWriteBuffer(plain.length);
 		s.xts.encrypt(plain, cipher, io.lba, SECTOR_BYTES);
-		io.slots[ctx.index] = plain;
+		io.slots[ctx.index] = new SealedWrite(plain, cipher);
 		io.data = cipher;
 		s.encryptedSectors += plain.length / SECTOR_BYTES;
 		ctx.charge(plain.length * s.usPerByte);
@@ -166,7 +181,8 @@ export const encryption: FilterDef<EncryptionState> = {
 			s.holeSectors += io.sectors;
 			return PASS;
 		}
-		const plain = allocBuffer(cipher.length);
+		// Pooled: the engine takes it back once the guest has the data.
+		const plain = lendReadBuffer(cipher.length);
 		const holes = s.xts.decryptThin(cipher, plain, io.lba, SECTOR_BYTES);
 		const sectors = cipher.length / SECTOR_BYTES;
 		s.holeSectors += holes;

@@ -45,7 +45,7 @@ import {
 } from '../engine/filter';
 import { Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io } from '../engine/io';
 import type { LinkModel } from '../engine/devices/types';
-import { allocBuffer } from '../engine/buffers';
+import { acquireWriteBuffer } from '../engine/buffers';
 import type { Simulation } from '../engine/simulation';
 import { ExpectedState, type Mismatch } from '../engine/verify';
 import { isPromise, type MaybePromise } from '../engine/storage/sidecar-json';
@@ -252,7 +252,8 @@ export class Replicator implements ReplicaHost {
 			else {
 				let data: Uint8Array | undefined;
 				if (op === Op.write) {
-					data = allocBuffer(io.sectors * SECTOR_BYTES);
+					// From the pool: the replica site gives it back once the replica holds the bytes.
+					data = acquireWriteBuffer(io.sectors * SECTOR_BYTES);
 					data.set(io.data!);
 				}
 				item = new Item(op === Op.write ? Kind.write : Kind.unmap, seq, io.lba, io.sectors, data, this.time(), bytes);

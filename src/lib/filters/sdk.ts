@@ -4,7 +4,7 @@
  * the device's timing model and moves the bytes in its store at the completion time.
  */
 import type { FilterContext, FilterDevice } from '../engine/filter';
-import { allocBuffer } from '../engine/buffers';
+import { acquireReadBuffer } from '../engine/buffers';
 import { Op, SECTOR_BYTES, type OpCode } from '../engine/io';
 
 /**
@@ -35,7 +35,8 @@ export function deviceIo(
 		let r: void | Promise<void>;
 		try {
 			if (op === Op.read) {
-				buf = allocBuffer(bytes);
+				// A recycled buffer when the pool has one (the store fills every byte).
+				buf = acquireReadBuffer(bytes);
 				r = store.read(lba, buf);
 			} else if (op === Op.write) r = store.write(lba, data!);
 			else if (op === Op.flush) r = store.flush();

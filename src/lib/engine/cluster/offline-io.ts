@@ -9,7 +9,6 @@
  */
 import { ChainIo, type FilterChain } from '../chain';
 import { BLOCK_BYTES, Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type IoError, type OpCode } from '../io';
-import { releaseReadBuffer } from '../buffers';
 import type { Simulation } from '../simulation';
 import type { ExpectedState } from '../verify';
 
@@ -70,8 +69,7 @@ export async function readBlocks(sim: Simulation, chain: FilterChain, blocks: re
 				buf.set(io.data.subarray(from, Math.min(from + BLOCK_BYTES, n * SECTOR_BYTES)));
 				data.set(first + k, buf);
 			}
-		if (io.deviceBuffer) releaseReadBuffer(io.deviceBuffer);
-		io.deviceBuffer = io.data = undefined;
+		io.releaseBuffers();
 	});
 	return { data, errors };
 }

@@ -7,7 +7,7 @@
  * Each applied item sends a cumulative ack back over the link (RTT/2, lost while the link is down).
  */
 import type { FilterContext, FilterDevice } from '../../engine/filter';
-import { allocBuffer } from '../../engine/buffers';
+import { allocBuffer, releaseReadBuffer, releaseWriteBuffer } from '../../engine/buffers';
 import { Op, SECTOR_BYTES } from '../../engine/io';
 import { isPromise, type MaybePromise } from '../../engine/storage/sidecar-json';
 import { deviceIo } from '../sdk';
@@ -42,6 +42,7 @@ export class ReplicaSite {
 	private busy = false;
 	private inKick = false;
 	private readonly rq = new Deque<Item>();
+	private undoBuf: Uint8Array | undefined;
 
 	constructor(
 		private readonly host: ReplicaHost,
@@ -147,9 +148,10 @@ export class ReplicaSite {
 			pkind: 0,
 			label: ''
 		};
-		const buf = allocBuffer(len * SECTOR_BYTES);
+		const buf = this.undoBuffer(len * SECTOR_BYTES);
 		UndoLog.encodeHeader(rec, buf);
 		buf.set(before, SECTOR_BYTES);
+		releaseReadBuffer(before);
 		const go = () =>
 			deviceIo(this.host.ctx, this.journal, Op.write, off, len, buf, (_d, err) => {
 				if (err) {
@@ -160,6 +162,15 @@ export class ReplicaSite {
 			});
 		if (dropped > 0) this.afterPersist(this.host.persistMeta(), go);
 		else go();
+	}
+
+	/**
+	 * The buffer an undo record is built in. Items are applied one at a time and the journal
+	 * store copies what it is given, so one buffer serves every record of the usual size.
+	 */
+	private undoBuffer(bytes: number): Uint8Array {
+		if (this.undoBuf === undefined || this.undoBuf.length !== bytes) this.undoBuf = allocBuffer(bytes);
+		return this.undoBuf;
 	}
 
 	private logPoint(item: Item): void {
@@ -216,6 +227,9 @@ export class ReplicaSite {
 			this.consistentFrom = -1;
 		}
 		this.appliedItems++;
+		// A write's journal copy is the filter's own pooled buffer, and the replica store has its
+		// bytes now (stores copy): it goes back to the pool.
+		if (item.kind === Kind.write && item.data) releaseWriteBuffer(item.data);
 		item.data = undefined;
 		this.host.ack();
 		this.busy = false;
