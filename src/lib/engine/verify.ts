@@ -15,6 +15,7 @@
  * time has the wrong header, and any changed byte is a mismatch.
  */
 import { SECTOR_BYTES, SECTORS_PER_BLOCK, BLOCK_BYTES } from './io';
+import { IntMap } from './intmap';
 
 /** Content id of a never-written sector: it reads as zeros. */
 export const ZERO_CONTENT = 0;
@@ -159,8 +160,11 @@ export interface Mismatch {
 
 /** The guest's expected state of one disk plus the verification counters. */
 export class ExpectedState {
-	/** block -> content id of all 8 sectors, or per-sector ids when the block is mixed. */
-	private readonly blocks = new Map<number, number | Uint32Array>();
+	/**
+	 * block -> content id of all 8 sectors, or per-sector ids when the block is mixed (a
+	 * typed-array hash map: a lookup on every read, an insert on every write).
+	 */
+	private readonly blocks = new IntMap<number | Uint32Array>();
 	reads = 0;
 	sectorsChecked = 0;
 	mismatches = 0;
@@ -176,13 +180,12 @@ export class ExpectedState {
 
 	/** Records an acknowledged write (contents: one id per touched block, as in fillWrite). */
 	recordWrite(lba: number, sectors: number, contents: Uint32Array): void {
-		const firstBlock = Math.floor(lba / SECTORS_PER_BLOCK);
-		this.forEachBlockSpan(lba, sectors, (block, slot, n) => this.set(block, slot, n, contents[block - firstBlock]));
+		this.record(lba, sectors, contents, 0);
 	}
 
 	/** Sectors whose write failed or was unmapped get a known or unknown state. */
 	recordFill(lba: number, sectors: number, content: number): void {
-		this.forEachBlockSpan(lba, sectors, (block, slot, n) => this.set(block, slot, n, content));
+		this.record(lba, sectors, undefined, content);
 	}
 
 	/** Checks a completed read; returns the number of mismatching sectors. */
@@ -224,7 +227,7 @@ export class ExpectedState {
 	/** Replaces the recorded state with a copy of `other`'s (a snapshot revert, a failover); counters stay. */
 	assign(other: ExpectedState): void {
 		this.blocks.clear();
-		for (const [b, v] of other.blocks) this.blocks.set(b, typeof v === 'number' ? v : v.slice());
+		other.blocks.forEach((v, b) => this.blocks.set(b, typeof v === 'number' ? v : v.slice()));
 	}
 
 	/** A copy of the recorded state (its counters start at zero). */
@@ -236,12 +239,17 @@ export class ExpectedState {
 
 	/** Numbers of the blocks with recorded state (written, unmapped in part, or unknown), ascending. */
 	blockList(): number[] {
-		return [...this.blocks.keys()].sort((a, b) => a - b);
+		const out: number[] = [];
+		this.blocks.forEach((_, b) => out.push(b));
+		return out.sort((a, b) => a - b);
 	}
 
-	/** Serialisable form, so the guest's expected state persists with the disks. */
+	/** Serialisable form (blocks ascending), so the guest's expected state persists with the disks. */
 	toJSON(): [number, number | number[]][] {
-		return [...this.blocks].map(([b, v]) => [b, typeof v === 'number' ? v : [...v]]);
+		return this.blockList().map((b) => {
+			const v = this.blocks.get(b)!;
+			return [b, typeof v === 'number' ? v : [...v]];
+		});
 	}
 
 	static fromJSON(entries: [number, number | number[]][]): ExpectedState {
@@ -270,14 +278,16 @@ export class ExpectedState {
 		else this.blocks.set(block, first);
 	}
 
-	private forEachBlockSpan(lba: number, sectors: number, fn: (block: number, slot: number, n: number) => void): void {
+	/** Sets every block span of [lba, lba+sectors): to contents[block - first block], else to `content`. */
+	private record(lba: number, sectors: number, contents: Uint32Array | undefined, content: number): void {
+		const firstBlock = Math.floor(lba / SECTORS_PER_BLOCK);
 		let s = lba;
 		const end = lba + sectors;
 		while (s < end) {
 			const block = Math.floor(s / SECTORS_PER_BLOCK);
 			const slot = s - block * SECTORS_PER_BLOCK;
 			const n = Math.min(SECTORS_PER_BLOCK - slot, end - s);
-			fn(block, slot, n);
+			this.set(block, slot, n, contents ? contents[block - firstBlock] : content);
 			s += n;
 		}
 	}
