@@ -16,6 +16,7 @@
  */
 import { SECTOR_BYTES, SECTORS_PER_BLOCK, BLOCK_BYTES } from './io';
 import { IntMap } from './intmap';
+import { WINDOW, WINDOW_SECTORS, createSimdChecker, type SimdChecker } from './verify-simd';
 
 /** Content id of a never-written sector: it reads as zeros. */
 export const ZERO_CONTENT = 0;
@@ -117,6 +118,24 @@ function sectorMatches(w: number, id: number, slot: number): boolean {
 
 const scratch = new Uint8Array(BLOCK_BYTES);
 
+/** The WebAssembly SIMD read check (verify-simd.ts): created on first use; null where unavailable. */
+let simd: SimdChecker | null | undefined;
+let simdEnabled = true;
+
+function simdChecker(): SimdChecker | null {
+	if (simd === undefined) simd = createSimdChecker(BASE_BYTES) ?? null;
+	return simdEnabled ? simd : null;
+}
+
+/**
+ * Chooses how reads are checked: in WebAssembly SIMD where available (the default), or in
+ * JavaScript. Returns whether the SIMD check is in use. For tests, which run both.
+ */
+export function useSimdCheck(on: boolean): boolean {
+	simdEnabled = on;
+	return simdChecker() !== null;
+}
+
 /** The 4 KiB of content `id` (a shared buffer: copy it before the next call). */
 export function contentBlock(id: number): Uint8Array {
 	fillSectors(scratch, 0, id, 0, SECTORS_PER_BLOCK);
@@ -191,6 +210,66 @@ export class ExpectedState {
 	/** Checks a completed read; returns the number of mismatching sectors. */
 	checkRead(lba: number, sectors: number, data: Uint8Array, ioId: number): number {
 		this.reads++;
+		const k = simdChecker();
+		const bad = k ? this.checkSimd(k, lba, sectors, data, ioId) : this.checkJs(lba, sectors, data, ioId);
+		this.mismatches += bad;
+		return bad;
+	}
+
+	/** checkRead in WebAssembly: the data is copied to the module's window and checked there. */
+	private checkSimd(k: SimdChecker, lba: number, sectors: number, data: Uint8Array, ioId: number): number {
+		const check = k.check;
+		let bad = 0;
+		let i = 0;
+		// Sectors [windowFrom, windowEnd) of the read are in the window.
+		let windowFrom = 0;
+		let windowEnd = 0;
+		while (i < sectors) {
+			// One map lookup per block: a whole-block entry covers all its sectors.
+			const sector = lba + i;
+			const block = Math.floor(sector / SECTORS_PER_BLOCK);
+			const first = sector - block * SECTORS_PER_BLOCK;
+			const n = Math.min(SECTORS_PER_BLOCK - first, sectors - i);
+			if (i + n > windowEnd) {
+				windowFrom = i;
+				windowEnd = i + Math.min(WINDOW_SECTORS, sectors - i);
+				k.mem.set(data.subarray(windowFrom * SECTOR_BYTES, windowEnd * SECTOR_BYTES), WINDOW);
+			}
+			const at = WINDOW + (i - windowFrom) * SECTOR_BYTES;
+			const v = this.blocks.get(block);
+			if (v === undefined || typeof v === 'number') {
+				const expected = v === undefined ? ZERO_CONTENT : v;
+				if (expected !== UNKNOWN_CONTENT) {
+					this.sectorsChecked += n;
+					// Each mismatch found, the check goes on after it: every bad sector is counted.
+					for (let from = 0; from < n; ) {
+						const r = check(at + from * SECTOR_BYTES, expected | 0, first + from, n - from);
+						if (r < 0) break;
+						bad++;
+						const s = i + from + r;
+						if (this.firstMismatch === undefined)
+							this.firstMismatch = { sector: lba + s, expectedContent: expected, foundContent: readU32(data, s * SECTOR_BYTES), ioId };
+						from += r + 1;
+					}
+				}
+				i += n;
+				continue;
+			}
+			for (let j = 0; j < n; j++, i++) {
+				const expected = v[first + j];
+				if (expected === UNKNOWN_CONTENT) continue;
+				this.sectorsChecked++;
+				if (check(at + j * SECTOR_BYTES, expected | 0, first + j, 1) < 0) continue;
+				bad++;
+				if (this.firstMismatch === undefined)
+					this.firstMismatch = { sector: lba + i, expectedContent: expected, foundContent: readU32(data, i * SECTOR_BYTES), ioId };
+			}
+		}
+		return bad;
+	}
+
+	/** checkRead in JavaScript, word by word. */
+	private checkJs(lba: number, sectors: number, data: Uint8Array, ioId: number): number {
 		let bad = 0;
 		const aligned = (data.byteOffset & 7) === 0;
 		const view = aligned ? data : bounceOf(sectors * SECTOR_BYTES);
@@ -215,7 +294,6 @@ export class ExpectedState {
 					this.firstMismatch = { sector: lba + i, expectedContent: expected, foundContent: readU32(data, i * SECTOR_BYTES), ioId };
 			}
 		}
-		this.mismatches += bad;
 		return bad;
 	}
 
