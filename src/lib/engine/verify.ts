@@ -66,7 +66,9 @@ function fillSectors(dst: Uint8Array, at: number, id: number, slot: number, n: n
 		dst.fill(0, at, at + bytes);
 		return;
 	}
-	dst.set(BASE_BYTES.subarray(slot * SECTOR_BYTES, slot * SECTOR_BYTES + bytes), at);
+	// A whole block (most writes) copies the base block itself: no subarray view to allocate.
+	if (bytes === BLOCK_BYTES) dst.set(BASE_BYTES, at);
+	else dst.set(BASE_BYTES.subarray(slot * SECTOR_BYTES, slot * SECTOR_BYTES + bytes), at);
 	viewsOver(dst);
 	const words = viewWords;
 	let w = (dst.byteOffset + at) >>> 2;
