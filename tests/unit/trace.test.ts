@@ -139,5 +139,19 @@ describe('Trace', () => {
 			expect(t.row(199)!).toMatchObject({ id: 0, lba: 0, issuedAt: 0, doneAt: 1000 });
 			expect(t.row(100)!).toMatchObject({ id: 99, lba: 99 * 8, issuedAt: 99, doneAt: 1099 });
 		});
+
+		it('rows completed before the live pool grows keep their place in the ring and the digest', () => {
+			// The same rows, completed in the same order: one trace grows its pool midway, with
+			// rows already in the ring and in the digest batch; the other never has two in flight.
+			const grown = new Trace({ capacity: 500 });
+			const flat = new Trace({ capacity: 500 });
+			const row = (t: Trace, k: number) => t.open(k, 0, 1, 0, k * 8, 8, k, 3);
+			for (let k = 0; k < 50; k++) grown.close(row(grown, k), 1000 + k, 0);
+			const open = Array.from({ length: 150 }, (_, j) => row(grown, 50 + j));
+			for (const [j, r] of open.entries()) grown.close(r, 1050 + j, 0);
+			for (let k = 0; k < 200; k++) flat.close(row(flat, k), 1000 + k, 0);
+			expect(grown.digest()).toBe(flat.digest());
+			for (const n of [0, 49, 50, 199]) expect(grown.row(n)).toEqual(flat.row(n));
+		});
 	});
 });

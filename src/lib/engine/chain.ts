@@ -39,7 +39,11 @@ const enum Stage {
 export class ChainIo implements Io {
 	data: Uint8Array | undefined;
 	error: IoError | undefined = undefined;
-	readonly slots: unknown[] = [];
+	/** Per-filter slots (see Io), made on first use: most I/O never needs them. */
+	get slots(): unknown[] {
+		return (this.slotList ??= []);
+	}
+	private slotList: unknown[] | undefined = undefined;
 	/** Live trace row. */
 	row = -1;
 	stage: Stage = Stage.Down;

@@ -56,6 +56,7 @@ import { decodeName, encodeName } from './names';
 import { estimate, fullMessage, isQuotaError, StoreFullError, StoreLockedError, StoreUnavailableError } from './errors';
 import { sleep, takeLock } from './locks';
 import { AppendStage } from './append-stage';
+import { IntMap } from '../intmap';
 import type { BlockStore, SidecarStore, StoreFactory } from './types';
 
 /** The part of FileSystemSyncAccessHandle the store uses (also implemented by test fakes). */
@@ -113,7 +114,7 @@ function checksum(w: Uint32Array, from: number, to: number, seed: number): numbe
 
 interface ParsedMap {
 	generation: number;
-	map: Map<number, number>;
+	map: IntMap;
 	capacity: number;
 	/** Bytes of the valid prefix (header and intact batches). */
 	end: number;
@@ -130,7 +131,7 @@ function parseMapFile(h: SyncHandle): ParsedMap | undefined {
 	const w = new Uint32Array(bytes.buffer, 0, Math.floor(got / REC_BYTES) * REC_WORDS);
 	if (w.length < 2 * REC_WORDS || w[0] !== MAGIC || w[1] !== VERSION || w[3] !== checksum(w, 0, 3, 0)) return undefined;
 	const generation = w[2];
-	const map = new Map<number, number>();
+	const map = new IntMap();
 	let capacity = 0;
 	let batches = 0;
 	let journalRecords = 0;
@@ -172,7 +173,8 @@ let scratchBlock: Uint8Array | undefined;
 export class OpfsBlockStore implements BlockStore {
 	readonly kind = 'opfs' as const;
 	private capacity: number;
-	private readonly blocks: Map<number, number>;
+	/** Block → slot: a typed-array hash map (a lookup on every I/O, an insert on every first write). */
+	private readonly blocks: IntMap;
 	/** Slots free for reuse now (their unmap is durable). */
 	private readonly free = new Set<number>();
 	/** Slots freed since the last commit: reusable only after it. */
@@ -211,7 +213,7 @@ export class OpfsBlockStore implements BlockStore {
 		const best = a && b ? (b.generation > a.generation ? b : a) : (a ?? b);
 		if (!best) {
 			// A new store (or one whose map never reached a checkpoint: nothing in it is durable).
-			this.blocks = new Map();
+			this.blocks = new IntMap();
 			this.capacity = sectors;
 			this.active = map0;
 			this.other = map1;
@@ -236,10 +238,14 @@ export class OpfsBlockStore implements BlockStore {
 		// Slots: every slot below the highest referenced one that no block uses is free; slots
 		// past it (appended but never committed) are cut off.
 		let top = -1;
-		for (const slot of this.blocks.values()) if (slot > top) top = slot;
+		this.blocks.forEach((slot) => {
+			if (slot > top) top = slot;
+		});
 		this.slotCount = top + 1;
 		const used = new Uint8Array(this.slotCount);
-		for (const slot of this.blocks.values()) used[slot] = 1;
+		this.blocks.forEach((slot) => {
+			used[slot] = 1;
+		});
 		for (let s = 0; s < this.slotCount; s++) if (used[s] === 0) this.free.add(s);
 		if (data.getSize() > this.slotCount * BLOCK_BYTES) data.truncate(this.slotCount * BLOCK_BYTES);
 		this.fileEnd = this.slotCount * BLOCK_BYTES;
@@ -377,9 +383,12 @@ export class OpfsBlockStore implements BlockStore {
 		this.zeroPartial(sector, firstWhole * SECTORS_PER_BLOCK);
 		this.zeroPartial(endWhole * SECTORS_PER_BLOCK, end);
 		if (endWhole - firstWhole > this.blocks.size) {
-			for (const [block, slot] of this.blocks) {
-				if (block >= firstWhole && block < endWhole) this.drop(block, slot);
-			}
+			// Collected first: the map must not change while it is walked.
+			const dropped: number[] = [];
+			this.blocks.forEach((slot, block) => {
+				if (block >= firstWhole && block < endWhole) dropped.push(block, slot);
+			});
+			for (let i = 0; i < dropped.length; i += 2) this.drop(dropped[i], dropped[i + 1]);
 		} else {
 			for (let block = firstWhole; block < endWhole; block++) {
 				const slot = this.blocks.get(block);
@@ -590,7 +599,11 @@ export class OpfsBlockStore implements BlockStore {
 	private unstage(): void {
 		const first = this.stage.from / BLOCK_BYTES;
 		this.stage.clear();
-		for (const [block, slot] of this.blocks) if (slot >= first) this.blocks.delete(block);
+		const gone: number[] = [];
+		this.blocks.forEach((slot, block) => {
+			if (slot >= first) gone.push(block);
+		});
+		for (const block of gone) this.blocks.delete(block);
 		const kept: number[] = [];
 		const p = this.pending;
 		for (let i = 0; i < p.length; i += REC_WORDS)
@@ -719,13 +732,13 @@ export class OpfsBlockStore implements BlockStore {
 		const w = new Uint32Array((records + 2) * REC_WORDS);
 		header(w, generation);
 		let q = REC_WORDS;
-		for (const [block, slot] of this.blocks) {
+		this.blocks.forEach((slot, block) => {
 			w[q] = TAG_MAP;
 			w[q + 1] = block % TWO32;
 			w[q + 2] = Math.floor(block / TWO32);
 			w[q + 3] = slot;
 			q += REC_WORDS;
-		}
+		});
 		w[q] = TAG_CAP;
 		w[q + 1] = this.capacity % TWO32;
 		w[q + 2] = Math.floor(this.capacity / TWO32);
