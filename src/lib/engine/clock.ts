@@ -20,20 +20,54 @@ export const NO_EVENT: unique symbol = Symbol('no event');
  * only saves the heap work (with a queue of I/Os waiting for a busy path, most events are these).
  */
 export class Lane {
-	readonly times: number[] = [];
-	readonly seqs: number[] = [];
-	readonly fns: (EventFnWithArg<any> | undefined)[] = [];
-	readonly args: unknown[] = [];
+	// Entries [head, end) of arrays that only grow: emptying a lane keeps its storage, so a lane
+	// that fills and drains per I/O allocates nothing (truncating the arrays released it, and
+	// refilling them re-allocated it over and over).
+	times = new Float64Array(64);
+	/** Sequence numbers (exact in a double up to 2^53). */
+	seqs = new Float64Array(64);
+	fns: (EventFnWithArg<any> | undefined)[] = new Array(64).fill(undefined);
+	args: unknown[] = new Array(64).fill(undefined);
 	/** Index of the next event; the ones before it have run. */
 	head = 0;
+	/** One past the last event. */
+	end = 0;
 
 	get length(): number {
-		return this.times.length - this.head;
+		return this.end - this.head;
+	}
+
+	/** Room for one more event at `end`: moves the live events down, or doubles the storage. */
+	makeRoom(): void {
+		const n = this.end - this.head;
+		const cap = this.times.length;
+		if (this.head > 0 && 2 * n <= cap) {
+			this.times.copyWithin(0, this.head, this.end);
+			this.seqs.copyWithin(0, this.head, this.end);
+			this.fns.copyWithin(0, this.head, this.end);
+			this.args.copyWithin(0, this.head, this.end);
+			this.fns.fill(undefined, n, this.end);
+			this.args.fill(undefined, n, this.end);
+		} else {
+			const times = new Float64Array(2 * cap);
+			const seqs = new Float64Array(2 * cap);
+			times.set(this.times.subarray(this.head, this.end));
+			seqs.set(this.seqs.subarray(this.head, this.end));
+			const fns: (EventFnWithArg<any> | undefined)[] = new Array(2 * cap).fill(undefined);
+			const args: unknown[] = new Array(2 * cap).fill(undefined);
+			for (let i = 0; i < n; i++) {
+				fns[i] = this.fns[this.head + i];
+				args[i] = this.args[this.head + i];
+			}
+			this.times = times;
+			this.seqs = seqs;
+			this.fns = fns;
+			this.args = args;
+		}
+		this.head = 0;
+		this.end = n;
 	}
 }
-
-/** A lane compacts its arrays once this many events at its front have run. */
-const LANE_COMPACT = 1024;
 
 export class Scheduler {
 	/** Current virtual time, µs. */
@@ -65,15 +99,17 @@ export class Scheduler {
 	 */
 	atLane<A>(lane: Lane, time: number, fn: EventFnWithArg<A>, arg: A): void {
 		if (!(time >= this.now)) time = this.now; // also catches NaN
-		const n = lane.times.length;
+		const n = lane.end;
 		if (n > lane.head && time < lane.times[n - 1]) {
 			this.at(time, fn, arg);
 			return;
 		}
-		lane.times.push(time);
-		lane.seqs.push(this.seq++);
-		lane.fns.push(fn);
-		lane.args.push(arg);
+		if (n === lane.times.length) lane.makeRoom();
+		const e = lane.end++;
+		lane.times[e] = time;
+		lane.seqs[e] = this.seq++;
+		lane.fns[e] = fn;
+		lane.args[e] = arg;
 	}
 
 	/** The lane whose next event comes before the heap's (by time, then seq), if any. */
@@ -89,7 +125,7 @@ export class Scheduler {
 		for (let i = 0; i < lanes.length; i++) {
 			const l = lanes[i];
 			const h = l.head;
-			if (h === l.times.length) continue;
+			if (h === l.end) continue;
 			const t = l.times[h];
 			if (t < bt || (t === bt && l.seqs[h] < bs)) {
 				best = l;
@@ -109,19 +145,7 @@ export class Scheduler {
 		l.fns[h] = undefined;
 		l.args[h] = undefined;
 		l.head = h + 1;
-		if (l.head === l.times.length) {
-			l.times.length = l.seqs.length = l.fns.length = l.args.length = 0;
-			l.head = 0;
-		} else if (l.head >= LANE_COMPACT && 2 * l.head >= l.times.length) {
-			// Moved down in place (splice would also build an array of what it removes).
-			const n = l.times.length - l.head;
-			l.times.copyWithin(0, l.head);
-			l.seqs.copyWithin(0, l.head);
-			l.fns.copyWithin(0, l.head);
-			l.args.copyWithin(0, l.head);
-			l.times.length = l.seqs.length = l.fns.length = l.args.length = n;
-			l.head = 0;
-		}
+		if (l.head === l.end) l.head = l.end = 0;
 		return fn;
 	}
 	private laneArg: unknown = undefined;
