@@ -20,52 +20,45 @@ export const NO_EVENT: unique symbol = Symbol('no event');
  * only saves the heap work (with a queue of I/Os waiting for a busy path, most events are these).
  */
 export class Lane {
-	// Entries [head, end) of arrays that only grow: emptying a lane keeps its storage, so a lane
-	// that fills and drains per I/O allocates nothing (truncating the arrays released it, and
-	// refilling them re-allocated it over and over).
+	// A ring that only grows: emptying a lane keeps its storage, so a lane that fills and drains
+	// per I/O allocates nothing (truncating arrays released it, and refilling them re-allocated
+	// it over and over), and nothing is ever moved down.
 	times = new Float64Array(64);
 	/** Sequence numbers (exact in a double up to 2^53). */
 	seqs = new Float64Array(64);
 	fns: (EventFnWithArg<any> | undefined)[] = new Array(64).fill(undefined);
 	args: unknown[] = new Array(64).fill(undefined);
-	/** Index of the next event; the ones before it have run. */
+	/** Ring index of the next event. */
 	head = 0;
-	/** One past the last event. */
-	end = 0;
+	/** Number of events queued. */
+	count = 0;
+	/** Ring size - 1 (a power of two). */
+	mask = 63;
 
 	get length(): number {
-		return this.end - this.head;
+		return this.count;
 	}
 
-	/** Room for one more event at `end`: moves the live events down, or doubles the storage. */
-	makeRoom(): void {
-		const n = this.end - this.head;
-		const cap = this.times.length;
-		if (this.head > 0 && 2 * n <= cap) {
-			this.times.copyWithin(0, this.head, this.end);
-			this.seqs.copyWithin(0, this.head, this.end);
-			this.fns.copyWithin(0, this.head, this.end);
-			this.args.copyWithin(0, this.head, this.end);
-			this.fns.fill(undefined, n, this.end);
-			this.args.fill(undefined, n, this.end);
-		} else {
-			const times = new Float64Array(2 * cap);
-			const seqs = new Float64Array(2 * cap);
-			times.set(this.times.subarray(this.head, this.end));
-			seqs.set(this.seqs.subarray(this.head, this.end));
-			const fns: (EventFnWithArg<any> | undefined)[] = new Array(2 * cap).fill(undefined);
-			const args: unknown[] = new Array(2 * cap).fill(undefined);
-			for (let i = 0; i < n; i++) {
-				fns[i] = this.fns[this.head + i];
-				args[i] = this.args[this.head + i];
-			}
-			this.times = times;
-			this.seqs = seqs;
-			this.fns = fns;
-			this.args = args;
+	/** Doubles the ring, the events from index 0 in order. */
+	grow(): void {
+		const cap = this.mask + 1;
+		const times = new Float64Array(2 * cap);
+		const seqs = new Float64Array(2 * cap);
+		const fns: (EventFnWithArg<any> | undefined)[] = new Array(2 * cap).fill(undefined);
+		const args: unknown[] = new Array(2 * cap).fill(undefined);
+		for (let i = 0; i < this.count; i++) {
+			const j = (this.head + i) & this.mask;
+			times[i] = this.times[j];
+			seqs[i] = this.seqs[j];
+			fns[i] = this.fns[j];
+			args[i] = this.args[j];
 		}
+		this.times = times;
+		this.seqs = seqs;
+		this.fns = fns;
+		this.args = args;
 		this.head = 0;
-		this.end = n;
+		this.mask = 2 * cap - 1;
 	}
 }
 
@@ -99,13 +92,14 @@ export class Scheduler {
 	 */
 	atLane<A>(lane: Lane, time: number, fn: EventFnWithArg<A>, arg: A): void {
 		if (!(time >= this.now)) time = this.now; // also catches NaN
-		const n = lane.end;
-		if (n > lane.head && time < lane.times[n - 1]) {
+		const n = lane.count;
+		if (n > 0 && time < lane.times[(lane.head + n - 1) & lane.mask]) {
 			this.at(time, fn, arg);
 			return;
 		}
-		if (n === lane.times.length) lane.makeRoom();
-		const e = lane.end++;
+		if (n > lane.mask) lane.grow();
+		const e = (lane.head + n) & lane.mask;
+		lane.count = n + 1;
 		lane.times[e] = time;
 		lane.seqs[e] = this.seq++;
 		lane.fns[e] = fn;
@@ -125,7 +119,7 @@ export class Scheduler {
 		for (let i = 0; i < lanes.length; i++) {
 			const l = lanes[i];
 			const h = l.head;
-			if (h === l.end) continue;
+			if (l.count === 0) continue;
 			const t = l.times[h];
 			if (t < bt || (t === bt && l.seqs[h] < bs)) {
 				best = l;
@@ -144,8 +138,8 @@ export class Scheduler {
 		this.laneArg = l.args[h];
 		l.fns[h] = undefined;
 		l.args[h] = undefined;
-		l.head = h + 1;
-		if (l.head === l.end) l.head = l.end = 0;
+		l.head = (h + 1) & l.mask;
+		l.count--;
 		return fn;
 	}
 	private laneArg: unknown = undefined;
