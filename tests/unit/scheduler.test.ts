@@ -126,7 +126,7 @@ describe('Scheduler lanes', () => {
 				if (useLanes) s.atLane(lanes[k], t, fn, depth);
 				else s.at(t, fn, depth);
 			};
-			// Enough that a lane runs past its compaction point (1024 events) while holding more.
+			// Enough that a lane outgrows its ring, and wraps around it while holding events.
 			for (let i = 0; i < 6000; i++) put(0);
 			expect(s.pending).toBe(6000);
 			for (let r = s.runNext(); r !== NO_EVENT; r = s.runNext());

@@ -48,9 +48,14 @@ export const releaseWriteBuffer = releaseReadBuffer;
 // A filter that completes a read with data of its own (zeros for never-written blocks, plaintext
 // decrypted from a cache hit) may take that buffer from the pool too: lendReadBuffer records it,
 // the chain notes it on the I/O it completes, and the guest gives it back with the device's
-// buffer once it has checked the data. A lent buffer never used for a completion is simply
-// collected (the set holds it weakly).
-const lent = new WeakSet<Uint8Array>();
+// buffer once it has checked the data. The lent buffers are remembered in a small ring, newest
+// last: a read is completed soon after its buffer is lent, so the search from the newest ends at
+// once (a WeakSet cost a hash-table insert and delete per read, and the collector's ephemeron
+// work). A lent buffer never used for a completion, or used only after LENT_RING later loans,
+// falls out of the ring and is simply collected instead of recycled.
+const LENT_RING = 256;
+const lentRing: (Uint8Array | undefined)[] = new Array(LENT_RING).fill(undefined);
+let lentNext = 0;
 
 /**
  * A pooled buffer for the data a filter completes a read with. Its bytes are unspecified (the
@@ -58,11 +63,19 @@ const lent = new WeakSet<Uint8Array>();
  */
 export function lendReadBuffer(bytes: number): Uint8Array {
 	const b = acquireReadBuffer(bytes);
-	lent.add(b);
+	lentRing[lentNext] = b;
+	lentNext = (lentNext + 1) & (LENT_RING - 1);
 	return b;
 }
 
 /** True (once) when `buf` came from lendReadBuffer: the caller now owns it for recycling. */
 export function reclaimLent(buf: Uint8Array): boolean {
-	return lent.delete(buf);
+	for (let k = 1; k <= LENT_RING; k++) {
+		const i = (lentNext - k) & (LENT_RING - 1);
+		if (lentRing[i] === buf) {
+			lentRing[i] = undefined;
+			return true;
+		}
+	}
+	return false;
 }

@@ -20,20 +20,47 @@ export const NO_EVENT: unique symbol = Symbol('no event');
  * only saves the heap work (with a queue of I/Os waiting for a busy path, most events are these).
  */
 export class Lane {
-	readonly times: number[] = [];
-	readonly seqs: number[] = [];
-	readonly fns: (EventFnWithArg<any> | undefined)[] = [];
-	readonly args: unknown[] = [];
-	/** Index of the next event; the ones before it have run. */
+	// A ring that only grows: emptying a lane keeps its storage, so a lane that fills and drains
+	// per I/O allocates nothing (truncating arrays released it, and refilling them re-allocated
+	// it over and over), and nothing is ever moved down.
+	times = new Float64Array(64);
+	/** Sequence numbers (exact in a double up to 2^53). */
+	seqs = new Float64Array(64);
+	fns: (EventFnWithArg<any> | undefined)[] = new Array(64).fill(undefined);
+	args: unknown[] = new Array(64).fill(undefined);
+	/** Ring index of the next event. */
 	head = 0;
+	/** Number of events queued. */
+	count = 0;
+	/** Ring size - 1 (a power of two). */
+	mask = 63;
 
 	get length(): number {
-		return this.times.length - this.head;
+		return this.count;
+	}
+
+	/** Doubles the ring, the events from index 0 in order. */
+	grow(): void {
+		const cap = this.mask + 1;
+		const times = new Float64Array(2 * cap);
+		const seqs = new Float64Array(2 * cap);
+		const fns: (EventFnWithArg<any> | undefined)[] = new Array(2 * cap).fill(undefined);
+		const args: unknown[] = new Array(2 * cap).fill(undefined);
+		for (let i = 0; i < this.count; i++) {
+			const j = (this.head + i) & this.mask;
+			times[i] = this.times[j];
+			seqs[i] = this.seqs[j];
+			fns[i] = this.fns[j];
+			args[i] = this.args[j];
+		}
+		this.times = times;
+		this.seqs = seqs;
+		this.fns = fns;
+		this.args = args;
+		this.head = 0;
+		this.mask = 2 * cap - 1;
 	}
 }
-
-/** A lane compacts its arrays once this many events at its front have run. */
-const LANE_COMPACT = 1024;
 
 export class Scheduler {
 	/** Current virtual time, µs. */
@@ -65,15 +92,18 @@ export class Scheduler {
 	 */
 	atLane<A>(lane: Lane, time: number, fn: EventFnWithArg<A>, arg: A): void {
 		if (!(time >= this.now)) time = this.now; // also catches NaN
-		const n = lane.times.length;
-		if (n > lane.head && time < lane.times[n - 1]) {
+		const n = lane.count;
+		if (n > 0 && time < lane.times[(lane.head + n - 1) & lane.mask]) {
 			this.at(time, fn, arg);
 			return;
 		}
-		lane.times.push(time);
-		lane.seqs.push(this.seq++);
-		lane.fns.push(fn);
-		lane.args.push(arg);
+		if (n > lane.mask) lane.grow();
+		const e = (lane.head + n) & lane.mask;
+		lane.count = n + 1;
+		lane.times[e] = time;
+		lane.seqs[e] = this.seq++;
+		lane.fns[e] = fn;
+		lane.args[e] = arg;
 	}
 
 	/** The lane whose next event comes before the heap's (by time, then seq), if any. */
@@ -89,7 +119,7 @@ export class Scheduler {
 		for (let i = 0; i < lanes.length; i++) {
 			const l = lanes[i];
 			const h = l.head;
-			if (h === l.times.length) continue;
+			if (l.count === 0) continue;
 			const t = l.times[h];
 			if (t < bt || (t === bt && l.seqs[h] < bs)) {
 				best = l;
@@ -108,20 +138,8 @@ export class Scheduler {
 		this.laneArg = l.args[h];
 		l.fns[h] = undefined;
 		l.args[h] = undefined;
-		l.head = h + 1;
-		if (l.head === l.times.length) {
-			l.times.length = l.seqs.length = l.fns.length = l.args.length = 0;
-			l.head = 0;
-		} else if (l.head >= LANE_COMPACT && 2 * l.head >= l.times.length) {
-			// Moved down in place (splice would also build an array of what it removes).
-			const n = l.times.length - l.head;
-			l.times.copyWithin(0, l.head);
-			l.seqs.copyWithin(0, l.head);
-			l.fns.copyWithin(0, l.head);
-			l.args.copyWithin(0, l.head);
-			l.times.length = l.seqs.length = l.fns.length = l.args.length = n;
-			l.head = 0;
-		}
+		l.head = (h + 1) & l.mask;
+		l.count--;
 		return fn;
 	}
 	private laneArg: unknown = undefined;

@@ -27,6 +27,7 @@ describe('IntMap', () => {
 		const seen = new Map<number, number>();
 		m.forEach((v, k) => seen.set(k, v));
 		expect(seen).toEqual(ref);
+		expect(new Map(m.entries())).toEqual(ref);
 	});
 
 	it('refuses keys it cannot hold', () => {

@@ -115,6 +115,12 @@ export class IntMap<V = number> {
 		for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY) fn(this.vals[i] as V, keys[i]);
 	}
 
+	/** The entries (in table order, which is not insertion order). */
+	*entries(): Generator<[number, V]> {
+		const keys = this.keys;
+		for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY) yield [keys[i], this.vals[i] as V];
+	}
+
 	private grow(): void {
 		const oldKeys = this.keys;
 		const oldVals = this.vals;

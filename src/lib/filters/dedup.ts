@@ -67,6 +67,7 @@ import { getJson, putJson } from './sdk';
 import { PhysicalAllocator } from './dedup/allocator';
 import { FingerprintIndex, fingerprint, loadFingerprint } from './dedup/index';
 import { BlockMap } from './dedup/map';
+import { IntMap } from '../engine/intmap';
 
 export { setFingerprintForTest } from './dedup/index';
 
@@ -155,9 +156,9 @@ export interface DedupState {
 	map: BlockMap;
 	index: FingerprintIndex;
 	alloc: PhysicalAllocator;
-	pending: Map<number, Pending>;
-	/** Logical blocks locked by jobs in progress. */
-	locks: Set<number>;
+	pending: IntMap<Pending>;
+	/** Logical blocks locked by jobs in progress (an IntMap as a set: a Set re-allocates its table as it churns). */
+	locks: IntMap<true>;
 	lockQueue: Job[];
 	waking: boolean;
 	wakeAgain: boolean;
@@ -234,8 +235,8 @@ export const dedup: FilterDef<DedupState> = {
 			map: new BlockMap(),
 			index: new FingerprintIndex(ctx.params.indexLimit as number),
 			alloc: new PhysicalAllocator(blocks),
-			pending: new Map(),
-			locks: new Set(),
+			pending: new IntMap(),
+			locks: new IntMap(),
 			lockQueue: [],
 			waking: false,
 			wakeAgain: false,
@@ -407,7 +408,7 @@ function ioError(code: IoError['code'], message: string): IoError {
 function tryLock(s: DedupState, job: Job): boolean {
 	const end = job.first + job.n;
 	for (let b = job.first; b < end; b++) if (s.locks.has(b)) return false;
-	for (let b = job.first; b < end; b++) s.locks.add(b);
+	for (let b = job.first; b < end; b++) s.locks.set(b, true);
 	return true;
 }
 

@@ -46,6 +46,7 @@ import {
 import { Op, SECTOR_BYTES, SECTORS_PER_BLOCK, type Io } from '../engine/io';
 import type { LinkModel } from '../engine/devices/types';
 import { acquireWriteBuffer } from '../engine/buffers';
+import { IntMap } from '../engine/intmap';
 import type { Simulation } from '../engine/simulation';
 import { ExpectedState, type Mismatch } from '../engine/verify';
 import { isPromise, type MaybePromise } from '../engine/storage/sidecar-json';
@@ -110,7 +111,7 @@ export class Replicator implements ReplicaHost {
 	private linkFreeAt = 0;
 	private pumpAt = -1;
 	/** block -> references that keep its changed bit set (local writes in flight, unacked items). */
-	private readonly pending = new Map<number, number>();
+	private readonly pending = new IntMap<number>();
 	/** Blocks to read back and ship (bitmap mode, resync). */
 	readonly resync: BlockBitmap;
 	/** The persistent changed-block bitmap: pending or resync (a superset after lazy clears). */

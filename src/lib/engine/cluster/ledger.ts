@@ -2,17 +2,15 @@
  * Which acknowledged write each block of a disk holds last, so that a loss can be told in writes
  * as well as in blocks: a write is lost when a block it was the last to write comes back without
  * it. Fed by the guest on every acknowledged write (Guest.onWriteAck), so it is on the hot path:
- * pages of 1024 blocks in typed arrays, allocated on first touch, the last page cached.
+ * one IntMap from block to write id. (Pages of 1024 blocks cost 8 KiB per page that a random
+ * write touched first: tens of MiB of fresh memory over a large disk, for one number per write.)
  */
 import { SECTORS_PER_BLOCK } from '../io';
-import { Pages } from '../pages';
-
-const PAGE_BITS = 10;
-const PAGE = 1 << PAGE_BITS;
+import { IntMap } from '../intmap';
 
 export class WriteLedger {
-	/** page -> id of the last acknowledged write of each of its blocks (0 = none). */
-	private readonly pages = new Pages(() => new Float64Array(PAGE));
+	/** block -> id of the last acknowledged write of that block (0 = none). */
+	private ids = new IntMap<number>();
 	/** Acknowledged writes so far. */
 	acked = 0;
 
@@ -20,13 +18,13 @@ export class WriteLedger {
 		this.acked++;
 		const end = lba + sectors;
 		for (let b = Math.floor(lba / SECTORS_PER_BLOCK); b * SECTORS_PER_BLOCK < end; b++) {
-			this.pages.touch(b >>> PAGE_BITS)[b & (PAGE - 1)] = ioId;
+			this.ids.set(b, ioId);
 		}
 	};
 
 	/** The id of the last acknowledged write of a block, if any. */
 	lastWrite(block: number): number | undefined {
-		const id = this.pages.get(block >>> PAGE_BITS)?.[block & (PAGE - 1)];
+		const id = this.ids.get(block);
 		return id ? id : undefined;
 	}
 
@@ -49,6 +47,8 @@ export class WriteLedger {
 
 	/** Copies another ledger's state (a clone, a failback, a revert). */
 	assign(other: WriteLedger): void {
-		this.pages.assign(other.pages, (p) => p.slice());
+		const ids = new IntMap<number>(other.ids.size);
+		other.ids.forEach((id, b) => ids.set(b, id));
+		this.ids = ids;
 	}
 }

@@ -5,9 +5,11 @@
  * the number of markers after that time. Timestamps are compacted (renumbered in order) when the
  * tree is full, so memory stays proportional to the number of distinct blocks, not of references.
  */
+import { IntMap } from '../../engine/intmap';
+
 export class ReuseTracker {
 	/** block -> logical time (1-based) of its last access. */
-	private readonly last = new Map<number, number>();
+	private readonly last = new IntMap<number>();
 	/** logical time -> block accessed then (for compaction and LRU order). */
 	private blockAt: Float64Array;
 	/** Fenwick tree over logical times: 1 where a block's last access is. */

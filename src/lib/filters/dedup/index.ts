@@ -15,6 +15,7 @@
  */
 import xxhash from 'xxhash-wasm';
 import { f64View } from './map';
+import { IntMap } from '../../engine/intmap';
 
 export type FingerprintFn = (block: Uint8Array) => number;
 
@@ -46,8 +47,8 @@ export function setFingerprintForTest(fn: FingerprintFn | undefined): void {
 export class FingerprintIndex {
 	/** fingerprint -> physical block; insertion order = age (oldest first). */
 	private readonly byFp = new Map<number, number>();
-	/** physical block -> fingerprint, for the blocks the index points at. */
-	private readonly byPhys = new Map<number, number>();
+	/** physical block -> fingerprint, for the blocks the index points at (never iterated). */
+	private readonly byPhys = new IntMap<number>();
 	evictions = 0;
 
 	constructor(public limit = 0) {}
