@@ -258,6 +258,49 @@ describe('OpfsBlockStore on fake sync handles', () => {
 		again.close();
 	});
 
+	it('sends an overwrite of a block on file through the stage to a fresh slot, and reuses the old slot after the flush', () => {
+		const d = new FakeDisk();
+		const s = OpfsBlockStore.open('ow', d.handles('ow'), 1 << 20);
+		const f = d.file('ow.data');
+		for (let b = 0; b < 16; b++) s.write(block(b), pattern(BLOCK_BYTES, b));
+		s.flush();
+		const flushed = f.writes;
+		for (let b = 0; b < 16; b += 2) s.write(block(b), pattern(BLOCK_BYTES, 100 + b)); // 8 overwrites
+		expect(f.writes).toBe(flushed); // all staged, none written in place
+		for (let b = 0; b < 16; b++) expect(same(readBlock(s, b), pattern(BLOCK_BYTES, b % 2 ? b : 100 + b))).toBe(true);
+		s.flush();
+		expect(f.writes).toBe(flushed + 1); // the 8 fresh slots in one write
+		// The 8 old slots are free now: new blocks take them instead of growing the file.
+		for (let b = 16; b < 24; b++) s.write(block(b), pattern(BLOCK_BYTES, b));
+		s.flush();
+		expect(d.file('ow.data').size).toBe(24 * BLOCK_BYTES);
+		s.close();
+		const again = OpfsBlockStore.open('ow', d.handles('ow'), 1);
+		for (let b = 0; b < 24; b++) expect(same(readBlock(again, b), pattern(BLOCK_BYTES, b < 16 && b % 2 === 0 ? 100 + b : b)), `block ${b}`).toBe(true);
+		again.close();
+	});
+
+	it('puts a redirected overwrite back on its old slot when writing the stage out fails', () => {
+		const d = new FakeDisk();
+		const s = OpfsBlockStore.open('owf', d.handles('owf'), 1 << 20);
+		for (let b = 0; b < 4; b++) s.write(block(b), pattern(BLOCK_BYTES, b));
+		s.flush();
+		s.write(block(1), pattern(BLOCK_BYTES, 101)); // redirected, staged
+		s.write(block(2), pattern(BLOCK_BYTES, 102)); // redirected, staged, then unmapped
+		s.unmap(block(2), SECTORS_PER_BLOCK);
+		d.writeError = Object.assign(new Error('device error'), { name: 'InvalidStateError' });
+		expect(() => s.flush()).toThrow('device error');
+		d.writeError = undefined;
+		expect(same(readBlock(s, 1), pattern(BLOCK_BYTES, 1))).toBe(true); // its old bytes
+		expect(same(readBlock(s, 2), zeros)).toBe(true); // the unmap stands
+		s.flush();
+		s.close();
+		const again = OpfsBlockStore.open('owf', d.handles('owf'), 1);
+		for (const [b, want] of [[0, pattern(BLOCK_BYTES, 0)], [1, pattern(BLOCK_BYTES, 1)], [2, zeros], [3, pattern(BLOCK_BYTES, 3)]] as const)
+			expect(same(readBlock(again, b), want), `block ${b}`).toBe(true);
+		again.close();
+	});
+
 	it('drops the staged blocks when writing them out fails, throws, and keeps every block written before', () => {
 		const d = new FakeDisk();
 		const s = OpfsBlockStore.open('sf', d.handles('sf'), 1 << 20);
@@ -293,7 +336,8 @@ describe('OpfsBlockStore on fake sync handles', () => {
 			// Since the flush: new blocks, an unmap, overwrites, a resize, none flushed.
 			for (let b = 50; b < 80; b++) s.write(block(b * 7), pattern(BLOCK_BYTES, b));
 			s.unmap(block(21), SECTORS_PER_BLOCK);
-			s.write(block(28), pattern(BLOCK_BYTES, 1000));
+			s.write(block(28), pattern(BLOCK_BYTES, 1000)); // a whole block: redirected through the stage
+			s.write(block(35) + 2, pattern(3 * SECTOR_BYTES, 1001)); // part of a block: in place
 			s.resize(1 << 17);
 			const after = OpfsBlockStore.open('c', d.crash(kind).handles('c'), 1);
 			expect(after.sectors).toBe(1 << 16);
@@ -305,8 +349,13 @@ describe('OpfsBlockStore on fake sync handles', () => {
 					expect(same(got, want)).toBe(true);
 				} else if (b === 2) expect(same(got, zeros)).toBe(true); // unmapped and flushed
 				else if (b === 4) {
+					// Overwritten since the flush through the stage: the fresh slot and its mapping
+					// were lost, the old slot still holds the flushed bytes.
+					expect(same(got, pattern(BLOCK_BYTES, 4))).toBe(true);
+				} else if (b === 5) {
 					// Overwritten in place since the flush: the new bytes if they reached the file.
-					const want = kind === 'tab' ? pattern(BLOCK_BYTES, 1000) : pattern(BLOCK_BYTES, 4);
+					const want = pattern(BLOCK_BYTES, 5);
+					if (kind === 'tab') want.set(pattern(3 * SECTOR_BYTES, 1001), 2 * SECTOR_BYTES);
 					expect(same(got, want)).toBe(true);
 				} else expect(same(got, pattern(BLOCK_BYTES, b)), `block ${b * 7}`).toBe(true); // incl. block 21: its unmap was lost
 			}
@@ -314,7 +363,7 @@ describe('OpfsBlockStore on fake sync handles', () => {
 			// The store is usable after the crash, and new blocks do not land on committed ones.
 			for (let b = 100; b < 140; b++) after.write(block(b * 7), pattern(BLOCK_BYTES, b));
 			after.flush();
-			for (let b = 1; b < 50; b++) if (b !== 2 && b !== 4) expect(same(readBlock(after, b * 7), pattern(BLOCK_BYTES, b))).toBe(true);
+			for (let b = 1; b < 50; b++) if (b !== 2 && b !== 4 && b !== 5) expect(same(readBlock(after, b * 7), pattern(BLOCK_BYTES, b))).toBe(true);
 			for (let b = 100; b < 140; b++) expect(same(readBlock(after, b * 7), pattern(BLOCK_BYTES, b))).toBe(true);
 			after.close();
 		});

@@ -22,8 +22,12 @@
  * written out in one piece: when the stage is full, before any read or write that touches the file
  * past it, and at flush. Chromium sends its browser process a message with every sync-handle
  * write, and that costs more than the 4 KiB itself. Reads and overwrites of staged slots use the
- * stage. Should writing the stage out fail (not for quota: that space is reserved), its blocks are
- * unmapped, as if never written, and the error is thrown by the call that wrote it out.
+ * stage. A whole-block overwrite of a block whose slot is on file goes the same way, to a fresh
+ * slot (its old slot is freed once the new mapping is committed): up to MAX_REDIRECTS between two
+ * flushes, within the disk's size and only where the file has or can get the room, else in place.
+ * Should writing the stage out fail (not for quota: that space is reserved), its blocks are
+ * unmapped, as if never written (a redirected overwrite's block goes back to its old slot), and
+ * the error is thrown by the call that wrote it out.
  *
  * FULL QUOTA: a refused write throws StoreFullError ("storage is full: …, at the last estimate, this site used X of its
  * Y quota"); a refused first write is cut back from the file and never mapped, so the run can
@@ -34,7 +38,8 @@
  * CRASH CONSISTENCY (a tab closed mid-run, a browser crash). The rules:
  *  1. Data first: a block's first write goes to a slot no durable map entry references (a fresh
  *     slot at the end, or a slot whose unmap is already durable); the map changes in memory only
- *     after the data write succeeded. Overwrites of a mapped block go in place.
+ *     after the data write succeeded. Overwrites of a mapped block go in place, or (APPENDS) to a
+ *     fresh slot like a first write, the old slot then freed as by an unmap (rule 3).
  *  2. Map changes (new block → slot, unmaps, capacity) are queued and appended to the journal at
  *     flush() as one batch of 16-byte records ending in a commit record (record count, checksum,
  *     generation); the data file is flushed first, then the batch is written and flushed.
@@ -46,7 +51,8 @@
  *     last intact commit (a torn tail is cut off).
  * So a crash loses at most the map changes since the last flush (blocks first written since then
  * read as before: zeros, or the block's committed slot), never the blocks committed before it;
- * in-place overwrites since then may or may not have reached the file, like any disk's cache.
+ * overwrites since then may or may not have reached the file, like any disk's cache (one sent to a
+ * fresh slot reads as before).
  *
  * Files are little-endian (Uint32Array on every platform the browsers run on).
  */
@@ -101,6 +107,8 @@ const COMPACT_MIN_RECORDS = 4096;
 const GROW_MIN_BYTES = 8 << 20;
 /** Appended slots held in memory before they are written out together (see APPENDS). */
 const STAGE_BYTES = 256 << 10;
+/** Overwrites redirected to fresh slots between two flushes, at most (16 MiB of slots; see APPENDS). */
+const MAX_REDIRECTS = 4096;
 
 /** A 32-bit FNV-style hash of words [from, to), seeded (with the generation). */
 function checksum(w: Uint32Array, from: number, to: number, seed: number): number {
@@ -199,6 +207,10 @@ export class OpfsBlockStore implements BlockStore {
 	private readonly at = { at: 0 };
 	/** Appended slots not yet written to the data file (see APPENDS). */
 	private readonly stage = new AppendStage(STAGE_BYTES);
+	/** Overwrites redirected through the stage since it was last written out: block, old slot, new slot. */
+	private redirects: number[] = [];
+	/** Overwrites redirected since the last flush (their old slots wait in pendingFree). */
+	private redirected = 0;
 
 	private constructor(
 		readonly name: string,
@@ -318,8 +330,8 @@ export class OpfsBlockStore implements BlockStore {
 		if (src.length === BLOCK_BYTES && sector % SECTORS_PER_BLOCK === 0 && sector >= 0 && sector + SECTORS_PER_BLOCK <= this.capacity) {
 			const block = sector / SECTORS_PER_BLOCK;
 			const slot = this.blocks.get(block);
-			if (slot !== undefined) this.writeAt(src, slot * BLOCK_BYTES);
-			else this.writeNew(block, src);
+			if (slot === undefined) this.writeNew(block, src);
+			else if (!this.redirect(block, slot, src)) this.writeAt(src, slot * BLOCK_BYTES);
 			return;
 		}
 		const n = sectorsOf('write', src);
@@ -416,6 +428,7 @@ export class OpfsBlockStore implements BlockStore {
 			this.pendingFree = [];
 			this.trimTail();
 		}
+		this.redirected = 0;
 		// What is durable is thin: the file ends at its last slot (it grows ahead again on demand).
 		this.trimFile();
 		if (this.journalRecords > Math.max(COMPACT_MIN_RECORDS, 2 * this.blocks.size)) this.compact();
@@ -526,6 +539,31 @@ export class OpfsBlockStore implements BlockStore {
 		this.queue(TAG_MAP, block, slot);
 	}
 
+	/**
+	 * An overwrite of a block whose slot is on file, sent through the stage to a fresh slot (see
+	 * APPENDS); the old slot is freed once the new mapping is committed. False when it goes in
+	 * place instead: the slot is staged anyway, enough overwrites wait for a flush already, or there
+	 * is no room (the file may grow ahead for it, never past the disk's size, and a refused step
+	 * leaves the overwrite in place: an overwrite never fails for quota).
+	 */
+	private redirect(block: number, slot: number, src: Uint8Array): boolean {
+		if (this.stage.holds(slot * BLOCK_BYTES, BLOCK_BYTES) || this.redirected >= MAX_REDIRECTS) return false;
+		const fresh = this.slotCount;
+		const end = (fresh + 1) * BLOCK_BYTES;
+		if (end > this.fileEnd) {
+			if (end > Math.ceil(this.capacity / SECTORS_PER_BLOCK) * BLOCK_BYTES) return false;
+			this.growFile(end);
+			if (end > this.fileEnd) return false;
+		}
+		this.appendSlots(src, 1);
+		this.blocks.set(block, fresh);
+		this.queue(TAG_MAP, block, fresh);
+		this.pendingFree.push(slot);
+		this.redirected++;
+		this.redirects.push(block, slot, fresh);
+		return true;
+	}
+
 	/** First write of `count` consecutive blocks, appended as consecutive slots in one write. */
 	private appendNew(block: number, count: number, src: Uint8Array): void {
 		const first = this.slotCount;
@@ -586,6 +624,7 @@ export class OpfsBlockStore implements BlockStore {
 		if (n === bytes.length) {
 			this.dataDirty = true;
 			stage.clear();
+			this.redirects.length = 0;
 			return;
 		}
 		this.unstage();
@@ -594,22 +633,32 @@ export class OpfsBlockStore implements BlockStore {
 
 	/**
 	 * Forgets the staged slots, whose bytes never reached the file: their blocks leave the map
-	 * (with their queued map records), so they read as they did before their first write.
+	 * (with their queued map records), so they read as they did before their first write; a
+	 * redirected overwrite's block goes back to its old slot, which still holds its old bytes.
 	 */
 	private unstage(): void {
 		const first = this.stage.from / BLOCK_BYTES;
 		this.stage.clear();
+		const back: number[] = [];
+		const r = this.redirects;
+		for (let i = 0; i < r.length; i += 3) if (r[i + 2] >= first && this.blocks.get(r[i]) === r[i + 2]) back.push(r[i], r[i + 1]);
+		this.redirects = [];
 		const gone: number[] = [];
 		this.blocks.forEach((slot, block) => {
 			if (slot >= first) gone.push(block);
 		});
 		for (const block of gone) this.blocks.delete(block);
+		const restored = new Set<number>();
+		for (let i = 0; i < back.length; i += 2) {
+			this.blocks.set(back[i], back[i + 1]);
+			restored.add(back[i + 1]);
+		}
 		const kept: number[] = [];
 		const p = this.pending;
 		for (let i = 0; i < p.length; i += REC_WORDS)
 			if (p[i] !== TAG_MAP || p[i + 3] < first) kept.push(p[i], p[i + 1], p[i + 2], p[i + 3]);
 		this.pending = kept;
-		this.pendingFree = this.pendingFree.filter((slot) => slot < first);
+		this.pendingFree = this.pendingFree.filter((slot) => slot < first && !restored.has(slot));
 		this.slotCount = first;
 		try {
 			this.handles.data.truncate(first * BLOCK_BYTES);
