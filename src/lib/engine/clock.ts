@@ -34,6 +34,8 @@ export class Lane {
 	count = 0;
 	/** Ring size - 1 (a power of two). */
 	mask = 63;
+	/** In the scheduler's list of lanes with events (see Scheduler.lanes). */
+	active = false;
 
 	get length(): number {
 		return this.count;
@@ -71,6 +73,11 @@ export class Scheduler {
 	private seqs: number[] = [];
 	private fns: EventFnWithArg<any>[] = [];
 	private args: unknown[] = [];
+	/**
+	 * The lanes that hold events, in no particular order (seq numbers break every tie). A lane
+	 * joins when it gets an event and leaves when it empties, so an idle lane costs the run loop
+	 * nothing and a lane whose chain is gone (a crash, a policy change) is not kept.
+	 */
 	private readonly lanes: Lane[] = [];
 
 	get pending(): number {
@@ -81,9 +88,7 @@ export class Scheduler {
 
 	/** A new lane (see Lane): the caller schedules on it events whose times never decrease. */
 	lane(): Lane {
-		const l = new Lane();
-		this.lanes.push(l);
-		return l;
+		return new Lane();
 	}
 
 	/**
@@ -104,6 +109,10 @@ export class Scheduler {
 		lane.seqs[e] = this.seq++;
 		lane.fns[e] = fn;
 		lane.args[e] = arg;
+		if (!lane.active) {
+			lane.active = true;
+			this.lanes.push(lane);
+		}
 	}
 
 	/** The lane whose next event comes before the heap's (by time, then seq), if any. */
@@ -119,7 +128,6 @@ export class Scheduler {
 		for (let i = 0; i < lanes.length; i++) {
 			const l = lanes[i];
 			const h = l.head;
-			if (l.count === 0) continue;
 			const t = l.times[h];
 			if (t < bt || (t === bt && l.seqs[h] < bs)) {
 				best = l;
@@ -139,7 +147,13 @@ export class Scheduler {
 		l.fns[h] = undefined;
 		l.args[h] = undefined;
 		l.head = (h + 1) & l.mask;
-		l.count--;
+		if (--l.count === 0) {
+			l.active = false;
+			const lanes = this.lanes;
+			const k = lanes.indexOf(l);
+			lanes[k] = lanes[lanes.length - 1];
+			lanes.pop();
+		}
 		return fn;
 	}
 	private laneArg: unknown = undefined;
