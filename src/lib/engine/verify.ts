@@ -250,8 +250,7 @@ export class ExpectedState {
 						if (r < 0) break;
 						bad++;
 						const s = i + from + r;
-						if (this.firstMismatch === undefined)
-							this.firstMismatch = { sector: lba + s, expectedContent: expected, foundContent: readU32(data, s * SECTOR_BYTES), ioId };
+						this.noteMismatch(lba, s, expected, data, ioId);
 						from += r + 1;
 					}
 				}
@@ -264,11 +263,16 @@ export class ExpectedState {
 				this.sectorsChecked++;
 				if (check(at + j * SECTOR_BYTES, expected | 0, first + j, 1) < 0) continue;
 				bad++;
-				if (this.firstMismatch === undefined)
-					this.firstMismatch = { sector: lba + i, expectedContent: expected, foundContent: readU32(data, i * SECTOR_BYTES), ioId };
+				this.noteMismatch(lba, i, expected, data, ioId);
 			}
 		}
 		return bad;
+	}
+
+	/** Keeps the run's first mismatch: sector i of the read at lba held something else. */
+	private noteMismatch(lba: number, i: number, expected: number, data: Uint8Array, ioId: number): void {
+		if (this.firstMismatch === undefined)
+			this.firstMismatch = { sector: lba + i, expectedContent: expected, foundContent: readU32(data, i * SECTOR_BYTES), ioId };
 	}
 
 	/** checkRead in JavaScript, word by word. */
@@ -293,8 +297,7 @@ export class ExpectedState {
 				this.sectorsChecked++;
 				if (sectorMatches(base + i * WORDS_PER_SECTOR, expected, k)) continue;
 				bad++;
-				if (this.firstMismatch === undefined)
-					this.firstMismatch = { sector: lba + i, expectedContent: expected, foundContent: readU32(data, i * SECTOR_BYTES), ioId };
+				this.noteMismatch(lba, i, expected, data, ioId);
 			}
 		}
 		return bad;
