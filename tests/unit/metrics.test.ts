@@ -1,10 +1,11 @@
 /**
  * Metrics: exact percentiles by nearest rank (the value at rank ⌈p/100·n⌉ of the sorted samples),
- * and the guest's counters.
+ * found by selection, and the guest's counters.
  */
 import { describe, expect, it } from 'vitest';
 import { Op } from '../../src/lib/engine/io';
 import { GuestMetrics, Samples, summarize } from '../../src/lib/engine/metrics';
+import { Prng } from '../../src/lib/engine/clock';
 
 function samples(values: number[]): Samples {
 	const s = new Samples();
@@ -65,15 +66,39 @@ describe('Samples.percentile (nearest rank)', () => {
 		expect(s.mean()).toBe(2500.5);
 	});
 
-	it('union merges samples into one sorted sample with every value', () => {
+	it('union makes one sample with every value of the parts', () => {
 		const parts = [samples([5, 1, 9, 3]), samples([]), samples([2, 2, 8]), samples([7])];
 		const u = Samples.union(parts);
-		expect([...u.values()]).toEqual([1, 2, 2, 3, 5, 7, 8, 9]);
+		expect([...u.values()].sort((a, b) => a - b)).toEqual([1, 2, 2, 3, 5, 7, 8, 9]);
 		expect(u.percentile(50)).toBe(3);
 		const big = samples([4, 6]);
 		big.pushAll(oneTo(3000));
 		expect(big.length).toBe(3002);
 		expect(big.percentile(100)).toBe(3000);
+	});
+
+	it('selection gives the value of the sorted array at every rank, on random data with ties and on sorted input', () => {
+		const rng = new Prng(42);
+		const cases: number[][] = [
+			Array.from({ length: 20_000 }, () => rng.next() * 1000),
+			Array.from({ length: 20_000 }, () => rng.int(7)), // a handful of distinct values
+			Array.from({ length: 5000 }, (_, i) => i), // ascending
+			Array.from({ length: 5000 }, (_, i) => 5000 - i), // descending
+			Array.from({ length: 3000 }, () => 250) // all equal
+		];
+		const ps = [0, 0.1, 1, 25, 50, 50, 75, 90, 99, 99.9, 99.99, 100];
+		for (const vals of cases) {
+			const sorted = [...vals].sort((a, b) => a - b);
+			const oracle = ps.map((p) => sorted[Math.min(vals.length - 1, Math.max(0, Math.ceil((p / 100) * vals.length * (1 - 1e-12)) - 1))]);
+			// Asked together, in a scrambled order, and one at a time.
+			const s = samples(vals);
+			const order = [7, 3, 11, 0, 5, 9, 1, 10, 2, 8, 4, 6];
+			expect(s.percentiles(order.map((i) => ps[i]))).toEqual(order.map((i) => oracle[i]));
+			expect(ps.map((p) => s.percentile(p))).toEqual(oracle);
+			expect(s.max()).toBe(sorted[sorted.length - 1]);
+			// Selection only reorders: the same values are all still there.
+			expect([...s.values()].sort((a, b) => a - b)).toEqual(sorted);
+		}
 	});
 
 	it('summarize reports p50, p90, p99, p99.9, mean and max', () => {
@@ -99,7 +124,7 @@ describe('GuestMetrics', () => {
 		expect(m.iops).toBeCloseTo(15_000, 6);
 		expect(m.maxOutstanding).toBe(3);
 		expect(m.allLatencies().percentile(50)).toBe(100);
-		expect([...m.allLatencies().values()]).toEqual([50, 100, 150]);
+		expect([...m.allLatencies().values()].sort((a, b) => a - b)).toEqual([50, 100, 150]);
 	});
 
 	it('outstanding I/Os are a time-weighted mean', () => {

@@ -5,16 +5,18 @@
  */
 import { OP_NAMES, type OpCode } from './io';
 
-/** A growable Float64Array of samples. */
+/**
+ * A growable Float64Array of samples. Percentiles are found by selection (quickselect), not by
+ * sorting: a run keeps every latency, and sorting millions of them cost a tenth of a
+ * timing-only run. Selection reorders the values; their order carries no meaning.
+ */
 export class Samples {
 	private data = new Float64Array(1024);
 	length = 0;
-	private sorted = true;
 
 	push(v: number): void {
 		if (this.length === this.data.length) this.reserve(this.length + 1);
 		this.data[this.length++] = v;
-		this.sorted = false;
 	}
 
 	/** Appends every value of `other`. */
@@ -23,29 +25,13 @@ export class Samples {
 		this.reserve(this.length + other.length);
 		this.data.set(other.values(), this.length);
 		this.length += other.length;
-		this.sorted = false;
 	}
 
-	/**
-	 * Every value of `parts`, as one sorted sample: each part is sorted (its own percentiles
-	 * need that anyway) and the parts merged, which is linear where sorting the union is not.
-	 */
+	/** Every value of `parts`, as one sample. */
 	static union(parts: Samples[]): Samples {
 		const out = new Samples();
 		out.reserve(parts.reduce((n, p) => n + p.length, 0));
-		const views = parts.filter((p) => p.length > 0).map((p) => p.sortedValues());
-		const at = views.map(() => 0);
-		const data = out.data;
-		let n = 0;
-		for (;;) {
-			let best = -1;
-			for (let k = 0; k < views.length; k++)
-				if (at[k] < views[k].length && (best < 0 || views[k][at[k]] < views[best][at[best]])) best = k;
-			if (best < 0) break;
-			data[n++] = views[best][at[best]++];
-		}
-		out.length = n;
-		out.sorted = true;
+		for (const p of parts) out.pushAll(p);
 		return out;
 	}
 
@@ -58,24 +44,32 @@ export class Samples {
 		this.data = d;
 	}
 
-	/** The values in ascending order (a view; do not keep it across pushes). */
-	sortedValues(): Float64Array {
-		const view = this.data.subarray(0, this.length);
-		if (!this.sorted) {
-			view.sort();
-			this.sorted = true;
-		}
-		return view;
-	}
-
 	/** Percentile by the nearest-rank method (p in 0..100). */
 	percentile(p: number): number {
-		if (this.length === 0) return 0;
-		const view = this.sortedValues();
-		// Nearest rank ⌈p/100·n⌉. The product carries floating-point noise (0.999 · 1000 is
-		// 999.0000000000001), which must not push an exact rank up by one: shave it off first.
-		const rank = Math.ceil((p / 100) * this.length * (1 - 1e-12));
-		return view[Math.min(this.length - 1, Math.max(0, rank - 1))];
+		return this.length === 0 ? 0 : this.percentiles([p])[0];
+	}
+
+	/**
+	 * Several percentiles at once (nearest rank, p in 0..100), in the order asked. Ranks are
+	 * selected in ascending order, each in the part above the previous one, so p50, p90, p99
+	 * and p99.9 together cost about two passes over the values.
+	 */
+	percentiles(ps: readonly number[]): number[] {
+		const n = this.length;
+		if (n === 0) return ps.map(() => 0);
+		const ranks = ps.map((p) => nearestRankIndex(p, n));
+		const order = ranks.map((_, i) => i).sort((a, b) => ranks[a] - ranks[b]);
+		const out = new Array<number>(ps.length);
+		let lo = 0;
+		for (const i of order) {
+			const k = ranks[i];
+			if (k >= lo) {
+				select(this.data, lo, n - 1, k);
+				lo = k + 1;
+			}
+			out[i] = this.data[k];
+		}
+		return out;
 	}
 
 	mean(): number {
@@ -85,12 +79,61 @@ export class Samples {
 	}
 
 	max(): number {
-		return this.length ? this.percentile(100) : 0;
+		let m = -Infinity;
+		for (let i = 0; i < this.length; i++) if (this.data[i] > m) m = this.data[i];
+		return this.length ? m : 0;
 	}
 
-	/** The raw values (a view; do not keep it across pushes). */
+	/** The raw values, in no particular order (a view; do not keep it across pushes). */
 	values(): Float64Array {
 		return this.data.subarray(0, this.length);
+	}
+}
+
+/** The 0-based index of the nearest rank ⌈p/100·n⌉ among n sorted values. */
+function nearestRankIndex(p: number, n: number): number {
+	// The product carries floating-point noise (0.999 · 1000 is 999.0000000000001), which must
+	// not push an exact rank up by one: shave it off first.
+	const rank = Math.ceil((p / 100) * n * (1 - 1e-12));
+	return Math.min(n - 1, Math.max(0, rank - 1));
+}
+
+/**
+ * Reorders a[lo..hi] so that a[k] holds the value it would hold if a[lo..hi] were sorted, with
+ * nothing greater before it and nothing smaller after it (Hoare's quickselect, median-of-three
+ * pivots: deterministic, and even on runs of equal values). A range that does not shrink fast
+ * enough is sorted instead, which bounds the worst case at O(n log n).
+ */
+function select(a: Float64Array, lo: number, hi: number, k: number): void {
+	let budget = 2 * Math.ceil(Math.log2(hi - lo + 2)) + 8;
+	while (hi > lo) {
+		if (hi - lo < 16 || budget-- === 0) {
+			a.subarray(lo, hi + 1).sort();
+			return;
+		}
+		const mid = lo + ((hi - lo) >> 1);
+		// Median of a[lo], a[mid], a[hi] as the pivot.
+		const x = a[lo];
+		const y = a[mid];
+		const z = a[hi];
+		const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+		let i = lo;
+		let j = hi;
+		while (i <= j) {
+			while (a[i] < pivot) i++;
+			while (a[j] > pivot) j--;
+			if (i <= j) {
+				const t = a[i];
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				j--;
+			}
+		}
+		// Now a[lo..j] <= pivot <= a[i..hi], and a[j+1..i-1] (if any) equal the pivot.
+		if (k <= j) hi = j;
+		else if (k >= i) lo = i;
+		else return;
 	}
 }
 
@@ -104,14 +147,8 @@ export interface LatencySummary {
 }
 
 export function summarize(s: Samples): LatencySummary {
-	return {
-		p50: s.percentile(50),
-		p90: s.percentile(90),
-		p99: s.percentile(99),
-		p999: s.percentile(99.9),
-		mean: s.mean(),
-		max: s.max()
-	};
+	const [p50, p90, p99, p999] = s.percentiles([50, 90, 99, 99.9]);
+	return { p50, p90, p99, p999, mean: s.mean(), max: s.max() };
 }
 
 export interface OpMetrics {
