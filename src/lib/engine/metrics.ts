@@ -105,7 +105,7 @@ function nearestRankIndex(p: number, n: number): number {
  * enough is sorted instead, which bounds the worst case at O(n log n).
  */
 function select(a: Float64Array, lo: number, hi: number, k: number): void {
-	let budget = 2 * Math.ceil(Math.log2(hi - lo + 2)) + 8;
+	let budget = 2 * (32 - Math.clz32(hi - lo + 1)) + 8;
 	while (hi > lo) {
 		if (hi - lo < 16 || budget-- === 0) {
 			a.subarray(lo, hi + 1).sort();
