@@ -12,6 +12,7 @@
  * IOs when a new Read IO is issued", "interarrival time for Reads", …). Like vscsiStats, every
  * histogram also carries min, max, mean and count.
  */
+import { BucketIndex } from './bucket-index';
 
 /** "Histogram: IO lengths of commands" (bytes). */
 export const IO_LENGTH_LIMITS = [
@@ -46,23 +47,22 @@ export class VscsiHistogram {
 	sum = 0;
 	min = Infinity;
 	max = -Infinity;
+	private readonly index: BucketIndex;
 
-	constructor(limits: readonly number[]) {
+	/** `index`: a BucketIndex of these limits, when one is at hand to share. */
+	constructor(limits: readonly number[], index = new BucketIndex(limits)) {
 		this.limits = limits;
 		this.counts = new Float64Array(limits.length + 1);
+		this.index = index;
 	}
 
 	add(v: number): void {
-		const l = this.limits;
-		// Binary search for the first limit ≥ v (≤ 34 limits: 6 comparisons).
-		let lo = 0;
-		let hi = l.length;
-		while (lo < hi) {
-			const mid = (lo + hi) >>> 1;
-			if (v <= l[mid]) hi = mid;
-			else lo = mid + 1;
-		}
-		this.counts[lo]++;
+		this.addIn(this.index.of(v), v);
+	}
+
+	/** Adds `v`, whose bucket `k` the caller already looked up (for two histograms of one value). */
+	addIn(k: number, v: number): void {
+		this.counts[k]++;
 		this.count++;
 		this.sum += v;
 		if (v < this.min) this.min = v;
@@ -113,15 +113,18 @@ export class Split {
 	readonly all: VscsiHistogram;
 	readonly read: VscsiHistogram;
 	readonly write: VscsiHistogram;
+	private readonly index: BucketIndex;
 	constructor(limits: readonly number[]) {
-		this.all = new VscsiHistogram(limits);
-		this.read = new VscsiHistogram(limits);
-		this.write = new VscsiHistogram(limits);
+		this.index = new BucketIndex(limits);
+		this.all = new VscsiHistogram(limits, this.index);
+		this.read = new VscsiHistogram(limits, this.index);
+		this.write = new VscsiHistogram(limits, this.index);
 	}
-	/** Adds `v` to "all" and to the read or write histogram. */
+	/** Adds `v` to "all" and to the read or write histogram (one bucket lookup for both). */
 	add(isRead: boolean, v: number): void {
-		this.all.add(v);
-		(isRead ? this.read : this.write).add(v);
+		const k = this.index.of(v);
+		this.all.addIn(k, v);
+		(isRead ? this.read : this.write).addIn(k, v);
 	}
 	toJSON(): SplitData {
 		return { all: this.all.toJSON(), read: this.read.toJSON(), write: this.write.toJSON() };
