@@ -6,8 +6,14 @@
  */
 import { Pages } from '../../engine/pages';
 
-const PAGE_BLOCKS = 1 << 15;
+const PAGE_BITS = 15;
+const PAGE_BLOCKS = 1 << PAGE_BITS;
 const PAGE_WORDS = PAGE_BLOCKS / 32;
+
+/** Page number of block b: a shift while b fits 31 bits (a float division and floor cost more). */
+function pageOf(b: number): number {
+	return b < 2 ** 31 ? b >>> PAGE_BITS : Math.floor(b / PAGE_BLOCKS);
+}
 
 export class BlockSet {
 	private readonly pages = new Pages(() => new Int32Array(PAGE_WORDS));
@@ -16,7 +22,7 @@ export class BlockSet {
 
 	/** Adds block b (a non-negative integer); true when it was not in the set. */
 	add(b: number): boolean {
-		const no = Math.floor(b / PAGE_BLOCKS);
+		const no = pageOf(b);
 		const page = this.pages.touch(no);
 		const i = b - no * PAGE_BLOCKS;
 		const w = i >>> 5;
@@ -29,7 +35,7 @@ export class BlockSet {
 	}
 
 	has(b: number): boolean {
-		const no = Math.floor(b / PAGE_BLOCKS);
+		const no = pageOf(b);
 		const page = this.pages.get(no);
 		if (!page) return false;
 		const i = b - no * PAGE_BLOCKS;
