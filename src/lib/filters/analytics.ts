@@ -46,17 +46,20 @@ class BlockCounter {
 	hll: HyperLogLog | null = null;
 	constructor(readonly limit: number) {}
 
-	add(b: number): void {
+	/** Adds blocks first … end − 1. */
+	addRange(first: number, end: number): void {
 		const s = this.set;
 		if (s) {
-			s.add(b);
+			s.addRange(first, end);
+			// Past the limit the set becomes a HyperLogLog of the same blocks (registers keep a
+			// maximum per block, so it does not matter which blocks came before the switch).
 			if (s.size > this.limit) {
 				const h = new HyperLogLog();
 				for (const x of s) h.add(x);
 				this.hll = h;
 				this.set = null;
 			}
-		} else this.hll!.add(b);
+		} else for (let b = first; b < end; b++) this.hll!.add(b);
 	}
 
 	get exact(): boolean {
@@ -170,11 +173,11 @@ export const analytics: FilterDef<AnalyticsState> = {
 			s.heat.add(isRead, io.lba, s.clockOffsetUs + now);
 			const first = Math.floor(io.lba / SECTORS_PER_BLOCK);
 			const end = Math.ceil((io.lba + io.sectors) / SECTORS_PER_BLOCK);
+			s.blockRefs += end - first;
+			s.ws.addRange(first, end);
+			if (!isRead) s.wsWritten.addRange(first, end);
 			const exact = s.exact;
 			for (let b = first; b < end; b++) {
-				s.blockRefs++;
-				s.ws.add(b);
-				if (!isRead) s.wsWritten.add(b);
 				s.shards.access(b);
 				if (exact) exact.access(b);
 			}
@@ -435,7 +438,7 @@ async function restore(ctx: FilterContext<AnalyticsState>, s: AnalyticsState): P
 	const loadCounter = async (c: BlockCounter, key: string, exact: boolean) => {
 		const b = await sc.get(KEY + key);
 		if (!b) return;
-		if (exact && c.set) for (const x of asF64(b)) c.add(x);
+		if (exact && c.set) for (const x of asF64(b)) c.addRange(x, x + 1);
 		else if (!exact) {
 			c.set = null;
 			c.hll = new HyperLogLog();

@@ -26,4 +26,21 @@ describe('BlockSet', () => {
 		expect(set.add(31)).toBe(false);
 		expect(set.size).toBe(6);
 	});
+
+	it('adds ranges as adding each block would, across words and pages', () => {
+		const r = new Prng(5);
+		const set = new BlockSet();
+		const ref = new BlockSet();
+		for (let i = 0; i < 20_000; i++) {
+			// Short I/O-like ranges and long ones crossing words and 32768-block pages, some past 2^31 and 2^32.
+			const base = i % 9 === 0 ? 2 ** 31 - 40_000 : i % 11 === 0 ? 2 ** 32 + r.int(1 << 20) : 0;
+			const first = base + r.int(200_000);
+			const end = first + (i % 5 === 0 ? r.int(70_000) : r.int(300));
+			set.addRange(first, end);
+			for (let b = first; b < end; b++) ref.add(b);
+			if (i % 1000 === 0) expect(set.size).toBe(ref.size);
+		}
+		expect(set.size).toBe(ref.size);
+		expect([...set]).toEqual([...ref]);
+	});
 });

@@ -15,6 +15,14 @@ function pageOf(b: number): number {
 	return b < 2 ** 31 ? b >>> PAGE_BITS : Math.floor(b / PAGE_BLOCKS);
 }
 
+/** Set bits of a 32-bit integer. */
+function popcount32(x: number): number {
+	x -= (x >>> 1) & 0x55555555;
+	x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+	x = (x + (x >>> 4)) & 0x0f0f0f0f;
+	return Math.imul(x, 0x01010101) >>> 24;
+}
+
 export class BlockSet {
 	private readonly pages = new Pages(() => new Int32Array(PAGE_WORDS));
 	/** Distinct blocks added. */
@@ -32,6 +40,30 @@ export class BlockSet {
 		page[w] = v | bit;
 		this.size++;
 		return true;
+	}
+
+	/** Adds blocks first … end − 1, a 32-block word at a time (an I/O's blocks are a range). */
+	addRange(first: number, end: number): void {
+		for (let b = first; b < end; ) {
+			const no = pageOf(b);
+			const page = this.pages.touch(no);
+			const base = no * PAGE_BLOCKS;
+			const stop = Math.min(end, base + PAGE_BLOCKS) - base;
+			for (let i = b - base; i < stop; ) {
+				const w = i >>> 5;
+				const lo = i & 31;
+				const bits = Math.min(32 - lo, stop - i);
+				const mask = bits === 32 ? -1 : ((1 << bits) - 1) << lo;
+				const v = page[w];
+				const fresh = mask & ~v;
+				if (fresh !== 0) {
+					page[w] = v | fresh;
+					this.size += popcount32(fresh);
+				}
+				i += bits;
+			}
+			b = base + stop;
+		}
 	}
 
 	has(b: number): boolean {
