@@ -10,13 +10,19 @@ const P = 14;
 const M = 1 << P;
 const ALPHA = 0.7213 / (1 + 1.079 / M);
 
+/** The high 32 bits' part of the register hash for blocks below 2^32, computed once. */
+const LOW_BLOCKS_SEED = highSeed(0);
+
+function highSeed(hi: number): number {
+	return fmix32(hi ^ 0x27d4eb2f);
+}
+
 export class HyperLogLog {
 	readonly registers = new Uint8Array(M);
 
 	add(block: number): void {
-		const lo = block >>> 0;
-		const hi = Math.floor(block / 4294967296) >>> 0;
-		const h1 = fmix32(lo ^ fmix32(hi ^ 0x27d4eb2f));
+		const seed = block < 4294967296 ? LOW_BLOCKS_SEED : highSeed(Math.floor(block / 4294967296) >>> 0);
+		const h1 = fmix32((block >>> 0) ^ seed);
 		const h2 = fmix32(h1 ^ 0x165667b1);
 		const idx = h1 >>> (32 - P);
 		const rank = h2 === 0 ? 33 : Math.clz32(h2) + 1;

@@ -99,6 +99,17 @@ describe('exact MRC (Mattson)', () => {
 
 // Generous timeouts: these tests do a few seconds of work and the machine is shared.
 describe('SHARDS', { timeout: 60_000 }, () => {
+	it('samples a block iff blockHash(block, salt) mod P < T, below and above 2^32', () => {
+		const r = new Prng(9);
+		for (const salt of [0, 1, 0xdeadbeef]) {
+			const s = new Shards(0.5, 0, salt);
+			for (let i = 0; i < 20_000; i++) {
+				const b = i % 3 === 0 ? 2 ** 32 + r.int(2 ** 40) : i % 3 === 1 ? 2 ** 32 - 1 - r.int(1000) : r.int(2 ** 32);
+				expect(s.access(b)).toBe((blockHash(b, salt) & (SHARDS_P - 1)) < s.threshold);
+			}
+		}
+	});
+
 	it('samples blocks by spatial hash: every reference of a sampled block, about R of the blocks', () => {
 		const s = new Shards(0.1);
 		const sampled = new Map<number, number>();
@@ -210,6 +221,29 @@ describe('SHARDS', { timeout: 60_000 }, () => {
 });
 
 describe('HyperLogLog', () => {
+	it('sets the registers of its definition: index from one 32-bit hash of both halves, rank from a second', () => {
+		const fmix = (h: number) => {
+			h ^= h >>> 16;
+			h = Math.imul(h, 0x85ebca6b);
+			h ^= h >>> 13;
+			h = Math.imul(h, 0xc2b2ae35);
+			h ^= h >>> 16;
+			return h >>> 0;
+		};
+		const ref = new Uint8Array(1 << 14);
+		const h = new HyperLogLog();
+		const r = new Prng(4);
+		for (let i = 0; i < 50_000; i++) {
+			const b = i % 2 === 0 ? r.int(2 ** 32) : 2 ** 32 + r.int(2 ** 45);
+			h.add(b);
+			const h1 = fmix((b >>> 0) ^ fmix((Math.floor(b / 2 ** 32) >>> 0) ^ 0x27d4eb2f));
+			const h2 = fmix(h1 ^ 0x165667b1);
+			const rank = h2 === 0 ? 33 : Math.clz32(h2) + 1;
+			ref[h1 >>> 18] = Math.max(ref[h1 >>> 18], rank);
+		}
+		expect(h.registers).toEqual(ref);
+	});
+
 	it('estimates 200k distinct block numbers within 3 %', () => {
 		const h = new HyperLogLog();
 		for (let i = 0; i < 200_000; i++) h.add(i * 7919 + 2 ** 36);

@@ -34,9 +34,13 @@ export function fmix32(h: number): number {
 
 /** A well-mixed 32-bit hash of a block number (an integer below 2^53). */
 export function blockHash(block: number, salt = 0): number {
-	const lo = block >>> 0;
 	const hi = Math.floor(block / 4294967296) >>> 0;
-	return fmix32(lo ^ fmix32(hi ^ Math.imul(salt, 0x85ebca6b) ^ 0x9e3779b9));
+	return fmix32((block >>> 0) ^ highSeed(hi, salt));
+}
+
+/** What blockHash mixes into the low 32 bits: the high 32 bits and the salt, hashed. */
+function highSeed(hi: number, salt: number): number {
+	return fmix32(hi ^ Math.imul(salt, 0x85ebca6b) ^ 0x9e3779b9);
 }
 
 export class Shards {
@@ -52,6 +56,8 @@ export class Shards {
 	/** Fixed-size mode: max-heap of (hash, block) over the tracked blocks. */
 	private readonly heapHash: number[] = [];
 	private readonly heapBlock: number[] = [];
+	/** highSeed of blocks below 2^32 (all of them on disks up to 16 TiB), computed once. */
+	private readonly lowBlocksSeed: number;
 
 	/**
 	 * @param rate initial sampling rate R in (0, 1]
@@ -67,6 +73,7 @@ export class Shards {
 		binBlocks = 0
 	) {
 		this.threshold = Math.max(1, Math.min(SHARDS_P, Math.round(rate * SHARDS_P)));
+		this.lowBlocksSeed = highSeed(0, salt);
 		this.hist = new DistanceHistogram(Math.max(SHARDS_P / this.threshold, binBlocks));
 	}
 
@@ -83,7 +90,7 @@ export class Shards {
 	/** One reference to a block. Returns true when it was sampled. */
 	access(block: number): boolean {
 		this.refs++;
-		const h = blockHash(block, this.salt) & P_MASK;
+		const h = (block < 4294967296 ? fmix32(block ^ this.lowBlocksSeed) : blockHash(block, this.salt)) & P_MASK;
 		if (h >= this.threshold) return false;
 		const fresh = this.smax > 0 && !this.tracker.has(block);
 		if (fresh) {
