@@ -55,7 +55,7 @@ class BlockCounter {
 			// maximum per block, so it does not matter which blocks came before the switch).
 			if (s.size > this.limit) {
 				const h = new HyperLogLog();
-				for (const x of s) h.add(x);
+				s.forEach((x) => h.add(x));
 				this.hll = h;
 				this.set = null;
 			}
@@ -403,7 +403,7 @@ async function save(ctx: FilterContext<AnalyticsState>): Promise<void> {
 		},
 		exact: s.exact ? { cold: s.exact.hist.cold, total: s.exact.hist.total } : null
 	};
-	const counterBytes = (c: BlockCounter) => (c.set ? f64Bytes(Float64Array.from(c.set)) : c.hll!.registers.slice());
+	const counterBytes = (c: BlockCounter) => (c.set ? f64Bytes(c.set.toArray()) : c.hll!.registers.slice());
 	await sc.set(KEY + 'ws', counterBytes(s.ws));
 	await sc.set(KEY + 'wsw', counterBytes(s.wsWritten));
 	await sc.set(KEY + 'heat.r', u32Bytes(s.heat.reads.slice(0, s.heat.windows * s.heat.buckets)));

@@ -2,7 +2,7 @@
  * A set of 4 KiB block numbers as a paged bitmap: one bit per block, in pages of 32768 blocks
  * (128 MiB of disk, 4 KiB of bitmap) allocated on first touch. The analytics filter adds every
  * block of every I/O to its working set; a hash set of millions of numbers spends most of its
- * time growing and rehashing, a bitmap only sets a bit. Iterates in ascending order.
+ * time growing and rehashing, a bitmap only sets a bit. Lists its blocks in ascending order.
  */
 import { Pages } from '../../engine/pages';
 
@@ -74,17 +74,29 @@ export class BlockSet {
 		return (page[i >>> 5] & (1 << (i & 31))) !== 0;
 	}
 
-	*[Symbol.iterator](): IterableIterator<number> {
+	/** Calls fn with every block, ascending: a plain loop, where a generator would resume once per block (the switch to a HyperLogLog passes a million). */
+	forEach(fn: (b: number) => void): void {
 		for (const no of this.pages.numbers()) {
 			const page = this.pages.get(no)!;
+			const base = no * PAGE_BLOCKS;
 			for (let w = 0; w < PAGE_WORDS; w++) {
 				let v = page[w];
 				while (v !== 0) {
 					const low = v & -v;
-					yield no * PAGE_BLOCKS + w * 32 + (31 - Math.clz32(low));
+					fn(base + w * 32 + (31 - Math.clz32(low)));
 					v ^= low;
 				}
 			}
 		}
+	}
+
+	/** The blocks, ascending. */
+	toArray(): Float64Array {
+		const out = new Float64Array(this.size);
+		let k = 0;
+		this.forEach((b) => {
+			out[k++] = b;
+		});
+		return out;
 	}
 }
