@@ -2,10 +2,11 @@
  * The bucket of a value among sorted integer upper limits (vscsiStats' rule: the first limit ≥
  * the value; one more bucket above the last), in a few steps instead of a binary search.
  *
- * Every histogram sample pays for this lookup, ten per I/O, and a binary search's branches on
- * random values mispredict at nearly every step. Instead the value's magnitude class (sign and
- * bit length of ⌈v⌉) picks where to start, and a short forward scan passes the limits of that
- * class: vscsiStats' limits are roughly logarithmic, so a class holds at most three of them.
+ * The analytics filter looks up eight buckets per I/O; a binary search takes five or six
+ * dependent steps, whose branches on random values (seek distances, interarrival times) are
+ * hard to predict. Instead the value's magnitude class (sign and bit length of ⌈v⌉) picks where
+ * to start, and a short forward scan passes the limits of that class: vscsiStats' limits are
+ * roughly logarithmic, so a class holds at most three of them.
  */
 
 /** Magnitude classes of integers: 0 … 31 for −(2^31 − 1) … 0, 32 … 62 for 1 … 2^31 − 1. */
@@ -33,7 +34,8 @@ export class BucketIndex {
 		if (limits.length === 0 || limits.length > 255) throw new RangeError('BucketIndex needs 1 to 255 limits');
 		for (let i = 0; i < limits.length; i++) {
 			const l = limits[i];
-			if (!Number.isInteger(l) || Math.abs(l) >= 2 ** 31 || (i > 0 && l <= limits[i - 1])) throw new RangeError(`BucketIndex limits must be ascending integers below 2^31 in magnitude`);
+			if (!Number.isInteger(l) || Math.abs(l) >= 2 ** 31 || (i > 0 && l <= limits[i - 1]))
+				throw new RangeError('BucketIndex limits must be ascending integers below 2^31 in magnitude');
 		}
 		this.limits = Float64Array.from(limits);
 		this.first = limits[0];
