@@ -11,6 +11,7 @@ import powImpl from '@stdlib/math-base-special-pow';
 import cosImpl from '@stdlib/math-base-special-cos';
 import log1pImpl from '@stdlib/math-base-special-log1p';
 import expm1Impl from '@stdlib/math-base-special-expm1';
+import erfinvImpl from '@stdlib/math-base-special-erfinv';
 
 export const ln: (x: number) => number = lnImpl;
 export const exp: (x: number) => number = expImpl;
@@ -18,4 +19,6 @@ export const pow: (x: number, y: number) => number = powImpl;
 export const cos: (x: number) => number = cosImpl;
 export const log1p: (x: number) => number = log1pImpl;
 export const expm1: (x: number) => number = expm1Impl;
+/** The inverse error function (for normal quantiles: Φ⁻¹(u) = √2 · erfinv(2u − 1)). */
+export const erfinv: (x: number) => number = erfinvImpl;
 export const log2 = (x: number): number => lnImpl(x) / Math.LN2;

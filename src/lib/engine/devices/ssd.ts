@@ -17,7 +17,7 @@ import type { Prng } from '../clock';
 import { Op, type OpCode } from '../io';
 import { paramTable, resolveParams, type ParamMeta } from './params';
 import { ServerPool, SlotPool } from './queue';
-import { exp } from '../detmath';
+import { lognormalJitter, type LognormalJitter } from './jitter';
 import type { DeviceKind, DeviceModel, DeviceStats } from './types';
 
 export interface SsdParams {
@@ -101,8 +101,8 @@ export class SsdModel implements DeviceModel {
 	private busFreeAt = 0;
 	/** Completion time of the latest-completing write booked so far (what a flush waits for). */
 	private writesDoneAt = 0;
-	private readonly sigma: number;
-	private readonly muShift: number;
+	/** The lognormal factor on media latency; undefined without jitter. */
+	private readonly jitter: LognormalJitter | undefined;
 	private nRequests = 0;
 	private nBytes = 0;
 	private busyUs = 0;
@@ -114,8 +114,7 @@ export class SsdModel implements DeviceModel {
 		this.prng = prng;
 		this.slots = new SlotPool(params.queueDepth);
 		this.channels = new ServerPool(params.channels);
-		this.sigma = params.jitter;
-		this.muShift = -(params.jitter * params.jitter) / 2; // E[exp(σZ − σ²/2)] = 1
+		this.jitter = params.jitter > 0 ? lognormalJitter(params.jitter) : undefined;
 	}
 
 	schedule(now: number, op: OpCode, _lba: number, bytes: number): number {
@@ -166,7 +165,7 @@ export class SsdModel implements DeviceModel {
 
 	private mediaTime(base: number): number {
 		const prng = this.prng;
-		let t = this.sigma > 0 ? base * exp(this.sigma * prng.normal() + this.muShift) : base;
+		let t = this.jitter ? base * this.jitter.draw(prng) : base;
 		const stall = this.params.stallProb;
 		if (stall > 0 && prng.next() < stall) t += prng.exp(this.params.stallUs);
 		return t;
