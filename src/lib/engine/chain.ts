@@ -299,6 +299,11 @@ export class FilterChain {
 		return n;
 	}
 
+	/** Calls fn for every I/O inside the chain (guest and filter I/O), newest first. */
+	forEachLive(fn: (io: ChainIo) => void): void {
+		for (let io = this.liveHead; io; io = io.nextLive) fn(io);
+	}
+
 	private unlink(io: ChainIo): void {
 		if (io.prevLive) io.prevLive.nextLive = io.nextLive;
 		else if (this.liveHead === io) this.liveHead = io.nextLive;

@@ -214,6 +214,25 @@ export class Guest {
 		if (this.streams.length > 1) for (const o of this.streams) if (o !== s && o.parked) this.fill(o);
 	}
 
+	/**
+	 * The expected state to save beside the disks while I/O may be in flight (a pause, a stop on
+	 * a store fault): a write or unmap not acknowledged yet may or may not have reached the disk,
+	 * so its sectors are unknown in the saved copy. The live state is left as it is: if the run
+	 * goes on, the I/O completes and records what it wrote.
+	 */
+	expectedToSave(): ExpectedState {
+		let copy: ExpectedState | undefined;
+		this.chain.forEachLive((io) => {
+			if (io.origin !== 'guest' || (io.op !== Op.write && io.op !== Op.unmap)) return;
+			// The guest's own range: a filter below may have remapped io.lba on the way down.
+			const spec = io.tag as GuestIoSpec | undefined;
+			if (!spec) return;
+			copy ??= ExpectedState.fromJSON(this.expected.toJSON());
+			copy.recordFill(spec.lba, spec.sectors, UNKNOWN_CONTENT);
+		});
+		return copy ?? this.expected;
+	}
+
 	private overlaps(spec: GuestIoSpec): boolean {
 		if (this.busyBlocks.size === 0) return false;
 		const end = spec.lba + spec.sectors;

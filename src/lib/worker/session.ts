@@ -711,7 +711,8 @@ export class EngineSession {
 		const side = await this.stores.openSidecar('session');
 		const enc = new TextEncoder();
 		await side.set(SAVED_SCENARIO, enc.encode(JSON.stringify(scenario)));
-		const expected = Object.fromEntries(sim.disks.map((d) => [d.key, d.expected.toJSON()]));
+		// Writes still in flight are saved as unknown: they may or may not have reached the disk.
+		const expected = Object.fromEntries(sim.disks.map((d) => [d.key, d.guest.expectedToSave().toJSON()]));
 		await side.set(SAVED_EXPECTED, enc.encode(JSON.stringify(expected)));
 		if (this.state !== 'running' && this.markedRunning) {
 			await side.delete(SAVED_RUNNING);
