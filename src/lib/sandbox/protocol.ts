@@ -46,7 +46,10 @@ export type Effect =
 	| { k: 'complete'; iid: number; id: number; data?: Uint8Array; patch?: IoPatch }
 	| { k: 'fail'; iid: number; id: number; code: string; message: string }
 	| { k: 'resumeUp'; iid: number; id: number; patch?: IoPatch }
-	| { k: 'failUp'; iid: number; id: number; code: string; message: string };
+	| { k: 'failUp'; iid: number; id: number; code: string; message: string }
+	/** ctx.sidecar.set / delete: written to the disk's sidecar store before the engine's next event. */
+	| { k: 'sidecarSet'; iid: number; key: string; value: Uint8Array }
+	| { k: 'sidecarDelete'; iid: number; key: string };
 
 /** A throw (or a broken return value) in user code, with its line in the user's source. */
 export interface HookError {
@@ -75,6 +78,8 @@ export interface SdkConstants {
 	SECTOR_BYTES: number;
 	BLOCK_BYTES: number;
 	ERROR_CODES: readonly string[];
+	/** Bounds of ctx.sidecar (kept by the runtime, not exported to the filter module). */
+	SIDECAR_LIMITS: { keys: number; keyChars: number; bytes: number };
 }
 
 export interface InstanceInfo {
@@ -85,7 +90,18 @@ export interface InstanceInfo {
 	seed: number;
 	/** The run carries no data bytes (the engine's timing-only mode). */
 	timingOnly?: boolean;
+	/**
+	 * What the filter's sidecar holds at attach, [key, bytes] (see SIDECAR_LIMITS): the sandbox
+	 * keeps a mirror, so ctx.sidecar.get is synchronous, and sends every change back as an effect.
+	 */
+	sidecar?: [string, Uint8Array][];
 }
+
+/**
+ * Bounds of a custom filter's sidecar (checked in the sandbox, where the author sees the error,
+ * and again by the engine): a sidecar is metadata (maps, journals, counters), not a second disk.
+ */
+export const SIDECAR_LIMITS = { keys: 1024, keyChars: 200, bytes: 16 * 2 ** 20 } as const;
 
 /** Engine → sandbox. */
 export type Request =

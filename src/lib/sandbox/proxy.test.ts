@@ -11,6 +11,9 @@ import { builtinRegistry } from '../filters';
 import template from '../filters/template';
 import { TEMPLATE_SOURCE } from '../filters/template-source';
 import { Prng } from '../engine/clock';
+import { MemoryStoreFactory } from '../engine/storage/memory';
+import { Simulation } from '../engine/simulation';
+import { runResult } from '../engine/result';
 import type { FilterRegistry } from '../engine/registry';
 import { oneDisk, runSim } from '../../../tests/unit/scenarios';
 import { CustomFilters, type InstallResult } from './custom-filters';
@@ -336,6 +339,72 @@ describe('custom filters through the sandbox protocol', () => {
 		const { result } = await runSim(scenario(name), s.registry);
 		const p = new Prng(seed);
 		expect(result.filters[name]).toMatchObject({ a: p.u32(), b: p.u32(), c: p.int(1000), d: p.next() });
+	});
+
+	// A write counter kept in the sidecar as a float64 (what an author would write).
+	const COUNTER = filterSource(
+		'counter',
+		`	attach(ctx) {
+		const saved = ctx.sidecar.get('writes');
+		const restored = saved ? new Float64Array(saved.buffer)[0] : 0;
+		if (saved) saved[0] ^= 0xff; // a copy: changing it changes nothing stored
+		return { restored, writes: restored, keys: ctx.sidecar.keys().length };
+	},
+	onIo(io, ctx) {
+		if (io.op === Op.write) {
+			ctx.state.writes++;
+			ctx.sidecar.set('writes', new Uint8Array(new Float64Array([ctx.state.writes]).buffer));
+		}
+		if (ctx.state.writes === 1) ctx.sidecar.set('scratch', new Uint8Array(3));
+		if (ctx.state.writes === 2) ctx.sidecar.delete('scratch');
+		return PASS;
+	},
+	status: (ctx) => ({ restored: ctx.state.restored, writes: ctx.state.writes, keys: ctx.state.keys }),`
+	);
+
+	it('keeps state in the disk\'s sidecar: a second run on the same stores starts where the first ended', async () => {
+		const s = setup();
+		const name = await installed(s, COUNTER);
+		const stores = new MemoryStoreFactory();
+		const once = async () => {
+			const sim = await Simulation.create(scenario(name), { registry: s.registry, stores });
+			await sim.run();
+			return runResult(sim);
+		};
+		const first = await once();
+		const written = first.ops.write.ios;
+		expect(written).toBeGreaterThan(0);
+		expect(first.filters[name]).toMatchObject({ restored: 0, writes: written, keys: 0 });
+		// What the store holds: the last count, and no trace of the deleted key.
+		const sidecar = stores.openSidecar(`sidecar.vm-01/disk-0.inspection.${name}`);
+		expect(sidecar.keys()).toEqual(['writes']);
+		expect(new Float64Array(sidecar.get('writes')!.slice().buffer)[0]).toBe(written);
+
+		const second = await once();
+		expect(second.filters[name]).toMatchObject({ restored: written, writes: written + second.ops.write.ios, keys: 1 });
+		expect(new Float64Array(sidecar.get('writes')!.slice().buffer)[0]).toBe(written + second.ops.write.ios);
+	});
+
+	it('refuses a sidecar value that is not bytes, and an oversized one, with the line in the filter', async () => {
+		const s = setup();
+		const name = await installed(
+			s,
+			filterSource(
+				'bad-sidecar',
+				`	attach: () => ({}),
+	onIo(io, ctx) {
+		if (io.op === Op.write && io.lba % 16 === 0) ctx.sidecar.set('note', 'text');
+		if (io.op === Op.write && io.lba % 16 === 8) ctx.sidecar.set('big', new Uint8Array(17 * 1024 * 1024));
+		return PASS;
+	},`
+			)
+		);
+		const { result } = await runSim(scenario(name), s.registry);
+		const errors = s.custom.reports()[0].errors;
+		expect(errors).toContainEqual(expect.objectContaining({ hook: 'onIo', line: 13, message: expect.stringContaining('value must be a Uint8Array') }));
+		expect(errors).toContainEqual(expect.objectContaining({ hook: 'onIo', line: 14, message: expect.stringMatching(/more than the 16777216 a custom filter may keep/) }));
+		expect(result.errors.first.every((e) => e.code === 'EFILTER')).toBe(true);
+		expect(result.verify.mismatches).toBe(0);
 	});
 });
 

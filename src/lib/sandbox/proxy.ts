@@ -30,7 +30,7 @@ import { DEFER, FILTER_CLASSES, FILTER_CONTRACT_VERSION, fail, type ControlEvent
 import { BLOCK_BYTES, OP_NAMES, Op, SECTOR_BYTES, type Io, type IoError } from '../engine/io';
 import { ERROR_CODES } from '../engine/trace';
 import { checkFilterDef } from '../engine/registry';
-import type { ControlMessage, Effect, FilterDescription, HookError, IoMsg, IoPatch, Reply, Request, SdkConstants } from './protocol';
+import { SIDECAR_LIMITS, type ControlMessage, type Effect, type FilterDescription, type HookError, type IoMsg, type IoPatch, type Reply, type Request, type SdkConstants } from './protocol';
 import { problemLine, type SourceProblem } from './transpile';
 
 /** A MessagePort, or anything with the same two members (tests use fakes). */
@@ -154,7 +154,8 @@ export function sdkConstants(): SdkConstants {
 		OP_NAMES: [...OP_NAMES],
 		SECTOR_BYTES,
 		BLOCK_BYTES,
-		ERROR_CODES: ERROR_CODES.filter((c) => c !== '')
+		ERROR_CODES: ERROR_CODES.filter((c) => c !== ''),
+		SIDECAR_LIMITS: { ...SIDECAR_LIMITS }
 	};
 }
 
@@ -244,6 +245,7 @@ export class CustomFilter {
 		const timingOnly = (ctx as { timingOnly?: boolean }).timingOnly === true;
 		let reply: Reply;
 		try {
+			const sidecar = await sidecarEntries(ctx.sidecar);
 			reply = await this.conn.request({
 				t: 'attach',
 				iid: inst.iid,
@@ -253,7 +255,8 @@ export class CustomFilter {
 					disk: { name: d.name, vm: d.vm, host: d.host, sectors: d.sectors },
 					params: { ...ctx.params },
 					seed: ctx.prng.u32(),
-					...(timingOnly ? { timingOnly } : {})
+					...(timingOnly ? { timingOnly } : {}),
+					...(sidecar.length > 0 ? { sidecar } : {})
 				}
 			});
 		} catch (e) {
@@ -264,9 +267,9 @@ export class CustomFilter {
 			this.record(reply.error);
 			throw new Error(`custom filter "${this.name}": ${hookText(reply.error)}`);
 		}
-		// Effects of attach (timers it set, logs) take effect with the instance's state in place.
+		// Effects of attach (timers it set, logs, sidecar writes) take effect with the instance's state in place.
 		ctx.state = inst;
-		this.applyEffects(reply.effects);
+		await this.applyEffects(reply.effects);
 		return inst;
 	}
 
@@ -306,7 +309,7 @@ export class CustomFilter {
 		if (this.conn.stopped || !inst) return;
 		try {
 			const r = await this.conn.request({ t: 'event', iid: inst.iid, now: ctx.now, event: plain(event) });
-			this.applyReply(inst, r);
+			await this.applyReply(inst, r);
 		} catch (e) {
 			this.lost(inst, undefined, false, e);
 		}
@@ -317,7 +320,7 @@ export class CustomFilter {
 		if (this.conn.stopped || !inst) return;
 		try {
 			const r = await this.conn.request({ t: 'detach', iid: inst.iid, now: ctx.now });
-			this.applyReply(inst, r);
+			await this.applyReply(inst, r);
 		} catch (e) {
 			this.lost(inst, undefined, false, e);
 		}
@@ -340,10 +343,13 @@ export class CustomFilter {
 		);
 	}
 
-	/** Status, effects and a thrown error of a reply that carries no verdict. */
-	private applyReply(inst: ProxyInstance, r: Reply): void {
+	/**
+	 * Status, effects and a thrown error of a reply that carries no verdict. Returns a promise when
+	 * a sidecar write is still landing: the engine awaits it before its next event.
+	 */
+	private applyReply(inst: ProxyInstance, r: Reply): Promise<void> | undefined {
 		if (r.status) inst.status = r.status;
-		this.applyEffects(r.effects);
+		const landing = this.applyEffects(r.effects);
 		if (r.error) {
 			const held = r.ioId !== undefined ? inst.held.get(r.ioId) : undefined;
 			this.record(r.error, r.ioId);
@@ -355,12 +361,19 @@ export class CustomFilter {
 				this.release(inst.ctx, held.io, held.up, { code: 'EFILTER', message: hookText(r.error) });
 			}
 		}
+		return landing;
 	}
 
-	private applyVerdict(inst: ProxyInstance, io: Io, up: boolean, r: Reply): void {
+	/** Applies a hook's reply to its I/O; a promise as in applyReply. */
+	private applyVerdict(inst: ProxyInstance, io: Io, up: boolean, r: Reply): Promise<void> | undefined {
+		const landing = this.applyEffects(r.effects);
+		this.applyVerdictOnly(inst, io, up, r);
+		return landing;
+	}
+
+	private applyVerdictOnly(inst: ProxyInstance, io: Io, up: boolean, r: Reply): void {
 		const ctx = inst.ctx;
 		if (r.status) inst.status = r.status;
-		this.applyEffects(r.effects);
 		if (r.error || !r.verdict) {
 			const err = r.error ?? { hook: up ? 'onDone' : 'onIo', message: 'the sandbox sent no verdict' };
 			this.record(err, io.id);
@@ -409,12 +422,20 @@ export class CustomFilter {
 		else ctx.resume(io);
 	}
 
-	private applyEffects(effects: Effect[]): void {
+	/** Applies effects in order; returns a promise while sidecar writes are landing. */
+	private applyEffects(effects: Effect[]): Promise<void> | undefined {
+		let landing: Promise<unknown>[] | undefined;
 		for (const e of effects) {
 			const inst = this.instances.get(e.iid);
 			if (!inst) continue;
 			const ctx = inst.ctx;
 			switch (e.k) {
+				case 'sidecarSet':
+				case 'sidecarDelete': {
+					const w = this.writeSidecar(ctx, e);
+					if (w) (landing ??= []).push(w);
+					break;
+				}
 				case 'timer':
 					ctx.after(e.delayUs, () => this.fireTimer(inst, e.tid));
 					break;
@@ -448,6 +469,29 @@ export class CustomFilter {
 					break;
 				}
 			}
+		}
+		return landing && Promise.all(landing).then(() => undefined);
+	}
+
+	/**
+	 * A ctx.sidecar change from the sandbox, written to the instance's sidecar store. The runtime
+	 * checked it already; it is checked again here, where the store is. A store that refuses the
+	 * write is logged: the filter's mirror has the change, the store does not.
+	 */
+	private writeSidecar(ctx: FilterContext<ProxyInstance>, e: Extract<Effect, { k: 'sidecarSet' | 'sidecarDelete' }>): Promise<unknown> | undefined {
+		if (typeof e.key !== 'string' || e.key.length === 0 || e.key.length > SIDECAR_LIMITS.keyChars) return undefined;
+		const failed = (err: unknown) => ctx.log(`sidecar ${e.k === 'sidecarSet' ? 'write' : 'delete'} of "${e.key}" failed: ${errorText(err)}`);
+		try {
+			let r: void | Promise<void>;
+			if (e.k === 'sidecarDelete') r = ctx.sidecar.delete(e.key);
+			else {
+				if (!(e.value instanceof Uint8Array) || e.value.byteLength > SIDECAR_LIMITS.bytes) return undefined;
+				r = ctx.sidecar.set(e.key, e.value);
+			}
+			return r ? r.catch(failed) : undefined;
+		} catch (err) {
+			failed(err);
+			return undefined;
 		}
 	}
 
@@ -548,6 +592,16 @@ function ioMsg(io: Io): IoMsg {
 }
 
 /** Applies the sandbox's changes to the engine's I/O; returns a problem instead when they are invalid. */
+/** Everything a sidecar store holds, [key, bytes] in key order (sent to the sandbox at attach). */
+async function sidecarEntries(store: FilterContext<unknown>['sidecar']): Promise<[string, Uint8Array][]> {
+	const out: [string, Uint8Array][] = [];
+	for (const key of [...(await store.keys())].sort()) {
+		const v = await store.get(key);
+		if (v !== undefined) out.push([key, v.slice()]);
+	}
+	return out;
+}
+
 function applyPatch(io: Io, p: IoPatch): string | undefined {
 	if (p.lba !== undefined) {
 		if (!Number.isInteger(p.lba) || p.lba < 0) return `io.lba was set to ${p.lba}, not a sector number`;

@@ -4,6 +4,7 @@
  * the sandbox) has it. The editor's completion and the authoring docs both read this table, so
  * they cannot disagree.
  */
+import { SIDECAR_LIMITS } from './protocol';
 
 export interface ApiEntry {
 	name: string;
@@ -56,7 +57,13 @@ export const CONTEXT_API: readonly ApiEntry[] = [
 	{ name: 'resumeUp', detail: 'resumeUp(io): void', info: 'An I/O held on the way up (onDone returned DEFER) goes on up.', custom: 'yes' },
 	{ name: 'failUp', detail: 'failUp(io, code, message): void', info: 'An I/O held on the way up fails instead.', custom: 'yes' },
 	{ name: 'log', detail: 'log(message: string): void', info: "A line in the run's event log.", custom: 'yes', note: 'at most 200 lines per hook call' },
-	{ name: 'sidecar', detail: 'SidecarStore', info: "Persistent per-disk state (the VAIO sidecar file): get, set, delete, keys.", custom: 'no', note: 'not yet: custom filters keep state in memory only' },
+	{
+		name: 'sidecar',
+		detail: 'SidecarStore',
+		info: "Persistent per-disk state (the VAIO sidecar file): get, set, delete, keys. What attach reads back after a restart.",
+		custom: 'yes',
+		note: `in a custom filter get, set, delete and keys are synchronous (the sandbox keeps a copy, every change is stored before the next event); values are Uint8Array copies, at most ${SIDECAR_LIMITS.keys} keys and ${SIDECAR_LIMITS.bytes / 2 ** 20} MiB`
+	},
 	{ name: 'submitBelow', detail: 'submitBelow(op, lba, sectors, data, done): void', info: "The filter's own I/O to the filters below and the disk (destage, migrate, remap).", custom: 'no', note: 'not yet' },
 	{ name: 'device', detail: 'device(role: string): FilterDevice', info: 'A device the scenario gave the filter (an SSD for a cache, a WAN link).', custom: 'no', note: 'not yet: custom filters have no devices' }
 ];

@@ -273,6 +273,55 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		return Object.freeze({ u32, next, int });
 	}
 
+	let sidecarLimits: SdkConstants['SIDECAR_LIMITS'] = { keys: 0, keyChars: 0, bytes: 0 };
+
+	/**
+	 * ctx.sidecar: a mirror of the filter's sidecar as it was at attach. Reads are synchronous;
+	 * every change is sent to the engine with the reply, which writes it to the disk's sidecar
+	 * store before its next event (so a restart finds it). Values are copied both ways: what the
+	 * filter does to a buffer afterwards changes nothing stored.
+	 */
+	function makeSidecar(iid: number, initial: [string, Uint8Array][] | undefined): Record<string, unknown> {
+		const kv = new Map<string, Uint8Array>(initial ?? []);
+		let bytes = 0;
+		for (const v of kv.values()) bytes += v.byteLength;
+		const keyOf = (key: unknown, what: string): string => {
+			if (typeof key !== 'string' || key.length === 0 || key.length > sidecarLimits.keyChars)
+				throw new TypeError(`ctx.sidecar.${what}(key): the key must be a string of 1 to ${sidecarLimits.keyChars} characters`);
+			return key;
+		};
+		return Object.freeze({
+			get(key: unknown): Uint8Array | undefined {
+				const v = kv.get(keyOf(key, 'get'));
+				return v === undefined ? undefined : v.slice();
+			},
+			set(key: unknown, value: unknown): void {
+				const k = keyOf(key, 'set');
+				if (!(value instanceof Uint8Array)) throw new TypeError(`ctx.sidecar.set("${k}", value): value must be a Uint8Array`);
+				const old = kv.get(k);
+				if (old === undefined && kv.size >= sidecarLimits.keys) throw new RangeError(`ctx.sidecar.set("${k}"): a custom filter's sidecar holds at most ${sidecarLimits.keys} keys`);
+				const total = bytes - (old?.byteLength ?? 0) + value.byteLength;
+				if (total > sidecarLimits.bytes)
+					throw new RangeError(`ctx.sidecar.set("${k}"): the sidecar would hold ${total} bytes, more than the ${sidecarLimits.bytes} a custom filter may keep`);
+				const copy = value.slice();
+				kv.set(k, copy);
+				bytes = total;
+				push({ k: 'sidecarSet', iid, key: k, value: copy.slice() });
+			},
+			delete(key: unknown): void {
+				const k = keyOf(key, 'delete');
+				const old = kv.get(k);
+				if (old === undefined) return;
+				kv.delete(k);
+				bytes -= old.byteLength;
+				push({ k: 'sidecarDelete', iid, key: k });
+			},
+			keys(): string[] {
+				return [...kv.keys()];
+			}
+		});
+	}
+
 	function unavailable(what: string): never {
 		throw new Error(`${what} is not available in custom filters (see the filter authoring docs)`);
 	}
@@ -347,9 +396,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 			},
 			submitBelow: () => unavailable('ctx.submitBelow'),
 			device: () => unavailable('ctx.device'),
-			get sidecar() {
-				return unavailable('ctx.sidecar');
-			}
+			sidecar: makeSidecar(iid, info.sidecar)
 		};
 		inst.ctx = ctx;
 		return inst;
@@ -411,6 +458,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 
 	async function load(js: string, sdk: SdkConstants): Promise<FilterDescription> {
 		errorCodes = sdk.ERROR_CODES;
+		sidecarLimits = sdk.SIDECAR_LIMITS;
 		Object.assign(sdkValues, {
 			FILTER_CONTRACT_VERSION: sdk.FILTER_CONTRACT_VERSION,
 			FILTER_CLASSES: Object.freeze([...sdk.FILTER_CLASSES]),
