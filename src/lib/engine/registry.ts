@@ -3,7 +3,9 @@
  * ops): a wrong contract version, a missing hook, an unknown class or a malformed parameter
  * table is refused with a message that names the filter and what is wrong.
  */
+import * as v from 'valibot';
 import { FILTER_CLASSES, FILTER_CONTRACT_VERSION, type FilterDef, type ParamSpec } from './filter';
+import { DeviceSpecSchema, LinkSpecSchema } from './scenario/schema';
 
 export class FilterRegistrationError extends Error {
 	override name = 'FilterRegistrationError';
@@ -57,6 +59,8 @@ export function checkFilterDef(def: unknown): string | undefined {
 		if (typeof d[hook] !== 'function') return `required hook "${hook}" is missing`;
 	for (const hook of ['detach', 'onDone', 'onEvent', 'status'] as const)
 		if (d[hook] !== undefined && typeof d[hook] !== 'function') return `hook "${hook}" must be a function`;
+	const devices = checkDevices(d.devices);
+	if (devices) return devices;
 	if (!Array.isArray(d.params)) return '"params" must be an array (the parameter table)';
 	const seen = new Set<string>();
 	for (const [i, p] of (d.params as ParamSpec[]).entries()) {
@@ -64,6 +68,29 @@ export function checkFilterDef(def: unknown): string | undefined {
 		if (problem) return `params[${i}]${p && typeof p.name === 'string' ? ` "${p.name}"` : ''}: ${problem}`;
 		if (seen.has(p.name)) return `params[${i}] "${p.name}": duplicate name`;
 		seen.add(p.name);
+	}
+	return undefined;
+}
+
+/** Most devices one filter may declare. */
+const MAX_DEVICES = 8;
+
+/** A filter's default devices: role → a device or link spec as a scenario writes it. */
+function checkDevices(devices: unknown): string | undefined {
+	if (devices === undefined) return undefined;
+	if (typeof devices !== 'object' || devices === null || Array.isArray(devices)) return '"devices" must be an object of role → device spec';
+	const roles = Object.keys(devices);
+	if (roles.length > MAX_DEVICES) return `"devices" declares ${roles.length} devices, at most ${MAX_DEVICES}`;
+	for (const role of roles) {
+		if (!/^[a-zA-Z][a-zA-Z0-9-]{0,31}$/.test(role)) return `devices: role "${role.slice(0, 40)}" must be letters, digits and dashes, starting with a letter (max 32)`;
+		const spec = (devices as Record<string, unknown>)[role];
+		const kind = (spec as { kind?: unknown } | null)?.kind;
+		const r = kind === 'wan' ? v.safeParse(LinkSpecSchema, spec) : v.safeParse(DeviceSpecSchema, spec);
+		if (!r.success) {
+			const issue = r.issues[0];
+			const at = v.getDotPath(issue);
+			return `devices.${role}${at ? `.${at}` : ''}: ${issue.message}`;
+		}
 	}
 	return undefined;
 }

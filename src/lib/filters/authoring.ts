@@ -8,3 +8,4 @@ export { DEFER, FILTER_CLASSES, FILTER_CONTRACT_VERSION, PASS, complete, fail } 
 export type { ControlEvent, FilterClass, FilterContext, FilterDef, ParamSpec, ParamValues, Verdict } from '../engine/filter';
 export { BLOCK_BYTES, OP_NAMES, Op, SECTOR_BYTES } from '../engine/io';
 export type { Io, IoError, OpCode } from '../engine/io';
+export { deviceIo } from './sdk';

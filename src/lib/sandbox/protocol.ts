@@ -49,7 +49,11 @@ export type Effect =
 	| { k: 'failUp'; iid: number; id: number; code: string; message: string }
 	/** ctx.sidecar.set / delete: written to the disk's sidecar store before the engine's next event. */
 	| { k: 'sidecarSet'; iid: number; key: string; value: Uint8Array }
-	| { k: 'sidecarDelete'; iid: number; key: string };
+	| { k: 'sidecarDelete'; iid: number; key: string }
+	/** ctx.submitBelow: the filter's own I/O to the filters below; answered by an 'own' request. */
+	| { k: 'submitBelow'; iid: number; rid: number; op: number; lba: number; sectors: number; data?: Uint8Array }
+	/** deviceIo on one of the filter's storage devices; answered by a 'deviceDone' request. */
+	| { k: 'deviceIo'; iid: number; rid: number; role: string; op: number; lba: number; sectors: number; data?: Uint8Array };
 
 /** A throw (or a broken return value) in user code, with its line in the user's source. */
 export interface HookError {
@@ -95,6 +99,8 @@ export interface InstanceInfo {
 	 * keeps a mirror, so ctx.sidecar.get is synchronous, and sends every change back as an effect.
 	 */
 	sidecar?: [string, Uint8Array][];
+	/** The filter's devices: role → 'storage' (a device with a store: deviceIo) or 'link' (a WAN link). */
+	devices?: Record<string, 'storage' | 'link'>;
 }
 
 /**
@@ -111,7 +117,11 @@ export type Request =
 	| { t: 'done'; seq: number; iid: number; now: number; io: IoMsg }
 	| { t: 'timer'; seq: number; iid: number; now: number; tid: number }
 	| { t: 'event'; seq: number; iid: number; now: number; event: unknown }
-	| { t: 'detach'; seq: number; iid: number; now: number };
+	| { t: 'detach'; seq: number; iid: number; now: number }
+	/** The filter's own I/O (ctx.submitBelow `rid`) completed: `io` as it came back up. */
+	| { t: 'own'; seq: number; iid: number; now: number; rid: number; io: IoMsg }
+	/** A deviceIo (`rid`) completed: a read's bytes, or the error. */
+	| { t: 'deviceDone'; seq: number; iid: number; now: number; rid: number; data?: Uint8Array; error?: string };
 
 /** Sandbox → engine: one per request. */
 export interface Reply {

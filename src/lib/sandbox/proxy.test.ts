@@ -385,6 +385,88 @@ describe('custom filters through the sandbox protocol', () => {
 		expect(new Float64Array(sidecar.get('writes')!.slice().buffer)[0]).toBe(written + second.ops.write.ios);
 	});
 
+	it('mirrors writes to its own SSD with deviceIo: the write completes once the mirror has it, the bytes match', async () => {
+		const s = setup();
+		const name = await installed(
+			s,
+			filterSource(
+				'mirror',
+				`	devices: { mirror: { kind: 'nvme' } },
+	attach: (ctx) => ({ ssd: ctx.device('mirror'), mirrored: 0, waitedUs: 0 }),
+	onIo(io, ctx) {
+		if (io.op !== Op.write) return PASS;
+		const s = ctx.state;
+		const start = ctx.now;
+		deviceIo(ctx, s.ssd, Op.write, io.lba, io.sectors, io.data, (_data, err) => {
+			if (err) return ctx.fail(io, 'EIO', 'mirror: ' + err.message);
+			s.mirrored++;
+			s.waitedUs += ctx.now - start;
+			ctx.resume(io);
+		});
+		return DEFER;
+	},
+	status: (ctx) => ({ mirrored: ctx.state.mirrored, waitedUs: ctx.state.waitedUs, kind: ctx.state.ssd.kind }),`
+			).replace("import { PASS, DEFER,", "import { deviceIo, PASS, DEFER,")
+		);
+		const stores = new MemoryStoreFactory();
+		const sim = await Simulation.create(scenario(name), { registry: s.registry, stores });
+		await sim.run();
+		const result = runResult(sim);
+		const status = result.filters[name];
+		expect(result.errors.count).toBe(0);
+		expect(result.verify.mismatches).toBe(0);
+		expect(status.mirrored).toBe(result.ops.write.ios);
+		expect(status.kind).toBe('storage');
+		// Each write waited for the NVMe model's write time (tens of µs), in virtual time.
+		expect(Number(status.waitedUs) / Number(status.mirrored)).toBeGreaterThan(5);
+		const disk = stores.openBlockStore('disk.vm-01/disk-0', 0);
+		const mirror = stores.openBlockStore(`dev.vm-01/disk-0.${name}.mirror`, 0);
+		expect(mirror.blocks.size).toBe(disk.blocks.size);
+		expect(disk.blocks.size).toBeGreaterThan(0);
+		for (const [b, bytes] of disk.blocks) expect(mirror.blocks.get(b)).toEqual(bytes);
+	});
+
+	it('issues its own I/O below with submitBelow: a write, then a read of it, from a timer', async () => {
+		const s = setup();
+		const name = await installed(
+			s,
+			filterSource(
+				'scrubber',
+				`	attach(ctx) {
+		const s = { wrote: '', read: '', same: false, origin: '' };
+		const pattern = new Uint8Array(4096).map((_, i) => (i * 7) & 255);
+		ctx.after(10, () =>
+			ctx.submitBelow(Op.write, 4096, 8, pattern, (w) => {
+				s.wrote = w.error ? w.error.code : 'ok';
+				ctx.submitBelow(Op.read, 4096, 8, undefined, (r) => {
+					s.read = r.error ? r.error.code : 'ok';
+					s.origin = r.origin;
+					s.same = !!r.data && r.data.every((x, i) => x === pattern[i]);
+				});
+			})
+		);
+		ctx.after(20, () => ctx.submitBelow(Op.read, 2 ** 40, 8, undefined, (r) => (s.beyond = r.error ? r.error.code + ': ' + r.error.message : 'ok')));
+		return s;
+	},
+	onIo: () => PASS,
+	status: (ctx) => ({ wrote: ctx.state.wrote, read: ctx.state.read, same: String(ctx.state.same), origin: ctx.state.origin, beyond: ctx.state.beyond ?? '' }),`
+			)
+		);
+		// On an NVMe datastore: the run lasts long enough (virtual time) for the filter's timers.
+		const { result } = await runSim(oneDisk({ filters: [{ type: name }], workload, datastore: { kind: 'nvme' } }), s.registry);
+		expect(result.filters[name]).toMatchObject({ wrote: 'ok', read: 'ok', same: 'true', origin: 'filter' });
+		expect(result.filters[name].beyond).toMatch(/^EINVAL: .*beyond the end/);
+	});
+
+	it('refuses devices that are not device specs, and a device the filter did not declare', async () => {
+		const s = setup();
+		const bad = await install(s, filterSource('bad-dev', `	devices: { ssd: { kind: 'floppy' } },\n\tattach: () => ({}),\n\tonIo: () => PASS,`));
+		expect(bad.ok).toBe(false);
+		if (!bad.ok) expect(bad.problem.message).toMatch(/devices\.ssd\.kind: /);
+		const name = await installed(s, filterSource('no-dev', `	attach: (ctx) => ({ dev: ctx.device('ssd') }),\n\tonIo: () => PASS,`));
+		await expect(runSim(scenario(name), s.registry)).rejects.toThrow(/ctx\.device\("ssd"\): the filter has no such device/);
+	});
+
 	it('refuses a sidecar value that is not bytes, and an oversized one, with the line in the filter', async () => {
 		const s = setup();
 		const name = await installed(
@@ -455,7 +537,9 @@ describe('installing a custom filter', () => {
 		const ok = { type: 'object', fields: { contract: 1, name: 'a', vendor: 'v', version: '1', class: 'cache', description: 'd', params: [] }, hooks: { attach: 'function', onIo: 'function', onDone: 'undefined' } };
 		expect(describeProblem(ok)).toBeUndefined();
 		expect(describeProblem({ ...ok, hooks: { ...ok.hooks, onDone: 'string' } })).toBe('hook "onDone" must be a function');
-		expect(describeProblem({ ...ok, fields: { ...ok.fields, devices: '<devices>' } })).toMatch(/cannot have devices/);
+		expect(describeProblem({ ...ok, fields: { ...ok.fields, devices: '<not plain data>' } })).toMatch(/"devices" must be an object/);
+		expect(describeProblem({ ...ok, fields: { ...ok.fields, devices: { ssd: { kind: 'nvme', params: { readUs: 'fast' } } } } })).toMatch(/^devices\.ssd\.params\.readUs: /);
+		expect(describeProblem({ ...ok, fields: { ...ok.fields, devices: { ssd: { kind: 'nvme' }, wan: { kind: 'wan', rttUs: 500 } } } })).toBeUndefined();
 	});
 });
 

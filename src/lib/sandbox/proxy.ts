@@ -26,8 +26,10 @@
  * The wall clock (the watchdog) lives here, outside src/lib/engine: the engine itself stays a
  * pure function of scenario and seed.
  */
-import { DEFER, FILTER_CLASSES, FILTER_CONTRACT_VERSION, fail, type ControlEvent, type FilterContext, type FilterDef, type ParamSpec } from '../engine/filter';
-import { BLOCK_BYTES, OP_NAMES, Op, SECTOR_BYTES, type Io, type IoError } from '../engine/io';
+import { DEFER, FILTER_CLASSES, FILTER_CONTRACT_VERSION, fail, type ControlEvent, type FilterContext, type FilterDef, type FilterDevice, type ParamSpec } from '../engine/filter';
+import { BLOCK_BYTES, OP_NAMES, Op, SECTOR_BYTES, type Io, type IoError, type OpCode } from '../engine/io';
+import { releaseReadBuffer } from '../engine/buffers';
+import { deviceIo } from '../filters/sdk';
 import { ERROR_CODES } from '../engine/trace';
 import { checkFilterDef } from '../engine/registry';
 import { SIDECAR_LIMITS, type ControlMessage, type Effect, type FilterDescription, type HookError, type IoMsg, type IoPatch, type Reply, type Request, type SdkConstants } from './protocol';
@@ -216,6 +218,8 @@ export class CustomFilter {
 			status: (ctx) => self.status(ctx)
 		};
 		if (f.timingOnly === true) (def as { timingOnly?: boolean }).timingOnly = true;
+		// Plain data from the module (the registry checks it when the filter is installed).
+		if (f.devices !== undefined) (def as { devices?: unknown }).devices = f.devices;
 		if (this.hasOnDone) def.onDone = (io, ctx) => self.onDone(io, ctx);
 		if (hooks.onEvent === 'function') def.onEvent = (event, ctx) => self.onEvent(event, ctx);
 		if (hooks.detach === 'function') def.detach = (ctx) => self.detach(ctx);
@@ -242,6 +246,7 @@ export class CustomFilter {
 		const inst: ProxyInstance = { iid: ++this.nextIid, ctx, held: new Map(), status: undefined };
 		this.instances.set(inst.iid, inst);
 		const d = ctx.disk;
+		const def = this.def;
 		const timingOnly = (ctx as { timingOnly?: boolean }).timingOnly === true;
 		let reply: Reply;
 		try {
@@ -256,7 +261,8 @@ export class CustomFilter {
 					params: { ...ctx.params },
 					seed: ctx.prng.u32(),
 					...(timingOnly ? { timingOnly } : {}),
-					...(sidecar.length > 0 ? { sidecar } : {})
+					...(sidecar.length > 0 ? { sidecar } : {}),
+					...(def.devices ? { devices: deviceKinds(ctx, Object.keys(def.devices)) } : {})
 				}
 			});
 		} catch (e) {
@@ -436,6 +442,12 @@ export class CustomFilter {
 					if (w) (landing ??= []).push(w);
 					break;
 				}
+				case 'submitBelow':
+					this.submitBelow(inst, e);
+					break;
+				case 'deviceIo':
+					this.deviceIo(inst, e);
+					break;
 				case 'timer':
 					ctx.after(e.delayUs, () => this.fireTimer(inst, e.tid));
 					break;
@@ -471,6 +483,73 @@ export class CustomFilter {
 			}
 		}
 		return landing && Promise.all(landing).then(() => undefined);
+	}
+
+	/**
+	 * The filter's own I/O (ctx.submitBelow in the sandbox): issued below now; its completion is
+	 * sent to the sandbox, whose callback runs (and its effects apply) at that virtual time.
+	 */
+	private submitBelow(inst: ProxyInstance, e: Extract<Effect, { k: 'submitBelow' }>): void {
+		const ctx = inst.ctx;
+		const bad = ownIoProblem(e, ctx.disk.sectors);
+		if (bad) {
+			this.callbackFailed(inst, e.rid, 'ctx.submitBelow', bad);
+			return;
+		}
+		ctx.submitBelow(e.op as OpCode, e.lba, e.sectors, e.data, (io) => {
+			const msg = ioMsg(io);
+			this.answer(inst, { t: 'own', iid: inst.iid, now: ctx.now, rid: e.rid, io: msg }, msg.data ? [msg.data.buffer as ArrayBuffer] : []);
+		});
+	}
+
+	/** deviceIo on one of the filter's storage devices: the device's timing model and store. */
+	private deviceIo(inst: ProxyInstance, e: Extract<Effect, { k: 'deviceIo' }>): void {
+		const ctx = inst.ctx;
+		let device: FilterDevice;
+		try {
+			device = ctx.device(e.role);
+		} catch (err) {
+			this.callbackFailed(inst, e.rid, 'deviceIo', errorText(err));
+			return;
+		}
+		const bad = !device.store || !device.model ? `device "${e.role}" is a network link, not storage` : ownIoProblem(e, device.store.sectors);
+		if (bad) {
+			this.callbackFailed(inst, e.rid, 'deviceIo', bad);
+			return;
+		}
+		deviceIo(ctx, device, e.op as OpCode, e.lba, e.sectors, e.data, (data, err) => {
+			// A copy for the sandbox; the device's (pooled) read buffer goes back to the engine.
+			const copy = data?.slice();
+			if (data) releaseReadBuffer(data);
+			this.answer(inst, { t: 'deviceDone', iid: inst.iid, now: ctx.now, rid: e.rid, ...(copy ? { data: copy } : {}), ...(err ? { error: errorText(err) } : {}) }, copy ? [copy.buffer as ArrayBuffer] : []);
+		});
+	}
+
+	/** An own or device I/O the engine refuses: the filter's callback gets the error, at once. */
+	private callbackFailed(inst: ProxyInstance, rid: number, what: 'ctx.submitBelow' | 'deviceIo', message: string): void {
+		const ctx = inst.ctx;
+		ctx.log(`${what}: ${message}`);
+		this.hookErrorCount(inst);
+		if (what === 'deviceIo') this.answer(inst, { t: 'deviceDone', iid: inst.iid, now: ctx.now, rid, error: message }, []);
+		else {
+			const error = { code: 'EINVAL', message, source: this.name };
+			this.answer(inst, { t: 'own', iid: inst.iid, now: ctx.now, rid, io: { id: -1, op: 0, lba: 0, sectors: 0, origin: 'filter', issuedAt: ctx.now, stream: -1, error } }, []);
+		}
+	}
+
+	/**
+	 * Sends a completion to the sandbox and applies its reply at the next event of this instant
+	 * (as onIo does): the engine awaits it, so every run is the same.
+	 */
+	private answer(inst: ProxyInstance, req: RequestBody, transfer: Transferable[]): void {
+		if (this.conn.stopped) return;
+		const reply = this.conn.request(req, transfer);
+		inst.ctx.after(0, () =>
+			reply.then(
+				(r) => this.applyReply(inst, r),
+				(err) => this.lost(inst, undefined, false, err)
+			)
+		);
 	}
 
 	/**
@@ -556,7 +635,7 @@ export async function loadCustomFilter(conn: SandboxConnection, js: string, sour
 	return { ok: true, filter: new CustomFilter(conn, d) };
 }
 
-/** checkFilterDef's verdict on the described module (plus what custom filters cannot have). */
+/** checkFilterDef's verdict on the described module (plus what must be plain data to cross to the engine). */
 export function describeProblem(d: FilterDescription): string | undefined {
 	if (d.type === 'undefined') return 'the module has no default export (write `export default { … }`)';
 	if (d.type !== 'object') return `the default export is a ${d.type}, not a filter object`;
@@ -569,7 +648,7 @@ export function describeProblem(d: FilterDescription): string | undefined {
 	const problem = checkFilterDef(rebuilt);
 	if (problem) return problem;
 	if (d.fields.params === '<not plain data>') return '"params" must be plain data (no functions)';
-	if (d.fields.devices !== undefined) return 'custom filters cannot have devices (yet): remove "devices"';
+	if (d.fields.devices === '<not plain data>') return '"devices" must be plain data (no functions)';
 	return undefined;
 }
 
@@ -591,7 +670,6 @@ function ioMsg(io: Io): IoMsg {
 	return m;
 }
 
-/** Applies the sandbox's changes to the engine's I/O; returns a problem instead when they are invalid. */
 /** Everything a sidecar store holds, [key, bytes] in key order (sent to the sandbox at attach). */
 async function sidecarEntries(store: FilterContext<unknown>['sidecar']): Promise<[string, Uint8Array][]> {
 	const out: [string, Uint8Array][] = [];
@@ -602,6 +680,23 @@ async function sidecarEntries(store: FilterContext<unknown>['sidecar']): Promise
 	return out;
 }
 
+/** Role → 'storage' or 'link', as the scenario built the filter's devices. */
+function deviceKinds(ctx: FilterContext<unknown>, roles: string[]): Record<string, 'storage' | 'link'> {
+	const out: Record<string, 'storage' | 'link'> = {};
+	for (const role of roles) out[role] = ctx.device(role).link ? 'link' : 'storage';
+	return out;
+}
+
+/** Why an own or device I/O from the sandbox cannot be issued (the runtime checked the types). */
+function ownIoProblem(e: { op: number; lba: number; sectors: number; data?: Uint8Array }, capacity: number): string | undefined {
+	if (!(e.op in OP_NAMES)) return `op ${e.op} is not an Op`;
+	if (!Number.isSafeInteger(e.lba) || !Number.isSafeInteger(e.sectors) || e.lba < 0 || e.sectors < 0) return `bad range lba ${e.lba} + ${e.sectors}`;
+	if (e.lba + e.sectors > capacity) return `sectors ${e.lba}..${e.lba + e.sectors} are beyond the end (${capacity} sectors)`;
+	if (e.op === Op.write && (!(e.data instanceof Uint8Array) || e.data.length !== e.sectors * SECTOR_BYTES)) return 'a write needs sectors × 512 bytes of data';
+	return undefined;
+}
+
+/** Applies the sandbox's changes to the engine's I/O; returns a problem instead when they are invalid. */
 function applyPatch(io: Io, p: IoPatch): string | undefined {
 	if (p.lba !== undefined) {
 		if (!Number.isInteger(p.lba) || p.lba < 0) return `io.lba was set to ${p.lba}, not a sector number`;

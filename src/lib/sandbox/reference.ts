@@ -64,8 +64,20 @@ export const CONTEXT_API: readonly ApiEntry[] = [
 		custom: 'yes',
 		note: `in a custom filter get, set, delete and keys are synchronous (the sandbox keeps a copy, every change is stored before the next event); values are Uint8Array copies, at most ${SIDECAR_LIMITS.keys} keys and ${SIDECAR_LIMITS.bytes / 2 ** 20} MiB`
 	},
-	{ name: 'submitBelow', detail: 'submitBelow(op, lba, sectors, data, done): void', info: "The filter's own I/O to the filters below and the disk (destage, migrate, remap).", custom: 'no', note: 'not yet' },
-	{ name: 'device', detail: 'device(role: string): FilterDevice', info: 'A device the scenario gave the filter (an SSD for a cache, a WAN link).', custom: 'no', note: 'not yet: custom filters have no devices' }
+	{
+		name: 'submitBelow',
+		detail: 'submitBelow(op, lba, sectors, data, done: (io) => void): void',
+		info: "The filter's own I/O to the filters below and the disk (destage, migrate, remap); done gets the I/O back (io.data for a read, io.error on failure).",
+		custom: 'yes',
+		note: 'in a custom filter done runs at the virtual time the I/O completes; io.data is a copy'
+	},
+	{
+		name: 'device',
+		detail: 'device(role: string): FilterDevice',
+		info: 'A device the scenario gave the filter (an SSD for a cache, a WAN link): its own timing model and store; use it with deviceIo.',
+		custom: 'partly',
+		note: 'custom filters have storage devices (nvme, sata-ssd, hdd, null), not yet network links'
+	}
 ];
 
 export const IO_FIELDS: readonly ApiEntry[] = [
@@ -88,7 +100,13 @@ export const SDK_NAMES: readonly ApiEntry[] = [
 	{ name: 'FILTER_CLASSES', detail: 'readonly string[]', info: 'The VAIO filter classes in chain order: inspection, compression, encryption, replication, cache, dataProvider, datastoreIoControl.', custom: 'yes' },
 	{ name: 'FILTER_CONTRACT_VERSION', detail: 'number', info: 'The contract version a filter declares (its "contract" field).', custom: 'yes' },
 	{ name: 'SECTOR_BYTES', detail: '512', info: 'Bytes per sector.', custom: 'yes' },
-	{ name: 'BLOCK_BYTES', detail: '4096', info: 'Bytes per 4 KiB block.', custom: 'yes' }
+	{ name: 'BLOCK_BYTES', detail: '4096', info: 'Bytes per 4 KiB block.', custom: 'yes' },
+	{
+		name: 'deviceIo',
+		detail: 'deviceIo(ctx, device, op, lba, sectors, data, done: (data?, error?) => void): void',
+		info: "I/O on one of the filter's devices (ctx.device(role)): its timing model decides when done runs; a read gets the device's bytes.",
+		custom: 'yes'
+	}
 ];
 
 /** The fields of a filter definition (the default export). */
@@ -102,5 +120,11 @@ export const DEF_FIELDS: readonly ApiEntry[] = [
 	{ name: 'params', detail: 'ParamSpec[]', info: 'The parameter table: name, type, default, range or choices, unit, help.', custom: 'yes' },
 	{ name: 'classConfigurable', detail: 'boolean', info: 'The scenario may choose its class.', custom: 'yes' },
 	{ name: 'timingOnly', detail: 'boolean', info: 'It works in timing-only runs (no data bytes).', custom: 'yes' },
-	{ name: 'devices', detail: 'Record<role, DeviceSpec>', info: 'Devices it needs (an SSD, a WAN link).', custom: 'no', note: 'not yet' }
+	{
+		name: 'devices',
+		detail: "Record<role, DeviceSpec>",
+		info: "Devices it needs, with the spec used when the scenario gives none: { ssd: { kind: 'nvme' } }, { wan: { kind: 'wan', rttUs: 2000 } }.",
+		custom: 'yes',
+		note: 'a custom filter can use storage devices; network links not yet'
+	}
 ];

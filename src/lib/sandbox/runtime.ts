@@ -131,7 +131,12 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		ios: Map<number, IoRec>;
 		/** Timers by id, with the I/O whose hook (or timer) set them, if any. */
 		timers: Map<number, { fn: () => unknown; io: number | undefined }>;
+		/** Callbacks of the filter's own I/O and device I/O in flight, by request id (likewise). */
+		pending: Map<number, { fn: (...args: unknown[]) => unknown; io: number | undefined }>;
+		/** Device roles → kind, as the engine gave them. */
+		devices: Record<string, 'storage' | 'link'>;
 	}
+	let nextRid = 0;
 	const instances = new Map<number, Instance>();
 
 	// ---- helpers ----
@@ -322,12 +327,41 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		});
 	}
 
+	/** Checks the arguments of an own or device I/O; returns the data to send (a copy). */
+	function ioArgs(what: string, op: unknown, lba: unknown, sectors: unknown, data: unknown, done: unknown): Uint8Array | undefined {
+		if (typeof op !== 'number' || !(op in sdkOpNames)) throw new TypeError(`${what}: op ${String(op)} is not an Op (Op.read, Op.write, Op.flush, Op.unmap)`);
+		if (!Number.isSafeInteger(lba) || (lba as number) < 0) throw new RangeError(`${what}: lba ${String(lba)} is not a sector number ≥ 0`);
+		if (!Number.isSafeInteger(sectors) || (sectors as number) < 0) throw new RangeError(`${what}: sectors ${String(sectors)} is not a count ≥ 0`);
+		if (typeof done !== 'function') throw new TypeError(`${what}: done is not a function`);
+		if (op === opWrite) {
+			if (!(data instanceof Uint8Array) || data.length !== (sectors as number) * sectorBytes)
+				throw new TypeError(`${what}: a write needs data, a Uint8Array of sectors × ${sectorBytes} bytes`);
+			return data.slice();
+		}
+		return undefined;
+	}
+	/** Op codes → names, the write code and the sector size, from the engine's constants at load. */
+	const sdkOpNames: Record<number, string> = {};
+	let opWrite = -1;
+	let sectorBytes = 0;
+
+	/**
+	 * The 'vaio' module's deviceIo: I/O on one of the filter's storage devices. It keeps no state
+	 * of its own (the handle from ctx.device carries the submit function, under a registered
+	 * symbol), so any copy of the module works with any sandbox's handles.
+	 */
+	function deviceIo(ctx: unknown, device: unknown, op: unknown, lba: unknown, sectors: unknown, data: unknown, done: unknown): void {
+		const submit = device !== null && typeof device === 'object' ? (device as Record<symbol, unknown>)[Symbol.for('vaio.deviceIo')] : undefined;
+		if (typeof submit !== 'function') throw new TypeError('deviceIo(ctx, device, …): device is not one that ctx.device(role) returned');
+		submit(ctx, op, lba, sectors, data, done);
+	}
+
 	function unavailable(what: string): never {
 		throw new Error(`${what} is not available in custom filters (see the filter authoring docs)`);
 	}
 
 	function makeContext(iid: number, info: Extract<Request, { t: 'attach' }>['info']): Instance {
-		const inst: Instance = { iid, ctx: {}, ios: new Map(), timers: new Map() };
+		const inst: Instance = { iid, ctx: {}, ios: new Map(), timers: new Map(), pending: new Map(), devices: { ...(info.devices ?? {}) } };
 		const hasOnDone = typeof def?.onDone === 'function';
 		const rec = (io: unknown, what: string) => inst.ios.get(idOf(io, what));
 		const ctx: Record<string, any> = {
@@ -394,8 +428,27 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 				push({ k: 'failUp', iid, id, code: codeOf(code), message: String(message ?? '') });
 				inst.ios.delete(id);
 			},
-			submitBelow: () => unavailable('ctx.submitBelow'),
-			device: () => unavailable('ctx.device'),
+			submitBelow(op: unknown, lba: unknown, sectors: unknown, data: unknown, done: unknown) {
+				const bytes = ioArgs('ctx.submitBelow', op, lba, sectors, data, done);
+				const rid = ++nextRid;
+				inst.pending.set(rid, { fn: done as (...args: unknown[]) => unknown, io: currentIo });
+				push({ k: 'submitBelow', iid, rid, op: op as number, lba: lba as number, sectors: sectors as number, ...(bytes ? { data: bytes } : {}) });
+			},
+			device(role: unknown) {
+				const kind = typeof role === 'string' && Object.prototype.hasOwnProperty.call(inst.devices, role) ? inst.devices[role] : undefined;
+				if (!kind) throw new Error(`ctx.device(${JSON.stringify(role)}): the filter has no such device (has: ${Object.keys(inst.devices).join(', ') || 'none: declare them in "devices"'})`);
+				if (kind === 'link') return unavailable(`ctx.device("${role}"), a network link,`);
+				const submit = (c: unknown, op: unknown, lba: unknown, sectors: unknown, data: unknown, done: unknown) => {
+					if (c !== ctx) throw new TypeError('deviceIo(ctx, device, …): the device belongs to another filter instance');
+					const bytes = ioArgs('deviceIo', op, lba, sectors, data, done);
+					const rid = ++nextRid;
+					inst.pending.set(rid, { fn: done as (...args: unknown[]) => unknown, io: currentIo });
+					push({ k: 'deviceIo', iid, rid, role: role as string, op: op as number, lba: lba as number, sectors: sectors as number, ...(bytes ? { data: bytes } : {}) });
+				};
+				const handle = { role, kind };
+				Object.defineProperty(handle, Symbol.for('vaio.deviceIo'), { value: submit });
+				return Object.freeze(handle);
+			},
 			sidecar: makeSidecar(iid, info.sidecar)
 		};
 		inst.ctx = ctx;
@@ -450,7 +503,11 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 			} catch {
 				fields.params = '<not plain data>';
 			}
-			if (o.devices !== undefined) fields.devices = '<devices>';
+			try {
+				fields.devices = o.devices === undefined ? undefined : clone(o.devices);
+			} catch {
+				fields.devices = '<not plain data>';
+			}
 			for (const h of HOOKS) hooks[h] = typeof o[h];
 		}
 		return { type, fields, hooks };
@@ -465,8 +522,12 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 			Op: Object.freeze({ ...sdk.Op }),
 			OP_NAMES: Object.freeze([...sdk.OP_NAMES]),
 			SECTOR_BYTES: sdk.SECTOR_BYTES,
-			BLOCK_BYTES: sdk.BLOCK_BYTES
+			BLOCK_BYTES: sdk.BLOCK_BYTES,
+			deviceIo
 		});
+		for (const [name, code] of Object.entries(sdk.Op)) sdkOpNames[code] = name;
+		opWrite = sdk.Op.write;
+		sectorBytes = sdk.SECTOR_BYTES;
 		// Published on the global object, where the generated 'vaio' module reads it.
 		(scope as Record<symbol, unknown>)[Symbol.for('vaio.sdk')] = Object.freeze({ ...sdkValues });
 		const sdkSource =
@@ -540,6 +601,15 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 							const r = t.fn();
 							if (isThenable(r)) await r;
 						}
+					} else if (req.t === 'own' || req.t === 'deviceDone') {
+						hook = req.t === 'own' ? 'submitBelow callback' : 'deviceIo callback';
+						const p = inst.pending.get(req.rid);
+						inst.pending.delete(req.rid);
+						if (p) {
+							currentIo = p.io;
+							const r = req.t === 'own' ? p.fn(makeIo(req.io).io) : p.fn(req.data, req.error === undefined ? undefined : new Error(req.error));
+							if (isThenable(r)) await r;
+						}
 					} else if (req.t === 'event') {
 						hook = 'onEvent';
 						if (typeof def.onEvent === 'function') {
@@ -561,7 +631,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 			// A hook that threw on an I/O fails that I/O: the filter forgets it. So does a timer
 			// that threw, for the I/O it was set for, if the filter still holds it.
 			if (rec && inst && (req.t === 'io' || req.t === 'done')) inst.ios.delete(req.io.id);
-			if (req.t === 'timer' && inst && currentIo !== undefined && inst.ios.get(currentIo)?.held) {
+			if ((req.t === 'timer' || req.t === 'own' || req.t === 'deviceDone') && inst && currentIo !== undefined && inst.ios.get(currentIo)?.held) {
 				reply.ioId = currentIo;
 				inst.ios.delete(currentIo);
 			}
