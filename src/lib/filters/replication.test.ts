@@ -180,6 +180,33 @@ describe('replication: sync', { timeout: 60_000 }, () => {
 		expectReplicaEqualsSource(sim);
 	});
 
+	it('syncOnLinkDown=degrade: sync resumes while writes keep coming faster than one per round trip', async () => {
+		const sim = await create(scenario({ mode: 'sync', syncOnLinkDown: 'degrade' }, workload({ runtimeUs: 3_000_000, rateIops: 400 }), { rttUs: 20_000 }));
+		const link = replicationOf(sim).link;
+		await sim.run({ untilUs: 400_000 });
+		link.up = false;
+		await sim.run({ untilUs: 900_000 });
+		expect(num(sim, 'degraded')).toBe(1);
+		link.up = true;
+		// A second after the link is back (400 writes/s, 20 ms RTT: never an empty queue).
+		await sim.run({ untilUs: 1_900_000 });
+		expect(num(sim, 'degraded')).toBe(0);
+		const back = sim.log.find((l) => l.message === 'in sync again');
+		expect(back?.t).toBeGreaterThan(900_000);
+		const degradedThen = num(sim, 'degradedWrites');
+		const before = sim.disk().guest.metrics.ops[Op.write].latency.values().length;
+		await sim.run({ untilUs: 2_900_000 });
+		// From then on every write waits for its remote ack again.
+		const lat = [...sim.disk().guest.metrics.ops[Op.write].latency.values()].slice(before);
+		expect(lat.length).toBeGreaterThan(200);
+		expect(Math.min(...lat)).toBeGreaterThanOrEqual(20_000);
+		expect(num(sim, 'degradedWrites')).toBe(degradedThen);
+		await sim.run();
+		await drainReplication(sim);
+		clean(runResult(sim));
+		expectReplicaEqualsSource(sim);
+	});
+
 	it('syncOnLinkDown=fail: writes fail with EIO while the link is down, reads still work', async () => {
 		const sim = await create(scenario({ mode: 'sync', syncOnLinkDown: 'fail' }, workload({ runtimeUs: 1_200_000, rateIops: 400, mix: 50 }), { rttUs: 20_000 }));
 		const link = replicationOf(sim).link;

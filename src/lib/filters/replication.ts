@@ -100,6 +100,8 @@ export class Replicator implements ReplicaHost {
 	state: JournalState = 'journal';
 	linkUp = true;
 	degraded = false;
+	/** While leaving degraded mode: the last write that must be acknowledged first (-1 = none). */
+	private syncTarget = -1;
 	lastSeq = 0;
 	private shipNo = 0;
 	/** Unshipped journal entries, in write order. */
@@ -539,9 +541,22 @@ export class Replicator implements ReplicaHost {
 		for (const it of this.queue) release(it);
 	}
 
+	/**
+	 * Sync mode after an outage: once the link is up and the journal is the source of truth again
+	 * (no resync left), every write admitted so far must reach the replica; then writes wait for
+	 * their remote ack again. The target is fixed when that wait starts, so writes that keep
+	 * arriving meanwhile (acknowledged early) do not push it away: waiting for an empty queue never
+	 * ends while writes come faster than one per round trip.
+	 */
 	private checkDegraded(): void {
-		if (this.degraded && this.linkUp && this.state === 'journal' && this.queue.length === 0 && this.inflight.length === 0) {
+		if (!this.degraded || !this.linkUp || this.state !== 'journal') {
+			this.syncTarget = -1;
+			return;
+		}
+		if (this.syncTarget < 0) this.syncTarget = this.lastSeq;
+		if (this.ackedSeq >= this.syncTarget) {
 			this.degraded = false;
+			this.syncTarget = -1;
 			this.ctx.log('in sync again');
 		}
 	}
