@@ -51,8 +51,14 @@ export class Guest {
 	private depth = 0;
 	readonly metrics = new GuestMetrics();
 	readonly streams: StreamState[] = [];
-	/** Blocks with an I/O in flight: block -> count. */
-	private readonly busyBlocks = new IntMap();
+	/**
+	 * Sectors with a guest I/O in flight, as a bit mask per 4 KiB block (bit k = sector k of the
+	 * block). I/O that shares a block but no sector runs concurrently, as on a real disk; only
+	 * I/O whose sectors overlap waits (a later write must not pass an earlier one, and a read
+	 * must see a definite state to be verified). Real traces are mostly unaligned: waiting per
+	 * block would serialise I/O that merely shares one.
+	 */
+	private readonly busySectors = new IntMap();
 	/** Errors that reached the guest. */
 	readonly errors: GuestErrorRecord[] = [];
 	errorCount = 0;
@@ -142,7 +148,7 @@ export class Guest {
 		const io = new ChainIo(this.nextIoId(), spec.op, spec.lba, spec.sectors, data, 'guest', now, s.index);
 		io.tag = spec;
 		io.written = data;
-		this.mark(spec, 1);
+		this.mark(spec, true);
 		s.inFlight++;
 		this.metrics.issued(now);
 		this.chain.submit(io, this.completedFn);
@@ -158,7 +164,7 @@ export class Guest {
 		const contents = spec.contents;
 		const written = io.written;
 		io.tag = io.written = undefined;
-		this.mark(spec, -1);
+		this.mark(spec, false);
 		s.inFlight--;
 		if (this.crashing) {
 			this.lostInFlight++;
@@ -234,20 +240,36 @@ export class Guest {
 	}
 
 	private overlaps(spec: GuestIoSpec): boolean {
-		if (this.busyBlocks.size === 0) return false;
+		const m = this.busySectors;
+		if (m.size === 0) return false;
 		const end = spec.lba + spec.sectors;
-		for (let b = Math.floor(spec.lba / SECTORS_PER_BLOCK); b * SECTORS_PER_BLOCK < end; b++)
-			if (this.busyBlocks.has(b)) return true;
+		for (let b = Math.floor(spec.lba / SECTORS_PER_BLOCK); b * SECTORS_PER_BLOCK < end; b++) {
+			const busy = m.get(b);
+			if (busy !== undefined && (busy & sectorMask(b, spec.lba, end)) !== 0) return true;
+		}
 		return false;
 	}
 
-	private mark(spec: GuestIoSpec, delta: number): void {
+	/** Marks (`on`) or clears the I/O's sectors; only issued after overlaps() said no. */
+	private mark(spec: GuestIoSpec, on: boolean): void {
 		const end = spec.lba + spec.sectors;
-		const m = this.busyBlocks;
+		const m = this.busySectors;
 		for (let b = Math.floor(spec.lba / SECTORS_PER_BLOCK); b * SECTORS_PER_BLOCK < end; b++) {
-			const c = (m.get(b) ?? 0) + delta;
-			if (c === 0) m.delete(b);
-			else m.set(b, c);
+			const bits = sectorMask(b, spec.lba, end);
+			const busy = m.get(b) ?? 0;
+			if (on) {
+				if ((busy & bits) !== 0) throw new Error(`guest: I/O at sector ${spec.lba} issued over one in flight`);
+				m.set(b, busy | bits);
+			} else if ((busy & ~bits) === 0) m.delete(b);
+			else m.set(b, busy & ~bits);
 		}
 	}
+}
+
+/** Bit k set for each sector k of block `b` that [lba, end) covers. */
+function sectorMask(b: number, lba: number, end: number): number {
+	const base = b * SECTORS_PER_BLOCK;
+	const from = lba > base ? lba - base : 0;
+	const to = end < base + SECTORS_PER_BLOCK ? end - base : SECTORS_PER_BLOCK;
+	return ((1 << to) - 1) & ~((1 << from) - 1);
 }

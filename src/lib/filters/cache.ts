@@ -41,10 +41,10 @@
  *   datastore is ever needed to complete a guest write.
  * The same bypass applies when no clean victim can be freed (every candidate dirty or busy).
  *
- * Concurrency. The guest serialises overlapping guest I/O per 4 KiB block, but I/O issued by
- * filters above is not, so writes and unmaps are serialised per block here too (a later
- * overlapping write waits; a read-modify-write never works on a copy that another write is
- * changing), and a read miss does not populate a block that a write touched while the read was
+ * Concurrency. The guest serialises guest I/O whose sectors overlap (I/O that only shares a
+ * 4 KiB block runs concurrently), and I/O issued by filters above is not serialised at all, so
+ * writes and unmaps are serialised per block here (a later overlapping write waits; a
+ * read-modify-write never works on a copy that another write is changing), and a read miss does not populate a block that a write touched while the read was
  * in flight (what it read may be older). The filter's own background I/O is not serialised
  * against any of it, so each slot has state: a generation number bumped on every content
  * change, an in-memory copy while its SSD write is in flight (read hits are served from it;
