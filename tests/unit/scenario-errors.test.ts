@@ -81,16 +81,16 @@ describe('building errors name the field path and the reason', () => {
 
 	it('bad filter parameter value, naming the parameter', async () => {
 		expect((await errorOf(policy([{ type: 'delay', params: { readUs: -5 } }]))).message).toBe(
-			'vms[0].disks[0].policy.filters[0].params: filter "delay" parameter "readUs": -5 is below the minimum 0 µs'
+			'vms[0].disks[0].policy.filters[0].params.readUs: filter "delay" parameter "readUs": -5 is below the minimum 0 µs'
 		);
 		expect((await errorOf(policy([{ type: 'flaky', params: { mode: 'explode' } }]))).message).toBe(
-			'vms[0].disks[0].policy.filters[0].params: filter "flaky" parameter "mode": "explode" is not one of fail, corrupt-read, corrupt-write'
+			'vms[0].disks[0].policy.filters[0].params.mode: filter "flaky" parameter "mode": "explode" is not one of fail, corrupt-read, corrupt-write'
 		);
 	});
 
 	it('unknown filter parameter, naming it and the known ones', async () => {
 		expect((await errorOf(policy([{ type: 'delay', params: { speed: 1 } }]))).message).toBe(
-			'vms[0].disks[0].policy.filters[0].params: filter "delay": unknown parameter "speed" (known: readUs, writeUs, blocking)'
+			'vms[0].disks[0].policy.filters[0].params.speed: filter "delay": unknown parameter "speed" (known: readUs, writeUs, blocking)'
 		);
 	});
 
@@ -115,9 +115,30 @@ describe('building errors name the field path and the reason', () => {
 		const ds = await errorOf(disk((d) => (d.datastore = { kind: 'nvme', params: { warp: 9 } })));
 		expect(ds.path).toBe('vms[0].disks[0].datastore');
 		expect(ds.reason).toMatch(/^nvme: unknown parameter "warp" \(known: readLatencyUs, /);
-		const fd = await errorOf(policy([{ type: 'passthrough', devices: { ssd: { kind: 'nvme', params: { warp: 1 } } } }]));
+		const fd = await errorOf(policy([{ type: 'cache', devices: { ssd: { kind: 'nvme', params: { warp: 1 } } } }]));
 		expect(fd.path).toBe('vms[0].disks[0].policy.filters[0].devices.ssd');
 		expect(fd.reason).toMatch(/^nvme: unknown parameter "warp"/);
+	});
+
+	it('a device role the filter does not have, and a device of the wrong sort', async () => {
+		expect((await errorOf(policy([{ type: 'cache', devices: { sdd: { kind: 'nvme' } } }]))).message).toBe(
+			'vms[0].disks[0].policy.filters[0].devices.sdd: filter "cache" has no device "sdd" (its devices: ssd, peer)'
+		);
+		expect((await errorOf(policy([{ type: 'delay', devices: { ssd: { kind: 'nvme' } } }]))).message).toBe(
+			'vms[0].disks[0].policy.filters[0].devices.ssd: filter "delay" has no device "ssd" (it uses no devices)'
+		);
+		expect((await errorOf(policy([{ type: 'replication', devices: { wan: { kind: 'nvme' } } }]))).message).toBe(
+			'vms[0].disks[0].policy.filters[0].devices.wan.kind: filter "replication" uses "wan" as a network link: kind must be wan, not nvme'
+		);
+		expect((await errorOf(policy([{ type: 'cache', devices: { ssd: { kind: 'wan' } } }]))).path).toBe('vms[0].disks[0].policy.filters[0].devices.ssd.kind');
+	});
+
+	it('a parameter the filter refuses when it attaches (a key id the KMS cannot have)', async () => {
+		for (const keyId of ['foo', 'kms:vm-01:0']) {
+			const e = await errorOf(policy([{ type: 'encryption', params: { keyId } }]));
+			expect(e.path).toBe('vms[0].disks[0].policy.filters[0].params.keyId');
+			expect(e.reason).toContain(`"${keyId}" is not a KMS key id`);
+		}
 	});
 
 	it('the first problem is the one reported', async () => {

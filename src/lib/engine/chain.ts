@@ -23,6 +23,8 @@ import { Op, SECTOR_BYTES, type Io, type IoError, type IoOrigin, type OpCode } f
 import { acquireReadBuffer, reclaimLent, releaseReadBuffer } from './buffers';
 import type { DeviceModel } from './devices/types';
 import type { BlockStore, SidecarStore } from './storage/types';
+import { ParamError } from './params';
+import { ScenarioError } from './scenario/schema';
 import { Col, ERROR_CODES, F64_STRIDE, FIXED_F64_COLUMNS, FIXED_U8_COLUMNS, U8_STRIDE, ByteCol, type Trace } from './trace';
 
 /** I/O life-cycle states inside the chain. */
@@ -110,6 +112,8 @@ export interface AttachedFilter {
 	devices: Record<string, FilterDevice>;
 	sidecar: SidecarStore;
 	prng: Prng;
+	/** Where the scenario attaches it (vms[i].disks[j].policy.filters[k]), for error messages. */
+	path?: string;
 }
 
 /** Per-filter counters kept by the framework (the filter's own status comes from status()). */
@@ -200,7 +204,13 @@ export class FilterChain {
 		for (const a of filters) {
 			const inst = new FilterInstance(this, this.filters.length, a);
 			this.filters.push(inst);
-			inst.state = await a.def.attach(inst);
+			try {
+				inst.state = await a.def.attach(inst);
+			} catch (e) {
+				// A parameter the filter itself refuses (beyond its table's checks) is bad input.
+				if (e instanceof ParamError && a.path !== undefined) throw new ScenarioError(`${a.path}.params${e.param ? `.${e.param}` : ''}`, e.message);
+				throw e;
+			}
 		}
 	}
 

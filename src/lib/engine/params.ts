@@ -7,6 +7,13 @@ import type { FilterDef, ParamSpec, ParamValue, ParamValues } from './filter';
 
 export class ParamError extends Error {
 	override name = 'ParamError';
+	/** The parameter at fault, when one is (the scenario path ends in params.<name>). */
+	constructor(
+		message: string,
+		readonly param?: string
+	) {
+		super(message);
+	}
 }
 
 /** Validates `given` against the table; returns a complete set of values. */
@@ -15,9 +22,7 @@ export function resolveParams(def: Pick<FilterDef, 'name' | 'params'>, given: Re
 	const known = new Set(def.params.map((p) => p.name));
 	for (const k of Object.keys(given))
 		if (!known.has(k))
-			throw new ParamError(
-				`filter "${def.name}": unknown parameter "${k}" (known: ${[...known].join(', ') || 'none'})`
-			);
+			throw new ParamError(`filter "${def.name}": unknown parameter "${k}" (known: ${[...known].join(', ') || 'none'})`, k);
 	for (const p of def.params) {
 		const v = given[p.name];
 		out[p.name] = v === undefined ? p.default : checkValue(def.name, p, v);
@@ -31,23 +36,23 @@ function checkValue(filter: string, p: ParamSpec, v: unknown): ParamValue {
 		case 'int':
 		case 'number': {
 			const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-			if (typeof n !== 'number' || !Number.isFinite(n)) throw new ParamError(`${where}: ${JSON.stringify(v)} is not a number`);
-			if (p.type === 'int' && !Number.isInteger(n)) throw new ParamError(`${where}: ${n} is not an integer`);
-			if (p.min !== undefined && n < p.min) throw new ParamError(`${where}: ${n} is below the minimum ${p.min}${p.unit ? ' ' + p.unit : ''}`);
-			if (p.max !== undefined && n > p.max) throw new ParamError(`${where}: ${n} is above the maximum ${p.max}${p.unit ? ' ' + p.unit : ''}`);
+			if (typeof n !== 'number' || !Number.isFinite(n)) throw new ParamError(`${where}: ${JSON.stringify(v)} is not a number`, p.name);
+			if (p.type === 'int' && !Number.isInteger(n)) throw new ParamError(`${where}: ${n} is not an integer`, p.name);
+			if (p.min !== undefined && n < p.min) throw new ParamError(`${where}: ${n} is below the minimum ${p.min}${p.unit ? ' ' + p.unit : ''}`, p.name);
+			if (p.max !== undefined && n > p.max) throw new ParamError(`${where}: ${n} is above the maximum ${p.max}${p.unit ? ' ' + p.unit : ''}`, p.name);
 			return n;
 		}
 		case 'bool':
 			if (typeof v === 'boolean') return v;
 			if (v === 'true' || v === '1') return true;
 			if (v === 'false' || v === '0') return false;
-			throw new ParamError(`${where}: ${JSON.stringify(v)} is not true or false`);
+			throw new ParamError(`${where}: ${JSON.stringify(v)} is not true or false`, p.name);
 		case 'enum':
 			if (typeof v === 'string' && p.choices.includes(v)) return v;
-			throw new ParamError(`${where}: ${JSON.stringify(v)} is not one of ${p.choices.join(', ')}`);
+			throw new ParamError(`${where}: ${JSON.stringify(v)} is not one of ${p.choices.join(', ')}`, p.name);
 		case 'string':
-			if (typeof v !== 'string') throw new ParamError(`${where}: ${JSON.stringify(v)} is not a string`);
-			if (p.maxLength !== undefined && v.length > p.maxLength) throw new ParamError(`${where}: longer than ${p.maxLength} characters`);
+			if (typeof v !== 'string') throw new ParamError(`${where}: ${JSON.stringify(v)} is not a string`, p.name);
+			if (p.maxLength !== undefined && v.length > p.maxLength) throw new ParamError(`${where}: longer than ${p.maxLength} characters`, p.name);
 			return v;
 	}
 }

@@ -8,10 +8,10 @@ import { macrotask } from './macrotask';
 import { NO_EVENT, Prng, Scheduler } from './clock';
 import { FilterChain, type AttachedFilter, type ChainEnv, type DiskInfo } from './chain';
 import { createDevice, createLink, type DeviceSpec } from './devices';
-import type { ControlEvent, FilterDevice, FilterDeviceSpec } from './filter';
+import type { ControlEvent, FilterDef, FilterDevice, FilterDeviceSpec } from './filter';
 import { Guest, type GuestStream } from './guest';
 import { SECTOR_BYTES } from './io';
-import { resolveParams } from './params';
+import { ParamError, resolveParams } from './params';
 import type { FilterRegistry } from './registry';
 import { ScenarioError, parseScenario, type DiskConfig, type Scenario, type WorkloadInput } from './scenario/schema';
 import { MemoryStoreFactory } from './storage/memory';
@@ -196,8 +196,9 @@ export class Simulation {
 				throw new ScenarioError(`${fpath}.class`, `filter "${def.name}" is of class ${def.class}; its class cannot be changed`);
 			if (this.scenario.run.timingOnly && !def.timingOnly)
 				throw new ScenarioError(`${fpath}.type`, `filter "${def.name}" needs the data and does not run in timing-only mode (run.timingOnly)`);
-			const params = at(`${fpath}.params`, () => resolveParams(def, a.params));
+			const params = paramsAt(fpath, () => resolveParams(def, a.params));
 			const devices: Record<string, FilterDevice> = {};
+			checkDeviceRoles(fpath, def, a.devices);
 			// The scenario's devices override the filter's defaults, role by role.
 			const specs = { ...(def.devices ?? {}), ...a.devices } as Record<string, FilterDeviceSpec>;
 			for (const [role, spec] of Object.entries(specs)) {
@@ -216,7 +217,7 @@ export class Simulation {
 			// Named by class too: one type may run twice in one chain (a configurable class).
 			const sidecarName = `sidecar.${key}.${cls}.${def.name}`;
 			const sidecar = await this.cluster.resources.sidecar(sidecarName, () => stores.openSidecar(sidecarName));
-			out.push({ def, params, devices, sidecar, prng: prng.fork(fi), cls });
+			out.push({ def, params, devices, sidecar, prng: prng.fork(fi), cls, path: fpath });
 		}
 		return out;
 	}
@@ -344,6 +345,42 @@ function at<T>(path: string, fn: () => T): T {
 	} catch (e) {
 		if (e instanceof ScenarioError) throw e;
 		throw new ScenarioError(path, e instanceof Error ? e.message : String(e));
+	}
+}
+
+/** Like at(), for a filter's parameters: a ParamError that names its parameter is put at it. */
+function paramsAt<T>(fpath: string, fn: () => T): T {
+	try {
+		return fn();
+	} catch (e) {
+		if (e instanceof ParamError && e.param !== undefined) throw new ScenarioError(`${fpath}.params.${e.param}`, e.message);
+		if (e instanceof ScenarioError) throw e;
+		throw new ScenarioError(`${fpath}.params`, e instanceof Error ? e.message : String(e));
+	}
+}
+
+/**
+ * The scenario may give a filter only the devices it declares, each of the same sort (a storage
+ * device where the filter expects one, a network link where it expects a link): a misspelt role
+ * would otherwise be ignored, and a wrong sort fail deep inside the filter at run time.
+ */
+function checkDeviceRoles(fpath: string, def: FilterDef, given: Record<string, FilterDeviceSpec> | undefined): void {
+	const declared = def.devices ?? {};
+	for (const [role, spec] of Object.entries(given ?? {})) {
+		const want = declared[role];
+		if (!want)
+			throw new ScenarioError(
+				`${fpath}.devices.${role}`,
+				`filter "${def.name}" has no device "${role}" (${Object.keys(declared).length ? `its devices: ${Object.keys(declared).join(', ')}` : 'it uses no devices'})`
+			);
+		const isLink = (k: string) => k === 'wan';
+		if (isLink(spec.kind) !== isLink(want.kind))
+			throw new ScenarioError(
+				`${fpath}.devices.${role}.kind`,
+				isLink(want.kind)
+					? `filter "${def.name}" uses "${role}" as a network link: kind must be wan, not ${spec.kind}`
+					: `filter "${def.name}" uses "${role}" as a storage device (nvme, sata-ssd, hdd or null), not a ${spec.kind} link`
+			);
 	}
 }
 

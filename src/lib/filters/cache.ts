@@ -316,6 +316,8 @@ export class CacheEngine {
 		this.dirtyHighPct = p.dirtyHighPct as number;
 		this.commitIntervalUs = (p.commitIntervalMs as number) * 1000;
 		this.peers = this.mode === 'write-back' ? ((p.writeBackPeers as number | undefined) ?? 0) : 0;
+		if (this.mode !== 'write-back' && ((p.writeBackPeers as number | undefined) ?? 0) > 0)
+			ctx.log(`writeBackPeers ignored: only write-back mode keeps dirty blocks to copy to peers (mode is ${this.mode})`);
 		if (this.peers > 0) {
 			const dev = ctx.device('peer');
 			if (!dev.link) throw new Error('cache: writeBackPeers needs the "peer" device to be a network link (kind wan)');

@@ -36,6 +36,7 @@ import { FILTER_CONTRACT_VERSION, PASS, complete, type FilterContext, type Filte
 import { Op, SECTOR_BYTES, type Io } from '../engine/io';
 import { acquireWriteBuffer, lendReadBuffer, releaseWriteBuffer } from '../engine/buffers';
 import { getJson, putJson } from './sdk';
+import { ParamError } from '../engine/params';
 import { XtsAes, allZero } from './encryption/xts';
 import { KeyServer, defaultKeyServer } from './encryption/keyserver';
 
@@ -129,7 +130,7 @@ export const encryption: FilterDef<EncryptionState> = {
 				ctx.log(`keyId ${wanted} ignored: the disk is encrypted with ${keyId} (re-keying is not supported)`);
 		} else {
 			keyId = wanted !== '' ? wanted : KeyServer.keyIdFor(ctx.disk.vm, 1);
-			if (!KeyServer.isKeyId(keyId)) throw new Error(`keyId "${keyId}" is not a KMS key id (kms:<vm>:<n>)`);
+			if (!KeyServer.isKeyId(keyId)) throw new ParamError(`filter "encryption" parameter "keyId": "${keyId}" is not a KMS key id (kms:<vm>:<n>, n ≥ 1)`, 'keyId');
 			const record: EncryptionRecord = { version: 1, cipher, keyId };
 			await putJson(ctx.sidecar, ENCRYPTION_SIDECAR_KEY, record);
 		}

@@ -435,6 +435,9 @@ describe('replication: consistency points and test failover', { timeout: 60_000 
 		expect(listPoints(sim).map((p) => p.label)).toEqual(['recent']);
 		expect(num(sim, 'pointsExpired')).toBe(1);
 		await expect(testFailover(sim, KEY, old.id)).rejects.toThrow(/retention window/);
+		// A DR failover to it says why it cannot, by label and by id.
+		await expect(sim.cluster.drFailover('vm-01', undefined, { point: 'old' })).rejects.toThrow(/"old" of vm-01\/disk-0 \(taken at 0\.2\d* s\) has expired/);
+		await expect(sim.cluster.drFailover('vm-01', undefined, { point: old.id })).rejects.toThrow(/has expired: it left the journal's retention window/);
 		const f = await testFailover(sim, KEY, recent.id);
 		expect(f.mismatches).toBe(0);
 		expect(f.sectorsChecked).toBeGreaterThan(100);

@@ -424,7 +424,16 @@ export async function drFailover(c: Cluster, d: DiskRuntime, o: { point?: number
 			? points[points.length - 1]
 			: [...points].reverse().find((p) => (typeof o.point === 'number' ? p.id === o.point : p.label === o.point));
 	if (!point) {
-		const r = d.chain.filters.find((f) => f.def.name === 'replication')!.state as { lastPointId?: number; expectedAt?: Map<number, unknown> };
+		const r = d.chain.filters.find((f) => f.def.name === 'replication')!.state as {
+			lastPointId?: number;
+			expectedAt?: Map<number, unknown>;
+			log?: { recentlyExpired?: { pid: number; label: string; time: number }[] };
+		};
+		const expired = o.point === undefined ? undefined : r.log?.recentlyExpired?.findLast((p) => (typeof o.point === 'number' ? p.pid === o.point : p.label === o.point));
+		if (expired)
+			throw new ClusterError(
+				`consistency point ${JSON.stringify(o.point)} of ${d.key} (taken at ${(expired.time / 1e6).toFixed(3)} s) has expired: it left the journal's retention window (retentionSec)`
+			);
 		const pending = o.point !== undefined && typeof o.point === 'number' ? (r.expectedAt?.has(o.point) ?? false) : (r.lastPointId ?? 0) > 0;
 		throw new ClusterError(
 			pending

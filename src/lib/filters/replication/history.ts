@@ -47,6 +47,9 @@ const MAX_LABEL_BYTES = 400;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Expired points remembered for error messages. */
+const MAX_EXPIRED_KEPT = 64;
+
 export class UndoLog {
 	readonly records = new Deque<HistRecord>();
 	/** Next record goes here (before wrap handling). */
@@ -56,6 +59,8 @@ export class UndoLog {
 	dataBytes = 0;
 	/** Points dropped from the window (by time or space). */
 	pointsExpired = 0;
+	/** The last points dropped (id, label, time), so a failover to one can say it expired. */
+	readonly recentlyExpired: { pid: number; label: string; time: number }[] = [];
 	/** Points inside the window. */
 	pointCount = 0;
 
@@ -111,6 +116,8 @@ export class UndoLog {
 		else {
 			this.pointsExpired++;
 			this.pointCount--;
+			this.recentlyExpired.push({ pid: r.pid, label: r.label, time: r.time });
+			if (this.recentlyExpired.length > MAX_EXPIRED_KEPT) this.recentlyExpired.shift();
 		}
 	}
 
