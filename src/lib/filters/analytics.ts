@@ -98,8 +98,8 @@ export interface AnalyticsState {
 }
 
 const PARAMS = [
-	{ name: 'shardsRate', type: 'number', default: 0.01, min: 1 / (1 << 24), max: 1, help: 'SHARDS sampling rate R = T/P (P = 2^24): a block is sampled iff hash(block) mod P < T. 1 = every block (exact). With shardsMaxBlocks > 0 this is the starting rate.' },
-	{ name: 'shardsMaxBlocks', type: 'int', default: 0, min: 0, max: 1 << 22, unit: 'blocks', help: 'Fixed-size SHARDS: at most this many sampled blocks; the rate drops as needed (0 = fixed-rate SHARDS_adj). 8192 with shardsRate 1 is exact on small runs and accurate on large ones.' },
+	{ name: 'shardsRate', type: 'number', default: 1, min: 1 / (1 << 24), max: 1, help: 'SHARDS sampling rate R = T/P (P = 2^24): a block is sampled iff hash(block) mod P < T. 1 = every block (exact). With shardsMaxBlocks > 0 this is the starting rate.' },
+	{ name: 'shardsMaxBlocks', type: 'int', default: 8192, min: 0, max: 1 << 22, unit: 'blocks', help: 'Fixed-size SHARDS (the default, as the SHARDS paper recommends): at most this many sampled blocks; the rate drops as needed, so the curve is exact on small runs and accurate on large ones in bounded memory. 0 = fixed-rate SHARDS_adj at shardsRate (a fixed rate samples too few blocks on a small run: its curve is then far off).' },
 	{ name: 'shardsSalt', type: 'int', default: 0, min: 0, max: 0xffffffff, help: 'Varies the spatial hash, hence which blocks are in the sample.' },
 	{ name: 'exactMrc', type: 'bool', default: false, help: 'Also keep the exact LRU miss-ratio curve (Mattson, every reference; memory grows with the working set).' },
 	{ name: 'mrcPoints', type: 'int', default: 100, min: 2, max: 10000, help: 'Cache sizes in the reported curve, evenly spaced from 0 to the working-set size.' },
