@@ -239,6 +239,52 @@ Events (8,0): 16 entries
 		);
 		expect(errorOf(() => readTrace('blkparse', '8,0 1 1 0.1 5 D W 1 + 999999999 [x]\n')).message).toMatch(/^blkparse line 1: .* is larger than 64 MiB/);
 	});
+
+	it('a replayed event with a broken sector, count or RWBS is an error naming the line, not a request without data', () => {
+		const lines = OUT.split('\n');
+		const at12 = (event: string) => [...lines.slice(0, 11), event, ...lines.slice(12)].join('\n');
+		const bad = (event: string) => errorOf(() => readTrace('blkparse', at12(event))).message;
+		const head = '8,0 0 2 0.001010000 1234 D';
+		expect(bad(`${head} RA abc + 256 [cat]`)).toBe('blkparse line 12: sector "abc" is not a whole number (in "abc + 256")');
+		expect(bad(`${head} RA 1000 - 256 [cat]`)).toBe('blkparse line 12: expected "SECTOR + COUNT" or nothing before [PROCESS] after RWBS RA, got "1000 - 256"');
+		expect(bad(`${head} RA 1000 + [cat]`)).toBe('blkparse line 12: the sector count is missing after "1000 +"');
+		expect(bad(`${head} RA 1000 + 256x [cat]`)).toBe('blkparse line 12: sector count "256x" is not a whole number (in "1000 + 256x")');
+		expect(bad(`${head} ZZ 1000 + 256 [cat]`)).toMatch(/^blkparse line 12: RWBS "ZZ" is not one blkparse prints \(R, W, D or N, with F, A, S, M\)/);
+		expect(bad(`${head} R 1000 + 8 [cat] trailing`)).toMatch(/^blkparse line 12: text after \[PROCESS\]/);
+		// The same line with a sound extent reads.
+		const { records: r } = readTrace('blkparse', at12(`${head} RA 1000 + 256 [cat]`), { blkparse: { device: '8,0' } });
+		expect(records(r)).toContainEqual({ timeUs: 1010, op: Op.read, lba: 1000, sectors: 256 });
+	});
+
+	it('still reads what blkparse prints: other actions, elapsed times, pass-through commands, odd process names', () => {
+		const out = [
+			'  8,0    0        1     0.000000000  1234  A  WS 2048 + 8 <- (8,1) 0',
+			'  8,0    0        2     0.000001000  1234  Q  WS 2048 + 8 [kworker/u8:2]',
+			'  8,0    0        3     0.000002000  1234  X  WS 2048 / 2052 [kworker/u8:2]',
+			'  8,0    0        4     0.000003000  1234  UT  N [Web Content] 2',
+			'  8,0    0        5     0.000004000  1234  D  WS 2048 + 8 (    1000) [Web Content]',
+			'  8,0    0        6     0.000005000  1234  D  RM 4096 + 16 [a [weird] name]',
+			'  8,0    0        7     0.000006000  1234  D   R 36 (12 01 00 00 24 00) [sg_inq]',
+			'  8,0    0        8     0.000007000  1234  D   N 0 [sg_inq]',
+			'  8,0    0        9     0.000008000  1234  D   N (     12) [swapper/0]',
+			'  8,0    0       10     0.000009000  1234  D FWFS [jbd2/sda1-8]',
+			'  8,0    0       11     0.000010000  1234  D  WB 100 + 8 [old-barrier]',
+			'  8,0    0       12     0.000011000  1234  D  WS 200 + 8',
+			'  8,0    0       13     0.000012000  1234  C  WS 2048 + 8 [0]',
+			'  8,0    0        0     0.000013000     0  m   N cfq1234S / complete rqnoidle 0',
+			'CPU0 (8,0):',
+			' Reads Queued:           0,        0KiB\t Writes Queued:           1,        4KiB'
+		].join('\n');
+		const { records: r, summary } = readTrace('blkparse', out);
+		expect(records(r)).toEqual([
+			{ timeUs: 4, op: Op.write, lba: 2048, sectors: 8 },
+			{ timeUs: 5, op: Op.read, lba: 4096, sectors: 16 },
+			{ timeUs: 9, op: Op.flush, lba: 0, sectors: 0 },
+			{ timeUs: 10, op: Op.write, lba: 100, sectors: 8 },
+			{ timeUs: 11, op: Op.write, lba: 200, sectors: 8 }
+		]);
+		expect(summary.skippedWhy).toEqual({ 'SCSI pass-through (R)': 1, 'SCSI pass-through (N)': 1, 'no data (N)': 1 });
+	});
 });
 
 describe('trace format from the file name', () => {
