@@ -16,7 +16,7 @@
  * FUA/preflush marker on an empty request) is a flush; a write with F (FWS) is a write. N and
  * records with no sectors otherwise carry no I/O and are skipped. Times are the trace's seconds
  * since its start, in µs. The first device seen (or the one asked for, "8,0") is replayed;
- * events of other devices are counted as skipped. The summary blkparse prints at the end
+ * events of other devices are counted by device in the summary's otherDisks. The summary blkparse prints at the end
  * ("CPU0 (8,0):", "Total (8,0):", …) ends the events; a line that is none of these is an error.
  *
  * Events of the replayed action are read strictly: after RWBS (letters of F?[DWRN]F?A?S?M?, and
@@ -27,7 +27,7 @@
  */
 import { Op, type OpCode } from '../../io';
 import { LineTraceReader, quote } from './lines';
-import { emit, extentProblem, skip, type TraceSink } from './types';
+import { emit, extentProblem, otherDisk, skip, type TraceSink } from './types';
 
 export interface BlkparseOptions {
 	/** The action replayed: D (dispatch, the default) or Q (queue). */
@@ -45,6 +45,8 @@ const ELAPSED = /^\(\s*\d+\)$/;
 const SECTOR_EXTENT = /^(\S+)\s*\+\s*(\S*)(?:\s+(\(\s*\d+\)))?$/;
 const PASS_THROUGH = /^\d+(?:\s+\([0-9A-Fa-f ]*\))?$/;
 const DIGITS = /^\d+$/;
+/** A device as asked for: "MAJ,MIN". */
+export const BLKPARSE_DEVICE = /^(\d+)\s*,\s*(\d+)$/;
 const TRAILER = /^(?:(?:CPU\d+|Total|Throughput|Events)\s*\(|Skips:)/;
 
 export class BlkparseReader extends LineTraceReader {
@@ -57,7 +59,11 @@ export class BlkparseReader extends LineTraceReader {
 		super();
 		this.event = options.event ?? 'D';
 		if (this.event !== 'D' && this.event !== 'Q') throw new RangeError(`blkparse: event must be D or Q, got ${String(options.event)}`);
-		this.device = options.device;
+		if (options.device !== undefined) {
+			const d = BLKPARSE_DEVICE.exec(options.device.trim());
+			if (!d) throw new RangeError(`blkparse: device "${options.device}" is not MAJ,MIN (e.g. 8,0)`);
+			this.device = `${Number(d[1])},${Number(d[2])}`;
+		}
 	}
 
 	protected parseLine(line: string, sink: TraceSink): void {
@@ -80,12 +86,13 @@ export class BlkparseReader extends LineTraceReader {
 		const fields = FIELDS.exec((m![10] ?? '').trim());
 		if (!fields) this.fail(`text after [PROCESS]: ${quote(line)}`);
 		const ext = this.extent(fields![1], rwbs);
-		const device = `${m![1]},${m![2]}`;
+		const device = `${Number(m![1])},${Number(m![2])}`;
 		this.device ??= device;
 		if (device !== this.device) {
-			skip(this.summary, `device ${device}`);
+			otherDisk(this.summary, device);
 			return;
 		}
+		this.summary.disk = device;
 		if (ext === 'pass-through') {
 			skip(this.summary, `SCSI pass-through (${rwbs})`);
 			return;

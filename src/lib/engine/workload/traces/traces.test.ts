@@ -152,7 +152,7 @@ describe('msr (SNIA MSR Cambridge CSV)', () => {
 		'128166372003061600,hm,1,Read,512,0,7'
 	].join('\n');
 
-	it('reads records; time is µs since the first record, exactly; other disks and empty I/O are skipped', () => {
+	it('reads records; time is µs since the first record, exactly; other disks are counted apart, empty I/O is skipped', () => {
 		for (const chunkBytes of [1, 7, 1 << 20]) {
 			const { records: r, summary } = readTrace('msr', CSV, { chunkBytes });
 			expect(records(r)).toEqual([
@@ -160,13 +160,25 @@ describe('msr (SNIA MSR Cambridge CSV)', () => {
 				{ timeUs: 1, op: Op.write, lba: 6160462, sectors: 12 },
 				{ timeUs: 1_000_000.1, op: Op.write, lba: 1, sectors: 2 }
 			]);
-			expect(summary).toMatchObject({ records: 3, reads: 1, writes: 2, skipped: 2, skippedWhy: { 'disk hm/2': 1, 'zero size': 1 } });
+			expect(summary).toMatchObject({ records: 3, reads: 1, writes: 2, skipped: 1, disk: 'hm/1', otherDisks: { 'hm/2': 1 } });
+			expect(summary.skippedWhy).toEqual({ 'zero size': 1 });
 		}
 	});
 
-	it('replays another disk when asked', () => {
-		const { records: r } = readTrace('msr', CSV, { msr: { disk: 'hm/2' } });
-		expect(records(r)).toEqual([{ timeUs: 1_000_000, op: Op.write, lba: 0, sectors: 1 }]);
+	it('replays another disk when asked, by HOST/DISK or by the disk number', () => {
+		for (const disk of ['hm/2', '2', ' 2 ']) {
+			const { records: r, summary } = readTrace('msr', CSV, { msr: { disk } });
+			expect(records(r)).toEqual([{ timeUs: 1_000_000, op: Op.write, lba: 0, sectors: 1 }]);
+			expect(summary).toMatchObject({ disk: 'hm/2', otherDisks: { 'hm/1': 4 } });
+		}
+		// A disk number on several hosts: the first host that has it; the other is another disk.
+		const two = `${CSV}\n128166372013061631,prn,2,Read,0,512,5\n`;
+		expect(readTrace('msr', two, { msr: { disk: '2' } }).summary).toMatchObject({ records: 1, disk: 'hm/2', otherDisks: { 'hm/1': 4, 'prn/2': 1 } });
+		expect(readTrace('msr', two, { msr: { disk: 'prn/2' } }).summary).toMatchObject({ records: 1, reads: 1, disk: 'prn/2', otherDisks: { 'hm/1': 4, 'hm/2': 1 } });
+		// A disk that is not in the file: nothing replayed, every disk listed.
+		expect(readTrace('msr', CSV, { msr: { disk: 'hm/7' } }).summary).toMatchObject({ records: 0, otherDisks: { 'hm/1': 4, 'hm/2': 1 } });
+		expect(readTrace('msr', CSV, { msr: { disk: 'hm/7' } }).summary.disk).toBeUndefined();
+		expect(() => new MsrReader({ disk: 'hm:1' })).toThrow('msr: disk "hm:1" is not HOST/DISK or DISK (e.g. hm/0 or 0)');
 	});
 
 	it('names the line and the field of malformed input', () => {
@@ -214,7 +226,7 @@ Events (8,0): 16 entries
 				{ timeUs: 201, op: Op.flush, lba: 0, sectors: 0 },
 				{ timeUs: 300, op: Op.unmap, lba: 4096, sectors: 2048 }
 			]);
-			expect(summary).toMatchObject({ records: 4, skipped: 1, skippedWhy: { 'device 8,16': 1 } });
+			expect(summary).toMatchObject({ records: 4, skipped: 0, disk: '8,0', otherDisks: { '8,16': 1 } });
 		}
 	});
 
@@ -228,9 +240,16 @@ Events (8,0): 16 entries
 		]);
 	});
 
-	it('replays another device when asked', () => {
-		const { records: r } = readTrace('blkparse', OUT, { blkparse: { device: '8,16' } });
-		expect(records(r)).toEqual([{ timeUs: 130, op: Op.write, lba: 5, sectors: 8 }]);
+	it('replays another device when asked; the others are counted by device', () => {
+		for (const device of ['8,16', '8, 16']) {
+			const { records: r, summary } = readTrace('blkparse', OUT, { blkparse: { device } });
+			expect(records(r)).toEqual([{ timeUs: 130, op: Op.write, lba: 5, sectors: 8 }]);
+			expect(summary).toMatchObject({ disk: '8,16', otherDisks: { '8,0': 4 } });
+		}
+		const none = readTrace('blkparse', OUT, { blkparse: { device: '8,32' } }).summary;
+		expect(none).toMatchObject({ records: 0, otherDisks: { '8,0': 4, '8,16': 1 } });
+		expect(none.disk).toBeUndefined();
+		expect(() => new BlkparseReader({ device: 'sda' })).toThrow('blkparse: device "sda" is not MAJ,MIN (e.g. 8,0)');
 	});
 
 	it('names the line of malformed input', () => {
