@@ -120,6 +120,22 @@ describe('trace replay streamed from the page', () => {
 		}
 	});
 
+	it('trace timing: an I/O parked behind an overlapping one counts as late from when it is issued', async () => {
+		// Eight disjoint 512-byte writes in one 4 KiB block, all at the same time: seven wait.
+		const csv = new TextEncoder().encode(Array.from({ length: 8 }, (_, i) => `128166372003061629,hm,0,Write,${i * 512},512,1`).join('\n') + '\n');
+		const s = session();
+		await s.load(defaultScenario(), false, { fileName: 'same.csv', format: 'msr', timing: 'trace', totalBytes: csv.length });
+		const done = s.runToEnd();
+		await s.replayPush(csv);
+		s.replayEnd();
+		const r = await done;
+		expect(r.ios).toBe(8);
+		expect(s.replayStatus()).toMatchObject({ issued: 8, late: 7 });
+		// The last write is issued once the seventh completes, before the run ends.
+		expect(s.replayStatus()!.maxLateUs).toBeGreaterThan(0);
+		expect(s.replayStatus()!.maxLateUs).toBeLessThan(r.elapsedUs);
+	});
+
 	it('a malformed file fails with its position; loading another scenario cancels a replay', async () => {
 		const s = session();
 		await s.load(defaultScenario(), false, { fileName: 'bad.csv', format: 'msr', timing: 'afap', totalBytes: 20 });

@@ -251,6 +251,10 @@ export class TraceReplay implements GuestStream {
 		return spec;
 	}
 
+	onIssue(spec: GuestIoSpec, now: number): void {
+		this.inner?.onIssue(spec, now);
+	}
+
 	private fail(e: unknown): void {
 		this.error = e instanceof TraceFormatError || e instanceof Error ? e.message : String(e);
 		this.wakeData();

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Prng } from '../../clock';
 import { Op } from '../../io';
 import { builtinRegistry } from '../../../filters';
+import { heldRows } from '../../export/rows';
 import { runResult } from '../../result';
 import { Simulation } from '../../simulation';
 import { ContentSource } from '../contents';
@@ -333,16 +334,25 @@ describe('TraceStream', () => {
 			timeScale: 2
 		});
 		expect(s.nextIssueTime(50)).toBe(50);
-		expect(s.next(50)).toEqual({ op: Op.read, lba: 0, sectors: 8 });
+		const r0 = s.next(50)!;
+		expect(r0).toEqual({ op: Op.read, lba: 0, sectors: 8 });
+		s.onIssue(r0, 50);
 		expect(s.nextIssueTime(60)).toBe(1050);
 		const w = s.next(1100)!;
 		expect(w).toMatchObject({ op: Op.write, lba: 8, sectors: 8 });
 		expect(w.contents).toHaveLength(1);
+		// Lateness counts when the guest issues the I/O, not when the record is taken.
+		expect(s.late).toBe(0);
+		s.onIssue(w, 1100);
 		expect(s.late).toBe(1);
 		expect(s.maxLateUs).toBe(50);
 		// A timestamp that goes backwards is due at once.
 		expect(s.nextIssueTime(1100)).toBe(1100);
-		expect(s.next(1100)).toEqual({ op: Op.read, lba: 16, sectors: 1 });
+		const back = s.next(1100)!;
+		expect(back).toEqual({ op: Op.read, lba: 16, sectors: 1 });
+		s.onIssue(back, 1100);
+		expect(s.late).toBe(2); // due at 850, issued at 1100
+		expect(s.maxLateUs).toBe(250);
 		expect(s.done).toBe(true);
 		expect(s.next(2000)).toBeNull();
 	});
@@ -413,6 +423,63 @@ describe('Simulation streams hook', () => {
 		expect(r.errors.count).toBe(0);
 		expect(stream!.issued).toBe(2000);
 		expect(r.outstanding.max).toBeLessThanOrEqual(16);
+	});
+
+	/** Replays `buf` in trace time on one disk; returns the stream and each I/O's issue time, in record order. */
+	async function replayInTraceTime(buf: TraceRecordBuffer, endSector: number) {
+		let stream: TraceStream | undefined;
+		const sim = await Simulation.create(scenario(Math.max(1, Math.ceil((endSector * 512) / 2 ** 20)) * 2 ** 20), {
+			registry: builtinRegistry(),
+			streams: new Map([
+				[
+					'vm/d',
+					(d) => {
+						stream = new TraceStream(buf, { diskSectors: d.sectors, contents: d.contents, timing: 'trace' });
+						return [{ stream, iodepth: 1024 }];
+					}
+				]
+			])
+		});
+		await sim.run();
+		// The guest issues a stream's I/Os in the order it took them, so I/O ids follow the records.
+		const rows = [...heldRows(sim)].sort((a, b) => a.id - b.id);
+		return { stream: stream!, issuedAt: rows.map((r) => r.issuedAt) };
+	}
+
+	/** Late I/Os and the largest delay, from issue times against the record times. */
+	function lateness(times: number[], issuedAt: number[]): { ios: number; maxUs: number } {
+		let ios = 0;
+		let maxUs = 0;
+		issuedAt.forEach((t, i) => {
+			const by = t - (times[i] - times[0]);
+			if (by > 0) {
+				ios++;
+				maxUs = Math.max(maxUs, by);
+			}
+		});
+		return { ios, maxUs };
+	}
+
+	it('trace timing: an I/O that waits for an overlapping one is late from its issue, not from when it was taken', async () => {
+		// Eight disjoint 512-byte writes in one 4 KiB block, at the same time: each waits for the one before.
+		const csv = Array.from({ length: 8 }, (_, i) => `128166372003061629,hm,0,Write,${i * 512},512,1`).join('\n');
+		const { records: buf, summary } = readTrace('msr', csv);
+		const { stream, issuedAt } = await replayInTraceTime(buf, summary.endSector);
+		expect(issuedAt).toHaveLength(8);
+		expect(issuedAt[0]).toBe(0);
+		expect(stream.late).toBe(7);
+		expect(stream.maxLateUs).toBe(issuedAt[7]);
+		expect(stream.maxLateUs).toBeGreaterThan(0);
+	});
+
+	it.skipIf(!HAVE_REAL_TRACE)('trace timing: late and its maximum agree with the issue times of the real trace', async () => {
+		const { records: buf, summary } = readTrace('vscsi', realBytes.subarray(0, 32 * 5000));
+		const times = records(buf).map((r) => r.timeUs);
+		const { stream, issuedAt } = await replayInTraceTime(buf, summary.endSector);
+		expect(issuedAt).toHaveLength(times.length);
+		const want = lateness(times, issuedAt);
+		expect(want.ios).toBeGreaterThan(0);
+		expect({ ios: stream.late, maxUs: stream.maxLateUs }).toEqual(want);
 	});
 
 	it('names a disk the scenario does not have', async () => {
