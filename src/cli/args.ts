@@ -72,6 +72,8 @@ export interface TraceArgs {
 	/** Undefined: the timing's default. */
 	iodepth?: number;
 	blkparseEvent: 'D' | 'Q';
+	/** `--trace-disk ID`: the disk of a multi-disk trace (MSR HOST/DISK or DISK, blkparse MAJ,MIN). */
+	disk?: string;
 }
 
 const OPTIONS = {
@@ -85,6 +87,7 @@ const OPTIONS = {
 	speed: { type: 'string' },
 	iodepth: { type: 'string' },
 	'blkparse-event': { type: 'string' },
+	'trace-disk': { type: 'string' },
 	'csv-out': { type: 'string' },
 	'perfetto-out': { type: 'string' },
 	'metrics-out': { type: 'string' },
@@ -107,9 +110,9 @@ const OPTIONS = {
 const CERTIFY_ONLY = ['builtin', 'class', 'param', 'scale'] as const;
 
 /** Options only `run` takes (list-filters takes --json). */
-const RUN_ONLY = ['chain', 'link', 'timing-only', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'csv-out', 'perfetto-out', 'metrics-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
+const RUN_ONLY = ['chain', 'link', 'timing-only', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'trace-disk', 'csv-out', 'perfetto-out', 'metrics-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
 /** Options that only make sense with --trace. */
-const TRACE_ONLY = ['format', 'timing', 'speed', 'iodepth', 'blkparse-event'] as const;
+const TRACE_ONLY = ['format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'trace-disk'] as const;
 
 export const MAX_IOS = 1e10;
 export const MAX_SEED = 2 ** 32 - 1;
@@ -192,6 +195,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 		if (event !== 'D' && event !== 'Q') throw new UsageError(`--blkparse-event: "${event}" is not D or Q`);
 		if (values['blkparse-event'] !== undefined && format !== undefined && format !== 'blkparse')
 			throw new UsageError('--blkparse-event: only with --format blkparse');
+		const disk = values['trace-disk']?.trim();
+		if (disk === '') throw new UsageError('--trace-disk: empty (give an MSR disk, HOST/DISK or DISK, or a blkparse device, MAJ,MIN)');
 		if (values.speed !== undefined && timing === 'afap') throw new UsageError('--speed: only with --timing trace (afap has no clock to scale)');
 		trace = {
 			file: values.trace,
@@ -199,7 +204,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 			timing,
 			speed: values.speed === undefined ? 1 : positive('--speed', values.speed, 1e-6, 1e9),
 			iodepth: values.iodepth === undefined ? undefined : integer('--iodepth', values.iodepth, 1, 4096),
-			blkparseEvent: event
+			blkparseEvent: event,
+			...(disk !== undefined ? { disk } : {})
 		};
 	} else for (const k of TRACE_ONLY) if (values[k] !== undefined) throw new UsageError(`--${k}: only with --trace`);
 	const outs = (['csv-out', 'perfetto-out', 'metrics-out'] as const).filter((k) => values[k] !== undefined);

@@ -21,7 +21,7 @@ import { FILTER_CLASSES, type FilterDef, type ParamSpec } from '../lib/engine/fi
 import { ParamError } from '../lib/engine/params';
 import { FilterRegistrationError } from '../lib/engine/registry';
 import { FileStoreFactory } from '../lib/engine/storage/file';
-import { MAX_TRACE_ROWS, parseCliArgs, UsageError, type CliArgs, type Command } from './args';
+import { MAX_TRACE_ROWS, parseCliArgs, UsageError, type CliArgs, type Command, type TraceArgs } from './args';
 import { ExportFiles } from './exports';
 import { applyOverrides, chainScenario, parseChain, type ChainFilter } from './chain';
 import { JsonSyntaxError, parseJson } from './json-error';
@@ -30,7 +30,15 @@ import { certifyCommand, CERTIFY_HELP } from './certify';
 import { FioParseError, parseFioJob, type FioParseResult } from '../lib/engine/workload/fio';
 import { fioScenario, fioScenarioError, fioSummaryLines } from './workloads';
 import { DEFAULT_TRACE_IODEPTH, scanTrace, traceReport, traceScenario, traceStreams, traceSummaryLines, type TraceRunOptions } from './traces';
-import { TraceFormatError, traceFormatFromName, type TraceSummary } from '../lib/engine/workload/traces/index';
+import {
+	BLKPARSE_DEVICE,
+	MSR_DISK,
+	TraceFormatError,
+	traceFormatFromName,
+	type TraceFormat,
+	type TraceReaderOptions,
+	type TraceSummary
+} from '../lib/engine/workload/traces/index';
 import { Simulation } from '../lib/engine/simulation';
 import { runResult } from '../lib/engine/result';
 
@@ -226,12 +234,27 @@ function traceRunOptions(args: CliArgs): TraceRunOptions {
 	return {
 		file: t.file,
 		format,
-		reader: format === 'blkparse' ? { blkparse: { event: t.blkparseEvent } } : {},
+		reader: traceReaderOptions(format, t),
 		timing: t.timing,
 		speed: t.speed,
 		iodepth: t.iodepth ?? DEFAULT_TRACE_IODEPTH[t.timing],
 		maxRecords: args.ios
 	};
+}
+
+/** The reader's options from --blkparse-event and --trace-disk (checked against the format). */
+function traceReaderOptions(format: TraceFormat, t: TraceArgs): TraceReaderOptions {
+	const disk = t.disk;
+	if (disk !== undefined && format === 'vscsi') throw new UsageError('--trace-disk: only with msr or blkparse traces (a vscsi trace is one disk)');
+	if (format === 'msr') {
+		if (disk !== undefined && !MSR_DISK.test(disk)) throw new UsageError(`--trace-disk: "${disk}" is not an MSR disk, HOST/DISK or DISK (e.g. hm/0 or 0)`);
+		return disk !== undefined ? { msr: { disk } } : {};
+	}
+	if (format === 'blkparse') {
+		if (disk !== undefined && !BLKPARSE_DEVICE.test(disk)) throw new UsageError(`--trace-disk: "${disk}" is not a blkparse device, MAJ,MIN (e.g. 8,0)`);
+		return { blkparse: { event: t.blkparseEvent, ...(disk !== undefined ? { device: disk } : {}) } };
+	}
+	return {};
 }
 
 /** The first pass over the trace, with file errors told as bad input. */
@@ -444,6 +467,9 @@ Options:
                        trace timing)
   --blkparse-event D|Q which blkparse events to replay: D (default; dispatched to the device,
                        after merging: what a virtual disk sees) or Q (queued, before merging)
+  --trace-disk ID      the disk to replay from a trace of several: an MSR disk as HOST/DISK
+                       (hm/1) or its number (1), a blkparse device as MAJ,MIN (8,16); default:
+                       the first one in the file. The others' records are counted as other disks
   --ios N              every workload issues N I/Os (its runtimeUs is cleared); a trace replay
                        stops after N records
   --csv-out FILE       write the per-I/O trace as CSV: id, disk, op, origin, lba, sectors,

@@ -16,6 +16,7 @@ import {
 	type TraceSummary,
 	type TraceTiming
 } from '../lib/engine/workload/traces/index';
+import { UsageError } from './args';
 import type { ChainFilter } from './chain';
 
 const CHUNK_BYTES = 1 << 20;
@@ -51,13 +52,32 @@ function forEachChunk(file: string, each: (chunk: Uint8Array) => void): void {
 	}
 }
 
-/** First pass: the trace's summary (throws TraceFormatError on malformed input). */
+/**
+ * First pass: the trace's summary (throws TraceFormatError on malformed input, and UsageError
+ * when --trace-disk names a disk the file does not have, or a disk number several hosts have).
+ */
 export function scanTrace(o: TraceRunOptions): TraceSummary {
 	const reader = createTraceReader(o.format, o.reader);
 	const sink = () => {};
 	forEachChunk(o.file, (c) => reader.push(c, sink));
 	reader.end(sink);
+	checkTraceDisk(o, reader.summary);
 	return reader.summary;
+}
+
+function checkTraceDisk(o: TraceRunOptions, summary: TraceSummary): void {
+	const asked = o.reader.msr?.disk ?? o.reader.blkparse?.device;
+	if (asked === undefined) return;
+	const ids = Object.keys(summary.otherDisks);
+	if (summary.disk === undefined) {
+		const what = o.format === 'blkparse' ? `${o.reader.blkparse?.event ?? 'D'} events of device` : 'records of disk';
+		throw new UsageError(`--trace-disk ${asked}: no ${what} ${asked} in ${o.file} (${ids.length ? `it has: ${ids.join(', ')}` : 'it has none'})`);
+	}
+	// MSR by number alone: the same number on another host is a different disk.
+	if (o.format === 'msr' && !asked.includes('/')) {
+		const same = ids.filter((id) => Number(id.slice(id.lastIndexOf('/') + 1)) === Number(asked));
+		if (same.length) throw new UsageError(`--trace-disk ${asked}: several hosts have disk ${asked} (${[summary.disk, ...same].join(', ')}): give HOST/DISK`);
+	}
 }
 
 /** The default VM and disk, sized to hold every sector the trace touches, with the given chain. */
@@ -122,6 +142,8 @@ export function traceReport(o: TraceRunOptions, summary: TraceSummary, s: TraceS
 		unmaps: summary.unmaps,
 		skipped: summary.skipped,
 		skippedWhy: summary.skippedWhy,
+		...(summary.disk !== undefined ? { disk: summary.disk } : {}),
+		otherDisks: summary.otherDisks,
 		spanUs: summary.records > 0 ? summary.lastTimeUs - summary.firstTimeUs : 0,
 		replayed: s?.issued ?? 0,
 		timing: o.timing,
@@ -147,6 +169,11 @@ export function traceSummaryLines(r: ReturnType<typeof traceReport>): string[] {
 			`), replayed ${r.replayed}, timing ${timing}`
 	];
 	if (r.skipped) out.push(`    skipped (no disk I/O): ${r.skipped} (${skipped})`);
+	const others = Object.entries(r.otherDisks);
+	if (others.length)
+		out.push(
+			`    other disks: ${others.reduce((a, [, n]) => a + n, 0)} records not replayed (${others.map(([d, n]) => `${d}: ${n}`).join(', ')}); replayed: ${r.disk}, choose with --trace-disk`
+		);
 	if (r.late.ios) out.push(`    late: ${r.late.ios} I/Os issued after their trace time (queue full or overlapping I/O), at most ${Math.round(r.late.maxUs)}µs`);
 	if (r.wrapped) out.push(`    wrapped: ${r.wrapped} records beyond the disk`);
 	return out;

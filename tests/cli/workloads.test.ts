@@ -85,6 +85,17 @@ beforeAll(() => {
 			'  8,0    0        6     0.000201000   200  D   R 2048 + 16 [cat]'
 		].join('\n') + '\n'
 	);
+	fs.writeFileSync(
+		path.join(dir, 'two.blkparse'),
+		[
+			'  8,0    0        1     0.000000000   100  D   W 2048 + 8 [dd]',
+			'  8,16   1        1     0.000001000   100  D   W 0 + 8 [dd]',
+			'  8,16   1        2     0.000002000   100  D  WS 8 + 8 [dd]'
+		].join('\n') + '\n'
+	);
+	fs.writeFileSync(path.join(dir, 'hosts.csv'), '128166372003061629,hm,0,Write,0,4096,10\n128166372003061639,prn,0,Write,0,4096,10\n');
+	fs.writeFileSync(path.join(dir, 'x.vscsi'), new Uint8Array(32));
+	fs.writeFileSync(path.join(dir, 'broken.blkparse'), '  8,0 0 1 0.000000000 100 D W 2048 + 8 [dd]\n  8,0 0 2 0.000001000 100 D W 2056 + 8x [dd]\n');
 	fs.writeFileSync(path.join(dir, 'broken.csv'), '128166372003061629,hm,0,Write,4096,8192,10\n128166372003061630,hm,0,Write,4096\n');
 });
 
@@ -154,10 +165,11 @@ describe.concurrent('vaio run --trace', () => {
 		]);
 		for (const o of [msr, q]) expect(o.code, o.stderr).toBe(0);
 		expect(msr.stdout).toMatch(/^ {2}workload: msr trace hm_0\.csv: 3 I\/O records \(reads=2, writes=1\), replayed 3, timing from the trace$/m);
-		expect(msr.stdout).toMatch(/^ {4}skipped \(no disk I\/O\): 1 \(disk hm\/1: 1\)$/m);
+		expect(msr.stdout).toMatch(/^ {4}other disks: 1 records not replayed \(hm\/1: 1\); replayed: hm\/0, choose with --trace-disk$/m);
+		expect(msr.stdout).not.toMatch(/no disk I\/O/);
 		const m = JSON.parse(fs.readFileSync(path.join(dir, 'msr.json'), 'utf8'));
 		expect(m.ios).toBe(3);
-		expect(m.trace).toMatchObject({ format: 'msr', records: 3, reads: 2, writes: 1, skipped: 1, skippedWhy: { 'disk hm/1': 1 }, timing: 'trace', diskBytes: 2 ** 21 });
+		expect(m.trace).toMatchObject({ format: 'msr', records: 3, reads: 2, writes: 1, skipped: 0, skippedWhy: {}, disk: 'hm/0', otherDisks: { 'hm/1': 1 }, timing: 'trace', diskBytes: 2 ** 21 });
 		// The replay takes the trace's 20 ms (the last record issues at 20 ms).
 		expect(m.elapsedUs).toBeGreaterThan(20_000);
 		expect(m.verify.sectorsChecked).toBe(8 + 128);
@@ -166,6 +178,45 @@ describe.concurrent('vaio run --trace', () => {
 		expect(r.trace).toMatchObject({ format: 'blkparse', event: 'Q', records: 3, writes: 2, reads: 1, speed: 10 });
 		// The Q events span 201 µs of trace; at ten times the speed the last one issues at 20.1 µs.
 		expect(r.elapsedUs).toBeLessThan(201);
+	});
+
+	test('--trace-disk replays another disk of an MSR file or another blkparse device', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [byKey, byNumber, dev] = await Promise.all([
+			vaio('run', '--trace', 'hm_0.csv', '--trace-disk', 'hm/1', '--json'),
+			vaio('run', '--trace', 'hm_0.csv', '--trace-disk', '1', '--json'),
+			vaio('run', '--trace', 'two.blkparse', '--trace-disk', '8,16', '--json')
+		]);
+		for (const o of [byKey, byNumber, dev]) expect(o.code, o.stderr).toBe(0);
+		for (const o of [byKey, byNumber]) {
+			const r = JSON.parse(o.stdout);
+			expect(r.ios).toBe(1);
+			expect(r.trace).toMatchObject({ records: 1, reads: 1, disk: 'hm/1', otherDisks: { 'hm/0': 3 } });
+		}
+		const d = JSON.parse(dev.stdout);
+		expect(d.ios).toBe(2);
+		expect(d.trace).toMatchObject({ records: 2, writes: 2, disk: '8,16', otherDisks: { '8,0': 1 } });
+	});
+
+	test('--trace-disk: a disk the file does not have, an ambiguous number, a malformed id, a vscsi trace', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [absent, absentDev, ambiguous, badMsr, badDev, vscsi] = await Promise.all([
+			vaio('run', '--trace', 'hm_0.csv', '--trace-disk', 'hm/7'),
+			vaio('run', '--trace', 'two.blkparse', '--trace-disk', '8,32'),
+			vaio('run', '--trace', 'hosts.csv', '--trace-disk', '0'),
+			vaio('run', '--trace', 'hm_0.csv', '--trace-disk', '8,0'),
+			vaio('run', '--trace', 'two.blkparse', '--trace-disk', 'sda'),
+			vaio('run', '--trace', 'x.vscsi', '--trace-disk', '0')
+		]);
+		expectBadInput(expect, absent, /^vaio: --trace-disk hm\/7: no records of disk hm\/7 in hm_0\.csv \(it has: hm\/0, hm\/1\)$/);
+		expectBadInput(expect, absentDev, /^vaio: --trace-disk 8,32: no D events of device 8,32 in two\.blkparse \(it has: 8,0, 8,16\)$/);
+		expectBadInput(expect, ambiguous, /^vaio: --trace-disk 0: several hosts have disk 0 \(hm\/0, prn\/0\): give HOST\/DISK$/);
+		expectBadInput(expect, badMsr, /^vaio: --trace-disk: "8,0" is not an MSR disk, HOST\/DISK or DISK \(e\.g\. hm\/0 or 0\)$/);
+		expectBadInput(expect, badDev, /^vaio: --trace-disk: "sda" is not a blkparse device, MAJ,MIN \(e\.g\. 8,0\)$/);
+		expectBadInput(expect, vscsi, /^vaio: --trace-disk: only with msr or blkparse traces \(a vscsi trace is one disk\)$/);
+	});
+
+	test('a blkparse event with a broken sector, count or RWBS is bad input naming its line', { timeout: TIMEOUT }, async ({ expect }) => {
+		const o = await vaio('run', '--trace', 'broken.blkparse');
+		expectBadInput(expect, o, /^vaio: broken\.blkparse: blkparse line 2: sector count "8x" is not a whole number \(in "2056 \+ 8x"\)$/);
 	});
 
 	test('a malformed trace is bad input naming the position; a trace needs a format', { timeout: TIMEOUT }, async ({ expect }) => {

@@ -22,6 +22,11 @@ export interface GuestStream {
 	readonly done: boolean;
 	nextIssueTime(now: number): number;
 	next(now: number): GuestIoSpec | null;
+	/**
+	 * Told when an I/O that `next` handed out is issued: at once, or later when it waited for an
+	 * overlapping I/O (a trace replay measures lateness at issue, not when the record was taken).
+	 */
+	onIssue?(spec: GuestIoSpec, now: number): void;
 }
 
 interface StreamState {
@@ -151,6 +156,7 @@ export class Guest {
 		this.mark(spec, true);
 		s.inFlight++;
 		this.metrics.issued(now);
+		s.stream.onIssue?.(spec, now);
 		this.chain.submit(io, this.completedFn);
 	}
 

@@ -569,7 +569,14 @@ export class EngineSession {
 		if (!this.replay) throw new Error('no trace replay is loaded');
 		const p = this.replay.end();
 		if (p.error) this.sim?.addLog('replay', `${p.fileName}: ${p.error}`);
-		else this.sim?.addLog('replay', `${p.fileName}: all ${p.bytes} bytes read, ${p.records} I/O records${p.skipped ? ` (${p.skipped} records without disk I/O skipped)` : ''}`);
+		else {
+			const others = Object.entries(p.otherDisks);
+			const notes = [
+				...(p.skipped ? [`${p.skipped} records without disk I/O skipped`] : []),
+				...(others.length ? [`records of other disks not replayed: ${others.map(([d, n]) => `${d}: ${n}`).join(', ')}`] : [])
+			];
+			this.sim?.addLog('replay', `${p.fileName}: all ${p.bytes} bytes read, ${p.records} I/O records${notes.length ? ` (${notes.join('; ')})` : ''}`);
+		}
 		return p;
 	}
 

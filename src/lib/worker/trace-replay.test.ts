@@ -101,6 +101,41 @@ describe('trace replay streamed from the page', () => {
 		expect(r.ios).toBe(n);
 	}, 60_000);
 
+	it('an MSR file with several disks: the first (or the one asked for) replays, the others are counted as other disks', async () => {
+		const csv = new TextEncoder().encode(
+			['128166372003061629,hm,0,Write,0,4096,1', '128166372003061639,hm,1,Write,4096,4096,1', '128166372003061649,hm,0,Read,0,4096,1'].join('\n') + '\n'
+		);
+		for (const [reader, ios, others] of [
+			[undefined, 2, { 'hm/1': 1 }],
+			[{ msr: { disk: 'hm/1' } }, 1, { 'hm/0': 2 }]
+		] as const) {
+			const s = session();
+			await s.load(defaultScenario(), false, { fileName: 'hm.csv', format: 'msr', timing: 'afap', totalBytes: csv.length, ...(reader ? { reader } : {}) });
+			const done = s.runToEnd();
+			await s.replayPush(csv);
+			const end = s.replayEnd();
+			expect(end).toMatchObject({ records: ios, skipped: 0, otherDisks: others });
+			expect((await done).ios).toBe(ios);
+			expect(s.frame().log.some((e) => e.source === 'replay' && e.message.includes(`records of other disks not replayed: ${Object.keys(others)[0]}`))).toBe(true);
+		}
+	});
+
+	it('trace timing: an I/O parked behind an overlapping one counts as late from when it is issued', async () => {
+		// Eight disjoint 512-byte writes in one 4 KiB block, all at the same time: seven wait.
+		const csv = new TextEncoder().encode(Array.from({ length: 8 }, (_, i) => `128166372003061629,hm,0,Write,${i * 512},512,1`).join('\n') + '\n');
+		const s = session();
+		await s.load(defaultScenario(), false, { fileName: 'same.csv', format: 'msr', timing: 'trace', totalBytes: csv.length });
+		const done = s.runToEnd();
+		await s.replayPush(csv);
+		s.replayEnd();
+		const r = await done;
+		expect(r.ios).toBe(8);
+		expect(s.replayStatus()).toMatchObject({ issued: 8, late: 7 });
+		// The last write is issued once the seventh completes, before the run ends.
+		expect(s.replayStatus()!.maxLateUs).toBeGreaterThan(0);
+		expect(s.replayStatus()!.maxLateUs).toBeLessThan(r.elapsedUs);
+	});
+
 	it('a malformed file fails with its position; loading another scenario cancels a replay', async () => {
 		const s = session();
 		await s.load(defaultScenario(), false, { fileName: 'bad.csv', format: 'msr', timing: 'afap', totalBytes: 20 });

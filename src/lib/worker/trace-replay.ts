@@ -23,6 +23,7 @@ import {
 	TraceStream,
 	type TraceFormat,
 	type TraceReader,
+	type TraceReaderOptions,
 	type TraceTiming
 } from '../engine/workload/traces/index';
 
@@ -50,6 +51,8 @@ export interface ReplayOptions {
 	timeScale?: number;
 	/** The disk that replays it ("vm/disk"); default: the scenario's first disk. */
 	diskKey?: string;
+	/** The reader's options (which disk of an MSR file, which device and event of blkparse). */
+	reader?: TraceReaderOptions;
 }
 
 export interface ReplayProgress {
@@ -66,8 +69,10 @@ export interface ReplayProgress {
 	writes: number;
 	flushes: number;
 	unmaps: number;
-	/** Well-formed records with no disk I/O (other SCSI commands, other devices). */
+	/** Well-formed records with no disk I/O (other SCSI commands, requests without data). */
 	skipped: number;
+	/** Records of the file's other disks (MSR disks, blkparse devices), by id: not replayed. */
+	otherDisks: Record<string, number>;
 	/** Records handed to the guest so far. */
 	issued: number;
 	/** Records that reached beyond the disk (wrapped around). */
@@ -98,7 +103,7 @@ export class TraceReplay implements GuestStream {
 		readonly options: ReplayOptions,
 		diskKey: string
 	) {
-		this.reader = createTraceReader(options.format);
+		this.reader = createTraceReader(options.format, options.reader);
 		this.diskKey = diskKey;
 	}
 
@@ -204,6 +209,7 @@ export class TraceReplay implements GuestStream {
 			flushes: s.flushes,
 			unmaps: s.unmaps,
 			skipped: s.skipped,
+			otherDisks: { ...s.otherDisks },
 			issued: i?.issued ?? 0,
 			wrapped: i?.wrapped ?? 0,
 			late: i?.late ?? 0,
@@ -243,6 +249,10 @@ export class TraceReplay implements GuestStream {
 		const spec = this.inner.next(now);
 		if (this.roomWaiters.length > 0 && this.queue.pending <= LOW_WATER) this.wakeRoom();
 		return spec;
+	}
+
+	onIssue(spec: GuestIoSpec, now: number): void {
+		this.inner?.onIssue(spec, now);
 	}
 
 	private fail(e: unknown): void {

@@ -16,12 +16,18 @@
  * FUA/preflush marker on an empty request) is a flush; a write with F (FWS) is a write. N and
  * records with no sectors otherwise carry no I/O and are skipped. Times are the trace's seconds
  * since its start, in µs. The first device seen (or the one asked for, "8,0") is replayed;
- * events of other devices are counted as skipped. The summary blkparse prints at the end
+ * events of other devices are counted by device in the summary's otherDisks. The summary blkparse prints at the end
  * ("CPU0 (8,0):", "Total (8,0):", …) ends the events; a line that is none of these is an error.
+ *
+ * Events of the replayed action are read strictly: after RWBS (letters of F?[DWRN]F?A?S?M?, and
+ * B for barrier in old versions) blkparse prints one of "SECTOR + COUNT", nothing (a request
+ * without sectors), or the byte count of a SCSI pass-through command, each optionally followed
+ * by "(ELAPSED)" or "(CDB bytes)" and "[PROCESS]". Anything else there is a broken line, not a
+ * request without data. Other actions (G, I, M, C, P, U, m, …) print other fields: not checked.
  */
 import { Op, type OpCode } from '../../io';
 import { LineTraceReader, quote } from './lines';
-import { emit, extentProblem, skip, type TraceSink } from './types';
+import { emit, extentProblem, otherDisk, skip, type TraceSink } from './types';
 
 export interface BlkparseOptions {
 	/** The action replayed: D (dispatch, the default) or Q (queue). */
@@ -31,7 +37,16 @@ export interface BlkparseOptions {
 }
 
 const EVENT = /^\s*(\d+),(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\.(\d+)\s+(\d+)\s+([A-Za-z]{1,2})\s+([A-Z]+)(?:\s+(.*))?$/;
-const EXTENT = /^(\d+)\s*\+\s*(\d+)\b/;
+const RWBS = /^[DWRNFASMB]+$/;
+const RWBS_OP = /[DWRN]/;
+/** After RWBS: the fields before "[PROCESS]" (PROCESS may hold anything, spaces and brackets too). */
+const FIELDS = /^([^[]*?)\s*(?:\[.*\])?$/;
+const ELAPSED = /^\(\s*\d+\)$/;
+const SECTOR_EXTENT = /^(\S+)\s*\+\s*(\S*)(?:\s+(\(\s*\d+\)))?$/;
+const PASS_THROUGH = /^\d+(?:\s+\([0-9A-Fa-f ]*\))?$/;
+const DIGITS = /^\d+$/;
+/** A device as asked for: "MAJ,MIN". */
+export const BLKPARSE_DEVICE = /^(\d+)\s*,\s*(\d+)$/;
 const TRAILER = /^(?:(?:CPU\d+|Total|Throughput|Events)\s*\(|Skips:)/;
 
 export class BlkparseReader extends LineTraceReader {
@@ -44,7 +59,11 @@ export class BlkparseReader extends LineTraceReader {
 		super();
 		this.event = options.event ?? 'D';
 		if (this.event !== 'D' && this.event !== 'Q') throw new RangeError(`blkparse: event must be D or Q, got ${String(options.event)}`);
-		this.device = options.device;
+		if (options.device !== undefined) {
+			const d = BLKPARSE_DEVICE.exec(options.device.trim());
+			if (!d) throw new RangeError(`blkparse: device "${options.device}" is not MAJ,MIN (e.g. 8,0)`);
+			this.device = `${Number(d[1])},${Number(d[2])}`;
+		}
 	}
 
 	protected parseLine(line: string, sink: TraceSink): void {
@@ -61,20 +80,28 @@ export class BlkparseReader extends LineTraceReader {
 		}
 		const action = m![8];
 		if (action !== this.event) return;
-		const device = `${m![1]},${m![2]}`;
+		const rwbs = m![9];
+		if (!RWBS.test(rwbs) || !RWBS_OP.test(rwbs))
+			this.fail(`RWBS ${quote(rwbs)} is not one blkparse prints (R, W, D or N, with F, A, S, M): ${quote(line)}`);
+		const fields = FIELDS.exec((m![10] ?? '').trim());
+		if (!fields) this.fail(`text after [PROCESS]: ${quote(line)}`);
+		const ext = this.extent(fields![1], rwbs);
+		const device = `${Number(m![1])},${Number(m![2])}`;
 		this.device ??= device;
 		if (device !== this.device) {
-			skip(this.summary, `device ${device}`);
+			otherDisk(this.summary, device);
+			return;
+		}
+		this.summary.disk = device;
+		if (ext === 'pass-through') {
+			skip(this.summary, `SCSI pass-through (${rwbs})`);
 			return;
 		}
 		const nanos = m![6];
 		if (nanos.length > 9) this.fail(`time ${m![5]}.${nanos} has more than 9 decimals`);
 		const timeUs = Number(m![5]) * 1e6 + Number(nanos.padEnd(9, '0')) / 1000;
 		if (!Number.isFinite(timeUs) || timeUs > 1e15) this.fail(`time ${m![5]}.${nanos} is out of range`);
-		const rwbs = m![9];
-		const rest = m![10] ?? '';
-		const ext = EXTENT.exec(rest);
-		const sectors = ext ? Number(ext[2]) : 0;
+		const sectors = ext ? ext.sectors : 0;
 		let op: OpCode | -1;
 		if (sectors > 0) op = rwbs.includes('D') ? Op.unmap : rwbs.includes('W') ? Op.write : rwbs.includes('R') ? Op.read : -1;
 		else op = rwbs.includes('F') ? Op.flush : -1;
@@ -86,10 +113,28 @@ export class BlkparseReader extends LineTraceReader {
 			emit(this.summary, sink, timeUs, op, 0, 0);
 			return;
 		}
-		const lba = Number(ext![1]);
-		if (!Number.isSafeInteger(lba)) this.fail(`sector ${ext![1]} is too large`);
+		const lba = ext!.lba;
 		const problem = extentProblem(lba, sectors);
 		if (problem) this.fail(problem);
 		emit(this.summary, sink, timeUs, op, lba, sectors);
+	}
+
+	/**
+	 * The extent of a replayed event from the fields after RWBS: null for a request without
+	 * sectors, 'pass-through' for a SCSI command's byte count. A broken field is an error.
+	 */
+	private extent(fields: string, rwbs: string): { lba: number; sectors: number } | null | 'pass-through' {
+		if (fields === '' || ELAPSED.test(fields)) return null;
+		const e = SECTOR_EXTENT.exec(fields);
+		if (e) {
+			if (!DIGITS.test(e[1])) this.fail(`sector ${quote(e[1])} is not a whole number (in ${quote(fields)})`);
+			if (e[2] === '') this.fail(`the sector count is missing after "${e[1]} +"`);
+			if (!DIGITS.test(e[2])) this.fail(`sector count ${quote(e[2])} is not a whole number (in ${quote(fields)})`);
+			const lba = Number(e[1]);
+			if (!Number.isSafeInteger(lba)) this.fail(`sector ${e[1]} is too large`);
+			return { lba, sectors: Number(e[2]) };
+		}
+		if (PASS_THROUGH.test(fields)) return 'pass-through';
+		return this.fail(`expected "SECTOR + COUNT" or nothing before [PROCESS] after RWBS ${rwbs}, got ${quote(fields)}`);
 	}
 }

@@ -7,8 +7,8 @@ import { TraceRecordBuffer, type TraceFormat, type TraceReader, type TraceSummar
 import { VscsiReader } from './vscsi';
 
 export * from './types';
-export { BlkparseReader, type BlkparseOptions } from './blkparse';
-export { MsrReader, type MsrOptions } from './msr';
+export { BlkparseReader, BLKPARSE_DEVICE, type BlkparseOptions } from './blkparse';
+export { MsrReader, MSR_DISK, type MsrOptions } from './msr';
 export { VscsiReader } from './vscsi';
 export { TraceStream, type TraceStreamOptions, type TraceTiming } from './stream';
 

@@ -9,22 +9,31 @@
  * are skipped. Filetimes are beyond 2^53 µs, so record times are µs since the file's first
  * record (computed exactly from the digits). Offsets are rounded down and ends up to whole
  * 512-byte sectors. A file holds one disk; should it hold several, the first disk seen (or the
- * one asked for, "host/disk") is replayed and the others' records are counted as skipped.
+ * one asked for: "host/disk", or "disk" for that number on the first host that has it) is
+ * replayed and the others' records are counted by disk in the summary's otherDisks.
  */
 import { Op } from '../../io';
 import { LineTraceReader, quote } from './lines';
-import { emit, extentProblem, skip, type TraceSink } from './types';
+import { emit, extentProblem, otherDisk, skip, type TraceSink } from './types';
 
 export interface MsrOptions {
-	/** The disk to replay, "hostname/disknumber" (default: the first one in the file). */
+	/**
+	 * The disk to replay: "hostname/disknumber", or "disknumber" alone for the first host with
+	 * that disk (default: the first disk in the file).
+	 */
 	disk?: string;
 }
 
 const DIGITS = /^\d+$/;
+/** An MSR disk as asked for: "host/disk" or "disk". */
+export const MSR_DISK = /^(?:([^/,\s]+)\/)?(\d+)$/;
 
 export class MsrReader extends LineTraceReader {
 	readonly format = 'msr' as const;
+	/** The disk replayed ("host/disk"), fixed by the first record that matches. */
 	private disk: string | undefined;
+	private readonly wantHost: string | undefined;
+	private readonly wantDisk: number | undefined;
 	private seenRecord = false;
 	/** The first timestamp split in two exact halves: ticks = hi·1e9 + lo. */
 	private t0Hi = 0;
@@ -32,7 +41,12 @@ export class MsrReader extends LineTraceReader {
 
 	constructor(options: MsrOptions = {}) {
 		super();
-		this.disk = options.disk;
+		if (options.disk !== undefined) {
+			const m = MSR_DISK.exec(options.disk.trim());
+			if (!m) throw new RangeError(`msr: disk "${options.disk}" is not HOST/DISK or DISK (e.g. hm/0 or 0)`);
+			this.wantHost = m[1];
+			this.wantDisk = Number(m[2]);
+		}
 	}
 
 	protected parseLine(line: string, sink: TraceSink): void {
@@ -58,9 +72,12 @@ export class MsrReader extends LineTraceReader {
 			this.t0Lo = lo;
 		}
 		const key = `${host}/${diskNo}`;
-		this.disk ??= key;
+		if (this.disk === undefined && (this.wantDisk === undefined || (Number(diskNo) === this.wantDisk && (this.wantHost ?? host) === host))) {
+			this.disk = key;
+			this.summary.disk = key;
+		}
 		if (key !== this.disk) {
-			skip(this.summary, `disk ${key}`);
+			otherDisk(this.summary, key);
 			return;
 		}
 		if (bytes === 0) {

@@ -4,8 +4,9 @@
  * - Timing 'trace': record k is issued at start + (t_k − t_0)·timeScale, where t_0 is the first
  *   record's time and start the virtual time the replay began; the stream's queue depth only
  *   bounds how many are outstanding (an I/O whose time has come waits while the queue is full, or
- *   while an overlapping I/O is in flight, and counts as late). Timestamps that go backwards are
- *   issued at once.
+ *   while an overlapping I/O is in flight, and counts as late). Lateness is measured when the
+ *   guest issues the I/O (GuestStream.onIssue), not when the record is taken: an I/O parked behind
+ *   an overlapping one is issued later. Timestamps that go backwards are issued at once.
  * - Timing 'afap' (as fast as possible): the next record is issued whenever the queue has room.
  * Writes carry fresh content ids from the disk's ContentSource (optionally with a dedupe
  * percentage); reads are verified as every guest read is. A record beyond the end of the disk
@@ -46,6 +47,11 @@ export class TraceStream implements GuestStream {
 	/** Trace timing: I/Os issued after their time, and the largest delay (µs). */
 	late = 0;
 	maxLateUs = 0;
+	/** Trace timing: the due time of the I/O handed out last, until it is issued. */
+	private lastSpec: GuestIoSpec | undefined;
+	private lastDue = 0;
+	/** Older I/Os handed out and not issued yet (rare: the guest parks at most one per stream). */
+	private readonly waiting = new Map<GuestIoSpec, number>();
 
 	private readonly next_: TraceRecord = { timeUs: 0, op: Op.read, lba: 0, sectors: 0 };
 	private has = false;
@@ -82,13 +88,7 @@ export class TraceStream implements GuestStream {
 		if (!this.has) return null;
 		if (this.startAt < 0) this.startAt = now;
 		const r = this.next_;
-		if (this.options.timing === 'trace') {
-			const lateBy = now - this.due();
-			if (lateBy > 0) {
-				this.late++;
-				if (lateBy > this.maxLateUs) this.maxLateUs = lateBy;
-			}
-		}
+		const due = this.options.timing === 'trace' ? this.due() : 0;
 		const op = r.op as OpCode;
 		let lba = r.lba;
 		let sectors = r.sectors;
@@ -122,7 +122,31 @@ export class TraceStream implements GuestStream {
 		}
 		this.issued++;
 		this.advance();
+		if (this.options.timing === 'trace') {
+			if (this.lastSpec) this.waiting.set(this.lastSpec, this.lastDue);
+			this.lastSpec = spec;
+			this.lastDue = due;
+		}
 		return spec;
+	}
+
+	/** The guest issued `spec` at `now`: late if after its time in the trace. */
+	onIssue(spec: GuestIoSpec, now: number): void {
+		let due: number;
+		if (spec === this.lastSpec) {
+			due = this.lastDue;
+			this.lastSpec = undefined;
+		} else {
+			const d = this.waiting.get(spec);
+			if (d === undefined) return;
+			this.waiting.delete(spec);
+			due = d;
+		}
+		const lateBy = now - due;
+		if (lateBy > 0) {
+			this.late++;
+			if (lateBy > this.maxLateUs) this.maxLateUs = lateBy;
+		}
 	}
 
 	private due(): number {

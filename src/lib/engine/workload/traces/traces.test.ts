@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Prng } from '../../clock';
 import { Op } from '../../io';
 import { builtinRegistry } from '../../../filters';
+import { heldRows } from '../../export/rows';
 import { runResult } from '../../result';
 import { Simulation } from '../../simulation';
 import { ContentSource } from '../contents';
@@ -152,7 +153,7 @@ describe('msr (SNIA MSR Cambridge CSV)', () => {
 		'128166372003061600,hm,1,Read,512,0,7'
 	].join('\n');
 
-	it('reads records; time is µs since the first record, exactly; other disks and empty I/O are skipped', () => {
+	it('reads records; time is µs since the first record, exactly; other disks are counted apart, empty I/O is skipped', () => {
 		for (const chunkBytes of [1, 7, 1 << 20]) {
 			const { records: r, summary } = readTrace('msr', CSV, { chunkBytes });
 			expect(records(r)).toEqual([
@@ -160,13 +161,25 @@ describe('msr (SNIA MSR Cambridge CSV)', () => {
 				{ timeUs: 1, op: Op.write, lba: 6160462, sectors: 12 },
 				{ timeUs: 1_000_000.1, op: Op.write, lba: 1, sectors: 2 }
 			]);
-			expect(summary).toMatchObject({ records: 3, reads: 1, writes: 2, skipped: 2, skippedWhy: { 'disk hm/2': 1, 'zero size': 1 } });
+			expect(summary).toMatchObject({ records: 3, reads: 1, writes: 2, skipped: 1, disk: 'hm/1', otherDisks: { 'hm/2': 1 } });
+			expect(summary.skippedWhy).toEqual({ 'zero size': 1 });
 		}
 	});
 
-	it('replays another disk when asked', () => {
-		const { records: r } = readTrace('msr', CSV, { msr: { disk: 'hm/2' } });
-		expect(records(r)).toEqual([{ timeUs: 1_000_000, op: Op.write, lba: 0, sectors: 1 }]);
+	it('replays another disk when asked, by HOST/DISK or by the disk number', () => {
+		for (const disk of ['hm/2', '2', ' 2 ']) {
+			const { records: r, summary } = readTrace('msr', CSV, { msr: { disk } });
+			expect(records(r)).toEqual([{ timeUs: 1_000_000, op: Op.write, lba: 0, sectors: 1 }]);
+			expect(summary).toMatchObject({ disk: 'hm/2', otherDisks: { 'hm/1': 4 } });
+		}
+		// A disk number on several hosts: the first host that has it; the other is another disk.
+		const two = `${CSV}\n128166372013061631,prn,2,Read,0,512,5\n`;
+		expect(readTrace('msr', two, { msr: { disk: '2' } }).summary).toMatchObject({ records: 1, disk: 'hm/2', otherDisks: { 'hm/1': 4, 'prn/2': 1 } });
+		expect(readTrace('msr', two, { msr: { disk: 'prn/2' } }).summary).toMatchObject({ records: 1, reads: 1, disk: 'prn/2', otherDisks: { 'hm/1': 4, 'hm/2': 1 } });
+		// A disk that is not in the file: nothing replayed, every disk listed.
+		expect(readTrace('msr', CSV, { msr: { disk: 'hm/7' } }).summary).toMatchObject({ records: 0, otherDisks: { 'hm/1': 4, 'hm/2': 1 } });
+		expect(readTrace('msr', CSV, { msr: { disk: 'hm/7' } }).summary.disk).toBeUndefined();
+		expect(() => new MsrReader({ disk: 'hm:1' })).toThrow('msr: disk "hm:1" is not HOST/DISK or DISK (e.g. hm/0 or 0)');
 	});
 
 	it('names the line and the field of malformed input', () => {
@@ -214,7 +227,7 @@ Events (8,0): 16 entries
 				{ timeUs: 201, op: Op.flush, lba: 0, sectors: 0 },
 				{ timeUs: 300, op: Op.unmap, lba: 4096, sectors: 2048 }
 			]);
-			expect(summary).toMatchObject({ records: 4, skipped: 1, skippedWhy: { 'device 8,16': 1 } });
+			expect(summary).toMatchObject({ records: 4, skipped: 0, disk: '8,0', otherDisks: { '8,16': 1 } });
 		}
 	});
 
@@ -228,9 +241,16 @@ Events (8,0): 16 entries
 		]);
 	});
 
-	it('replays another device when asked', () => {
-		const { records: r } = readTrace('blkparse', OUT, { blkparse: { device: '8,16' } });
-		expect(records(r)).toEqual([{ timeUs: 130, op: Op.write, lba: 5, sectors: 8 }]);
+	it('replays another device when asked; the others are counted by device', () => {
+		for (const device of ['8,16', '8, 16']) {
+			const { records: r, summary } = readTrace('blkparse', OUT, { blkparse: { device } });
+			expect(records(r)).toEqual([{ timeUs: 130, op: Op.write, lba: 5, sectors: 8 }]);
+			expect(summary).toMatchObject({ disk: '8,16', otherDisks: { '8,0': 4 } });
+		}
+		const none = readTrace('blkparse', OUT, { blkparse: { device: '8,32' } }).summary;
+		expect(none).toMatchObject({ records: 0, otherDisks: { '8,0': 4, '8,16': 1 } });
+		expect(none.disk).toBeUndefined();
+		expect(() => new BlkparseReader({ device: 'sda' })).toThrow('blkparse: device "sda" is not MAJ,MIN (e.g. 8,0)');
 	});
 
 	it('names the line of malformed input', () => {
@@ -238,6 +258,52 @@ Events (8,0): 16 entries
 			'blkparse line 2: not a blkparse event (expected "MAJ,MIN CPU SEQ SECONDS PID ACTION RWBS …"): "hello world"'
 		);
 		expect(errorOf(() => readTrace('blkparse', '8,0 1 1 0.1 5 D W 1 + 999999999 [x]\n')).message).toMatch(/^blkparse line 1: .* is larger than 64 MiB/);
+	});
+
+	it('a replayed event with a broken sector, count or RWBS is an error naming the line, not a request without data', () => {
+		const lines = OUT.split('\n');
+		const at12 = (event: string) => [...lines.slice(0, 11), event, ...lines.slice(12)].join('\n');
+		const bad = (event: string) => errorOf(() => readTrace('blkparse', at12(event))).message;
+		const head = '8,0 0 2 0.001010000 1234 D';
+		expect(bad(`${head} RA abc + 256 [cat]`)).toBe('blkparse line 12: sector "abc" is not a whole number (in "abc + 256")');
+		expect(bad(`${head} RA 1000 - 256 [cat]`)).toBe('blkparse line 12: expected "SECTOR + COUNT" or nothing before [PROCESS] after RWBS RA, got "1000 - 256"');
+		expect(bad(`${head} RA 1000 + [cat]`)).toBe('blkparse line 12: the sector count is missing after "1000 +"');
+		expect(bad(`${head} RA 1000 + 256x [cat]`)).toBe('blkparse line 12: sector count "256x" is not a whole number (in "1000 + 256x")');
+		expect(bad(`${head} ZZ 1000 + 256 [cat]`)).toMatch(/^blkparse line 12: RWBS "ZZ" is not one blkparse prints \(R, W, D or N, with F, A, S, M\)/);
+		expect(bad(`${head} R 1000 + 8 [cat] trailing`)).toMatch(/^blkparse line 12: text after \[PROCESS\]/);
+		// The same line with a sound extent reads.
+		const { records: r } = readTrace('blkparse', at12(`${head} RA 1000 + 256 [cat]`), { blkparse: { device: '8,0' } });
+		expect(records(r)).toContainEqual({ timeUs: 1010, op: Op.read, lba: 1000, sectors: 256 });
+	});
+
+	it('still reads what blkparse prints: other actions, elapsed times, pass-through commands, odd process names', () => {
+		const out = [
+			'  8,0    0        1     0.000000000  1234  A  WS 2048 + 8 <- (8,1) 0',
+			'  8,0    0        2     0.000001000  1234  Q  WS 2048 + 8 [kworker/u8:2]',
+			'  8,0    0        3     0.000002000  1234  X  WS 2048 / 2052 [kworker/u8:2]',
+			'  8,0    0        4     0.000003000  1234  UT  N [Web Content] 2',
+			'  8,0    0        5     0.000004000  1234  D  WS 2048 + 8 (    1000) [Web Content]',
+			'  8,0    0        6     0.000005000  1234  D  RM 4096 + 16 [a [weird] name]',
+			'  8,0    0        7     0.000006000  1234  D   R 36 (12 01 00 00 24 00) [sg_inq]',
+			'  8,0    0        8     0.000007000  1234  D   N 0 [sg_inq]',
+			'  8,0    0        9     0.000008000  1234  D   N (     12) [swapper/0]',
+			'  8,0    0       10     0.000009000  1234  D FWFS [jbd2/sda1-8]',
+			'  8,0    0       11     0.000010000  1234  D  WB 100 + 8 [old-barrier]',
+			'  8,0    0       12     0.000011000  1234  D  WS 200 + 8',
+			'  8,0    0       13     0.000012000  1234  C  WS 2048 + 8 [0]',
+			'  8,0    0        0     0.000013000     0  m   N cfq1234S / complete rqnoidle 0',
+			'CPU0 (8,0):',
+			' Reads Queued:           0,        0KiB\t Writes Queued:           1,        4KiB'
+		].join('\n');
+		const { records: r, summary } = readTrace('blkparse', out);
+		expect(records(r)).toEqual([
+			{ timeUs: 4, op: Op.write, lba: 2048, sectors: 8 },
+			{ timeUs: 5, op: Op.read, lba: 4096, sectors: 16 },
+			{ timeUs: 9, op: Op.flush, lba: 0, sectors: 0 },
+			{ timeUs: 10, op: Op.write, lba: 100, sectors: 8 },
+			{ timeUs: 11, op: Op.write, lba: 200, sectors: 8 }
+		]);
+		expect(summary.skippedWhy).toEqual({ 'SCSI pass-through (R)': 1, 'SCSI pass-through (N)': 1, 'no data (N)': 1 });
 	});
 });
 
@@ -268,16 +334,25 @@ describe('TraceStream', () => {
 			timeScale: 2
 		});
 		expect(s.nextIssueTime(50)).toBe(50);
-		expect(s.next(50)).toEqual({ op: Op.read, lba: 0, sectors: 8 });
+		const r0 = s.next(50)!;
+		expect(r0).toEqual({ op: Op.read, lba: 0, sectors: 8 });
+		s.onIssue(r0, 50);
 		expect(s.nextIssueTime(60)).toBe(1050);
 		const w = s.next(1100)!;
 		expect(w).toMatchObject({ op: Op.write, lba: 8, sectors: 8 });
 		expect(w.contents).toHaveLength(1);
+		// Lateness counts when the guest issues the I/O, not when the record is taken.
+		expect(s.late).toBe(0);
+		s.onIssue(w, 1100);
 		expect(s.late).toBe(1);
 		expect(s.maxLateUs).toBe(50);
 		// A timestamp that goes backwards is due at once.
 		expect(s.nextIssueTime(1100)).toBe(1100);
-		expect(s.next(1100)).toEqual({ op: Op.read, lba: 16, sectors: 1 });
+		const back = s.next(1100)!;
+		expect(back).toEqual({ op: Op.read, lba: 16, sectors: 1 });
+		s.onIssue(back, 1100);
+		expect(s.late).toBe(2); // due at 850, issued at 1100
+		expect(s.maxLateUs).toBe(250);
 		expect(s.done).toBe(true);
 		expect(s.next(2000)).toBeNull();
 	});
@@ -348,6 +423,63 @@ describe('Simulation streams hook', () => {
 		expect(r.errors.count).toBe(0);
 		expect(stream!.issued).toBe(2000);
 		expect(r.outstanding.max).toBeLessThanOrEqual(16);
+	});
+
+	/** Replays `buf` in trace time on one disk; returns the stream and each I/O's issue time, in record order. */
+	async function replayInTraceTime(buf: TraceRecordBuffer, endSector: number) {
+		let stream: TraceStream | undefined;
+		const sim = await Simulation.create(scenario(Math.max(1, Math.ceil((endSector * 512) / 2 ** 20)) * 2 ** 20), {
+			registry: builtinRegistry(),
+			streams: new Map([
+				[
+					'vm/d',
+					(d) => {
+						stream = new TraceStream(buf, { diskSectors: d.sectors, contents: d.contents, timing: 'trace' });
+						return [{ stream, iodepth: 1024 }];
+					}
+				]
+			])
+		});
+		await sim.run();
+		// The guest issues a stream's I/Os in the order it took them, so I/O ids follow the records.
+		const rows = [...heldRows(sim)].sort((a, b) => a.id - b.id);
+		return { stream: stream!, issuedAt: rows.map((r) => r.issuedAt) };
+	}
+
+	/** Late I/Os and the largest delay, from issue times against the record times. */
+	function lateness(times: number[], issuedAt: number[]): { ios: number; maxUs: number } {
+		let ios = 0;
+		let maxUs = 0;
+		issuedAt.forEach((t, i) => {
+			const by = t - (times[i] - times[0]);
+			if (by > 0) {
+				ios++;
+				maxUs = Math.max(maxUs, by);
+			}
+		});
+		return { ios, maxUs };
+	}
+
+	it('trace timing: an I/O that waits for an overlapping one is late from its issue, not from when it was taken', async () => {
+		// Eight disjoint 512-byte writes in one 4 KiB block, at the same time: each waits for the one before.
+		const csv = Array.from({ length: 8 }, (_, i) => `128166372003061629,hm,0,Write,${i * 512},512,1`).join('\n');
+		const { records: buf, summary } = readTrace('msr', csv);
+		const { stream, issuedAt } = await replayInTraceTime(buf, summary.endSector);
+		expect(issuedAt).toHaveLength(8);
+		expect(issuedAt[0]).toBe(0);
+		expect(stream.late).toBe(7);
+		expect(stream.maxLateUs).toBe(issuedAt[7]);
+		expect(stream.maxLateUs).toBeGreaterThan(0);
+	});
+
+	it.skipIf(!HAVE_REAL_TRACE)('trace timing: late and its maximum agree with the issue times of the real trace', async () => {
+		const { records: buf, summary } = readTrace('vscsi', realBytes.subarray(0, 32 * 5000));
+		const times = records(buf).map((r) => r.timeUs);
+		const { stream, issuedAt } = await replayInTraceTime(buf, summary.endSector);
+		expect(issuedAt).toHaveLength(times.length);
+		const want = lateness(times, issuedAt);
+		expect(want.ios).toBeGreaterThan(0);
+		expect({ ios: stream.late, maxUs: stream.maxLateUs }).toEqual(want);
 	});
 
 	it('names a disk the scenario does not have', async () => {

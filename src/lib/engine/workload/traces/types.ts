@@ -30,10 +30,14 @@ export interface TraceSummary {
 	writes: number;
 	flushes: number;
 	unmaps: number;
-	/** Well-formed records that carry no I/O for a disk (other commands, other devices). */
+	/** Well-formed records that carry no disk I/O (other SCSI commands, requests without data). */
 	skipped: number;
-	/** Why, with a count each ("SCSI opcode 0x12", "device 8,16", …). */
+	/** Why, with a count each ("SCSI opcode 0x12", "zero size", …). */
 	skippedWhy: Record<string, number>;
+	/** Formats with several disks in a file (msr, blkparse): the one replayed, once a record of it is seen. */
+	disk?: string;
+	/** Records of the file's other disks, by id ("hm/1", "8,16"): I/O, but not for the disk replayed. */
+	otherDisks: Record<string, number>;
 	/** One past the highest sector any record touches (the disk must be at least this large). */
 	endSector: number;
 	/** Time of the first record and the latest time seen, µs (NaN before the first record). */
@@ -78,6 +82,7 @@ export function emptySummary(): TraceSummary {
 		unmaps: 0,
 		skipped: 0,
 		skippedWhy: {},
+		otherDisks: {},
 		endSector: 0,
 		firstTimeUs: NaN,
 		lastTimeUs: NaN,
@@ -103,6 +108,11 @@ export function emit(s: TraceSummary, sink: TraceSink, timeUs: number, op: OpCod
 	if (s.records === 1) s.firstTimeUs = s.lastTimeUs = timeUs;
 	else if (timeUs > s.lastTimeUs) s.lastTimeUs = timeUs;
 	sink(timeUs, op, lba, sectors);
+}
+
+/** Counts a record of a disk that is not the one replayed. */
+export function otherDisk(s: TraceSummary, id: string): void {
+	s.otherDisks[id] = (s.otherDisks[id] ?? 0) + 1;
 }
 
 export function skip(s: TraceSummary, why: string): void {
