@@ -121,8 +121,8 @@ describe('trace replay streamed from the page', () => {
 	});
 
 	it('trace timing: an I/O parked behind an overlapping one counts as late from when it is issued', async () => {
-		// Eight disjoint 512-byte writes in one 4 KiB block, all at the same time: seven wait.
-		const csv = new TextEncoder().encode(Array.from({ length: 8 }, (_, i) => `128166372003061629,hm,0,Write,${i * 512},512,1`).join('\n') + '\n');
+		// Eight writes of the same sector, all at the same time: seven wait.
+		const csv = new TextEncoder().encode(Array.from({ length: 8 }, () => `128166372003061629,hm,0,Write,0,512,1`).join('\n') + '\n');
 		const s = session();
 		await s.load(defaultScenario(), false, { fileName: 'same.csv', format: 'msr', timing: 'trace', totalBytes: csv.length });
 		const done = s.runToEnd();
