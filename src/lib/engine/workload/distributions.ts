@@ -7,9 +7,10 @@
  *   O(1) expected time and memory for any number of units (fio precomputes ζ(N) in O(N)).
  * - `pareto:h`: fio's formula, n = (N−1)·u^p with p = ln h / ln(1−h): a share max(h, 1−h) of the
  *   accesses lands on the hottest min(h, 1−h) of the units (h = 0.2 or 0.8 ⇒ 80/20, 0.9 ⇒ 90/10).
- * - `normal:σ%`: centred at the middle of the region, σ = sigmaPct % of it, wrapped into range.
+ * - `normal[:dev%]`: fio's gauss.c, the mean of 12 uniforms (σ ≈ 1/12 of the region) plus a
+ *   uniform deviation of dev % of the region (see NormalPicker).
  *
- * Zipf and pareto produce a popularity rank (0 = hottest); as fio hashes the rank to an offset,
+ * Zipf, pareto and normal produce a rank (zipf, pareto: 0 = hottest); as fio hashes it to an offset,
  * the rank goes through a deterministic bijection (`RankScrambler`) so the hot units are scattered
  * over the region instead of packed at its start. Rank 0 is still the most frequent unit.
  *
@@ -228,28 +229,46 @@ export class ParetoPicker implements OffsetPicker {
 	}
 }
 
-/** Normal centred at the middle of the region, σ = sigmaPct % of the units, wrapped into range. */
+/**
+ * fio's gauss.c: the mean of 12 uniform draws over [0, N] (rounded up), a bell of σ ≈ N/12 around
+ * the centre, widened by a uniform deviation of ±stddev/2 where stddev = ⌈devPct % · N⌉ (at most
+ * N/2; 0 for bare `normal`). A deviation that would leave [0, N) is halved until it fits, as fio
+ * does. fio then hashes the value to scatter the hot units over the region; like zipf and pareto
+ * here, it goes through the RankScrambler instead (a bijection, so the bell's counts are kept
+ * exactly, where fio's hash may fold two values onto one unit).
+ */
 export class NormalPicker implements OffsetPicker {
 	readonly units: number;
-	private readonly centre: number;
-	private readonly sigma: number;
+	readonly scrambler: RankScrambler;
+	/** fio's gs->stddev: the width of the uniform deviation, in units. */
+	readonly stddev: number;
 
-	constructor(units: number, sigmaPct: number) {
-		if (!(sigmaPct >= 0) || !Number.isFinite(sigmaPct)) {
-			throw new RangeError(`normal: sigmaPct must be a finite number ≥ 0, got ${sigmaPct}`);
+	constructor(units: number, devPct: number) {
+		if (!(devPct >= 0 && devPct < 100)) {
+			throw new RangeError(`normal: the deviation must be a percentage in [0, 100), got ${devPct}`);
 		}
 		this.units = units;
-		this.centre = units / 2;
-		this.sigma = (sigmaPct / 100) * units;
+		this.scrambler = new RankScrambler(units);
+		this.stddev = devPct === 0 ? 0 : Math.min(Math.ceil((devPct * units) / 100), Math.floor(units / 2));
+	}
+
+	/** The unscattered value in [0, units): the bell, centred at units/2. */
+	rank(prng: Prng): number {
+		const n = this.units;
+		let sum = 0;
+		for (let i = 0; i < 12; i++) sum += prng.int(n + 1);
+		sum = Math.floor((sum + 11) / 12);
+		if (this.stddev > 0) {
+			let dev = Math.floor(this.stddev * prng.next()) - Math.trunc(this.stddev / 2);
+			// fio's unsigned sum also halves a deviation that would go below 0; stopping at 0
+			// avoids its endless loop when sum = N and the deviation is already 0.
+			while (dev !== 0 && (sum + dev >= n || sum + dev < 0)) dev = Math.trunc(dev / 2);
+			sum += dev;
+		}
+		return sum % n;
 	}
 
 	pick(prng: Prng): number {
-		const n = this.units;
-		let x = Math.floor(this.centre + prng.normal() * this.sigma);
-		if (x < 0 || x >= n) {
-			x %= n;
-			if (x < 0) x += n;
-		}
-		return x;
+		return this.scrambler.map(this.rank(prng));
 	}
 }

@@ -393,7 +393,7 @@ function randomSpec(p: Prng): WorkloadSpec {
 	if (rw.startsWith('rand')) {
 		const k = p.int(4);
 		s.randomDistribution =
-			k === 0 ? { kind: 'random' } : k === 1 ? { kind: 'zipf', theta: 0.5 + p.int(20) / 10 } : k === 2 ? { kind: 'pareto', h: (1 + p.int(9)) / 10 } : { kind: 'normal', sigmaPct: 1 + p.int(99) };
+			k === 0 ? { kind: 'random' } : k === 1 ? { kind: 'zipf', theta: 0.55 + p.int(20) / 10 } : k === 2 ? { kind: 'pareto', h: (1 + p.int(9)) / 10 } : { kind: 'normal', sigmaPct: 1 + p.int(99) };
 	}
 	return s;
 }
@@ -410,6 +410,16 @@ describe('formatFioJob', () => {
 			expect(back.warnings).toEqual([]);
 			expect(back.ignored).toEqual(['ioengine', 'direct', 'filename']);
 		}
+	});
+
+	it('writes bare normal for the default deviation, and refuses distributions fio refuses', () => {
+		const text = formatFioJob([spec({ rw: 'randread', randomDistribution: { kind: 'normal', sigmaPct: 0 } })]);
+		expect(text).toMatch(/^random_distribution=normal$/m);
+		expect(parseFioJob(text).jobs[0].spec.randomDistribution).toEqual({ kind: 'normal', sigmaPct: 0 });
+		expect(() => formatFioJob([{ name: 'hot', spec: spec({ rw: 'randread', randomDistribution: { kind: 'zipf', theta: 1 } }) }])).toThrow(
+			/job "hot": zipf theta must not be 1/
+		);
+		expect(() => formatFioJob([spec({ rw: 'randread', randomDistribution: { kind: 'normal', sigmaPct: 100 } })])).toThrow(/\[0, 100\)/);
 	});
 
 	it('round-trips every preset, and what the parser made of the example files', () => {

@@ -35,6 +35,7 @@
  */
 import { SECTOR_BYTES } from '../io';
 import {
+	fioDistributionProblem,
 	formatBsSplit,
 	formatRandomDistribution,
 	isSequential,
@@ -787,7 +788,8 @@ export interface FioFormatOptions {
 /**
  * A fio job file for the given workloads (one [job] each). parseFioJob(formatFioJob(x)) gives x
  * back for every spec fio can express; values it cannot (fractional µs, IOPS or percentages) are
- * rounded, with a comment saying so.
+ * rounded, with a comment saying so. A distribution fio refuses (zipf:1, normal:100) throws a
+ * RangeError naming the job.
  */
 export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: FioFormatOptions = {}): string {
 	const out: string[] = [];
@@ -826,6 +828,9 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 		if (spec.runtimeUs !== 0) out.push(`runtime=${fioTime(Math.round(spec.runtimeUs))}`);
 		if (spec.runtimeUs !== 0 && Math.round(spec.runtimeUs) !== spec.runtimeUs) out.push(`; runtime rounded from ${spec.runtimeUs}us`);
 		if (spec.ioSize === undefined && (spec.ios > 0 || spec.runtimeUs > 0)) out.push('time_based');
+		// Never write a file fio refuses (zipf:1, normal:100, …): say which job is wrong instead.
+		const distProblem = fioDistributionProblem(spec.randomDistribution);
+		if (distProblem) throw new RangeError(`job "${sectionName(name, i)}": ${distProblem}`);
 		if (spec.randomDistribution.kind !== 'random')
 			out.push(`random_distribution=${formatRandomDistribution(spec.randomDistribution)}`);
 		if (spec.dedupePercentage !== 0) int('dedupe_percentage', spec.dedupePercentage);

@@ -2,7 +2,10 @@ import type { OpCode } from '../io';
 
 export type RwMode = 'read' | 'write' | 'randread' | 'randwrite' | 'randrw' | 'rw' | 'trim' | 'randtrim';
 
-/** fio's random_distribution: random, zipf:θ, pareto:h, normal (sigma as % of the region). */
+/**
+ * fio's random_distribution: random, zipf:θ (θ ≠ 1), pareto:h, normal (sigmaPct: fio's normal:N,
+ * the deviation added to the 12-uniform bell, as % of the region; 0 = bare `normal`).
+ */
 export type RandomDistribution =
 	| { kind: 'random' }
 	| { kind: 'zipf'; theta: number }
