@@ -8,6 +8,7 @@
  * No runes and relative imports only, so Node (unit and e2e tests) can use it as it is.
  */
 import { FioParseError, formatFioJob, parseFioJob } from '../engine/workload/fio';
+import { MAX_DISK_BYTES } from '../engine/io';
 import { defaultWorkload } from '../engine/workload/spec';
 import type { WorkloadSpec } from '../engine/workload/types';
 import type { EditableScenario, WorkloadEntry } from './editable-scenario';
@@ -84,7 +85,7 @@ export function importFioJob(text: string, fileName: string): FioImport {
 	const r = parseFioJob(text, fileName);
 	let reach = 0;
 	for (const j of r.jobs) if (j.spec.size > 0) reach = Math.max(reach, j.spec.offset + j.spec.size);
-	for (const j of r.jobs) if (j.spec.offset >= reach) reach = Math.max(reach, j.spec.offset + MiB);
+	for (const j of r.jobs) if (j.spec.offset >= reach) reach = Math.max(reach, Math.min(j.spec.offset + MiB, MAX_DISK_BYTES));
 	return {
 		fileName,
 		workloads: r.jobs.map((j) => entryFromSpec(j.spec)),

@@ -4,12 +4,11 @@
  * one-line error that names the field (as a dotted path) and the reason.
  */
 import * as v from 'valibot';
-import { parseSize } from '../io';
+import { MAX_DISK_BYTES, parseSize } from '../io';
 import { FILTER_CLASSES } from '../filter';
 
 export const SCENARIO_VERSION = 1;
 
-const MAX_DISK_BYTES = 64 * 2 ** 40; // 64 TiB, the VMDK maximum
 const name = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1–64 letters, digits, dots, dashes or underscores'));
 
 /** A byte size: a number of bytes or a string such as "4k", "20GiB". */

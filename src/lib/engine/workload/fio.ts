@@ -33,7 +33,7 @@
  * device when neither size nor io_size is given; the generator does so only without number_ios
  * and runtime (the disk's size is not known to the job file).
  */
-import { SECTOR_BYTES } from '../io';
+import { MAX_DISK_BYTES, SECTOR_BYTES } from '../io';
 import {
 	fioDistributionProblem,
 	formatBsSplit,
@@ -292,8 +292,10 @@ export function parseFioJob(text: string, fileName = 'job.fio'): FioParseResult 
 		if (inGlobal) globals.push(entry);
 		else current!.entries.push(entry);
 	});
+	// The last line of the file: a final newline does not start another line.
+	const lastLine = Math.max(1, lines.length > 1 && lines[lines.length - 1] === '' ? lines.length - 1 : lines.length);
 	if (sections.length === 0)
-		fail(lines.length > 0 ? lines.length : 1, globals.length > 0 ? 'no job: only [global] options (add a [jobname] section)' : 'no job sections ([jobname] followed by options)');
+		fail(lastLine, globals.length > 0 ? 'no job: only [global] options (add a [jobname] section)' : 'no job sections ([jobname] followed by options)');
 
 	const seen = new Set<string>();
 	const once = (list: string[], text: string) => {
@@ -334,6 +336,8 @@ interface JobState {
 	rw: RwMode;
 	rwLine: number;
 	rwmixread: number;
+	/** The last bs/bsrange entry of the section: the one in force. */
+	lastBs: Entry | undefined;
 	/** Block size per direction as given (bs or bsrange, whichever came last), and its line. */
 	bs: { text: string; line: number; range: boolean } | undefined;
 	bssplit: { text: string; line: number } | undefined;
@@ -343,6 +347,8 @@ interface JobState {
 	size: number;
 	offset: number;
 	offsetIncrement: number;
+	/** Where size, offset and offset_increment were given (for "beyond the largest disk"). */
+	where: Partial<Record<'size' | 'offset' | 'offset_increment', { text: string; line: number }>>;
 	ioSize: number | undefined;
 	ioSizeLine: number;
 	ios: number;
@@ -371,6 +377,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		rw: d.rw,
 		rwLine: section.line,
 		rwmixread: d.rwmixread,
+		lastBs: section.entries.findLast((e) => ['bs', 'blocksize', 'bsrange', 'blocksize_range'].includes(e.key)),
 		bs: undefined,
 		bssplit: undefined,
 		blockalign: undefined,
@@ -379,6 +386,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		size: 0,
 		offset: 0,
 		offsetIncrement: 0,
+		where: {},
 		ioSize: undefined,
 		ioSizeLine: section.line,
 		ios: 0,
@@ -417,6 +425,8 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 	if (isSequential(st.rw) && st.dist.kind !== 'random')
 		ctx.warn(st.distLine, `random_distribution has no effect on the sequential rw=${st.rw}`);
 
+	checkReach(st, fail);
+
 	// Limits: see the header comment.
 	let ioSize: number | undefined;
 	if (st.timeBased) {
@@ -452,6 +462,30 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		jobs.push({ name: st.numjobs > 1 ? `${st.name}.${k}` : st.name, spec });
 	}
 	return jobs;
+}
+
+/**
+ * A job that reaches past the largest disk a scenario can have fails here, at the option that
+ * takes it there, rather than later at the scenario's disk size (which names no job line).
+ */
+function checkReach(st: JobState, fail: JobContext['fail']): void {
+	const limit = `the largest disk (${MAX_DISK_BYTES / 2 ** 40} TiB)`;
+	const at = (key: 'size' | 'offset' | 'offset_increment', extra = '') => {
+		const w = st.where[key]!;
+		return fail(w.line, `${key}=${w.text}${extra} reaches beyond ${limit}`);
+	};
+	if (st.offset >= MAX_DISK_BYTES) at('offset');
+	if (st.size > MAX_DISK_BYTES) at('size');
+	if (st.offset + st.size > MAX_DISK_BYTES) {
+		// Both were given: name the one that came last.
+		const o = st.where.offset!;
+		const z = st.where.size!;
+		if (z.line >= o.line) at('size', ` after offset=${o.text}`);
+		else at('offset', ` with size=${z.text}`);
+	}
+	const last = st.offset + (st.numjobs - 1) * st.offsetIncrement;
+	if (st.numjobs > 1 && (last >= MAX_DISK_BYTES || last + st.size > MAX_DISK_BYTES))
+		at('offset_increment', ` for job ${st.numjobs - 1} of numjobs=${st.numjobs}`);
 }
 
 function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): void {
@@ -520,10 +554,14 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 		case 'bs':
 		case 'blocksize':
 			st.bs = { text: need(), line, range: false };
+			// The block size in force is checked here, in file order, so that an error names this
+			// line and not a later option's (an earlier bs, overridden, is not checked).
+			if (e === st.lastBs) for (const part of st.bs.text.split(',')) if (part.trim() !== '') sizeValue(part.trim(), line, kbBase, key, fail);
 			return;
 		case 'blocksize_range':
 		case 'bsrange':
 			st.bs = { text: need(), line, range: true };
+			if (e === st.lastBs) for (const part of st.bs.text.split(',')) if (part.trim() !== '') bsRangeSplit(part.trim(), line, kbBase, fail);
 			return;
 		case 'bssplit':
 			st.bssplit = { text: need(), line };
@@ -542,12 +580,15 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 			return;
 		case 'size':
 			st.size = sizeValue(need(), line, kbBase, key, fail);
+			st.where.size = { text: e.value!, line };
 			return;
 		case 'offset':
 			st.offset = sizeValue(need(), line, kbBase, key, fail);
+			st.where.offset = { text: e.value!, line };
 			return;
 		case 'offset_increment':
 			st.offsetIncrement = sizeValue(need(), line, kbBase, key, fail);
+			st.where.offset_increment = { text: e.value!, line };
 			return;
 		case 'io_size':
 		case 'io_limit':
