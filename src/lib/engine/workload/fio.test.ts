@@ -234,10 +234,25 @@ rate_iops=100,5
 [same]
 rw=randrw
 bs=4k,4k
+
+[split-reads]
+rw=randread
+bssplit=4k/50:8k/50,16k/100
+
+[split-writes]
+rw=randwrite
+bssplit=4k/50:8k/50,16k/100
+
+[split-same]
+rw=randrw
+bssplit=4k/25:8k/75,4k/25:8k/75
 `,
 		jobs: [
 			{ name: 'reads-only', spec: { rw: 'randread', bs: 8 * KiB, rateIops: 100 } },
-			{ name: 'same', spec: { rw: 'randrw', bs: 4 * KiB } }
+			{ name: 'same', spec: { rw: 'randrw', bs: 4 * KiB } },
+			{ name: 'split-reads', spec: { rw: 'randread', bssplit: [{ bs: 4 * KiB, pct: 50 }, { bs: 8 * KiB, pct: 50 }] } },
+			{ name: 'split-writes', spec: { rw: 'randwrite', bssplit: [{ bs: 16 * KiB, pct: 100 }] } },
+			{ name: 'split-same', spec: { rw: 'randrw', bssplit: [{ bs: 4 * KiB, pct: 25 }, { bs: 8 * KiB, pct: 75 }] } }
 		]
 	},
 	{
@@ -345,6 +360,9 @@ const BAD: BadCase[] = [
 	{ file: '[job]\nruntime=10fortnights\n', error: /^bad\.fio:2: runtime=10fortnights: unknown unit/ },
 	{ file: '[job]\nrw=randrw\nbs=4k,64k\n', error: /^bad\.fio:3: bs=4k,64k: different values for reads and writes are not supported/ },
 	{ file: '[job]\nbssplit=4k/50:8k/20\n', error: /^bad\.fio:2: bssplit "4k\/50:8k\/20": percentages add up to 70, not 100/ },
+	{ file: '[job]\nrw=randrw\nbssplit=4k/50:8k/50,16k/100\n', error: /^bad\.fio:3: bssplit=4k\/50:8k\/50,16k\/100: different splits for reads and writes are not supported/ },
+	{ file: '[job]\nrw=randread\nbssplit=4k/100,16k/90\n', error: /^bad\.fio:3: bssplit "16k\/90": percentages add up to 90/ },
+	{ file: '[job]\nrw=randwrite\nbssplit=4k/100,\n', error: /^bad\.fio:3: bssplit=4k\/100,: no list for the directions this job uses/ },
 	{ file: '[job]\nrandom_distribution=zoned:50/5:50/95\n', error: /^bad\.fio:2: random_distribution "zoned:50\/5:50\/95": zoned distributions are not supported/ },
 	{ file: '[job]\nrandom_distribution=zoned:50/10:50/90\n', error: /^bad\.fio:2: random_distribution "zoned:50\/10:50\/90": zoned distributions are not supported/ },
 	{ file: '[job]\nrandom_distribution=zoned_abs:50/10:50/90\n', error: /zoned_abs distributions are not supported/ },

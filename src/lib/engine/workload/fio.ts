@@ -407,11 +407,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 	let bs = d.bs;
 	let bssplit: BsSplit[] | undefined;
 	if (st.bssplit) {
-		try {
-			bssplit = parseBsSplit(st.bssplit.text);
-		} catch (e) {
-			fail(st.bssplit.line, (e as Error).message);
-		}
+		bssplit = bsSplitPerDirection(st.bssplit.text, st.bssplit.line, reads, writes, fail);
 	} else if (st.bs) {
 		const perDir = perDirection(st.bs.text, st.bs.line, reads, writes, st.bs.range ? 'blocksize_range' : 'bs', fail);
 		if (st.bs.range) bssplit = bsRangeSplit(perDir, st.bs.line, kbBase, fail);
@@ -679,6 +675,31 @@ function perDirection(text: string, line: number, reads: boolean, writes: boolea
 		fail(line, `${key}=${text}: different values for reads and writes are not supported (give one value)`);
 	if (distinct.length === 0) fail(line, `${key}=${text}: no value for the directions this job uses`);
 	return distinct[0];
+}
+
+/**
+ * fio's bssplit=READS,WRITES (one list: both). As for bs=4k,64k, the job takes the list of each
+ * direction it uses, and the lists must agree when it uses both (a stream has one split).
+ */
+function bsSplitPerDirection(text: string, line: number, reads: boolean, writes: boolean, fail: JobContext['fail']): BsSplit[] {
+	const parse = (part: string): BsSplit[] => {
+		try {
+			return parseBsSplit(part);
+		} catch (e) {
+			return fail(line, (e as Error).message);
+		}
+	};
+	if (!text.includes(',')) return parse(text);
+	const parts = text.split(',').map((p) => p.trim());
+	// Every list is checked, also one this job does not use, as fio does.
+	const lists = parts.map((p) => (p === '' ? undefined : parse(p)));
+	const r = lists[0];
+	const w = parts.length > 1 ? lists[1] : r;
+	const used = [...(reads ? [r] : []), ...(writes ? [w] : [])].filter((l): l is BsSplit[] => l !== undefined);
+	if (used.length === 0) fail(line, `bssplit=${text}: no list for the directions this job uses`);
+	if (used.length > 1 && JSON.stringify(used[0]) !== JSON.stringify(used[1]))
+		fail(line, `bssplit=${text}: different splits for reads and writes are not supported in a job that does both (give one list)`);
+	return used[0];
 }
 
 const SIZE_SUFFIX = /^(0x[0-9a-f]+|\d+)\s*([a-z%]*)$/i;

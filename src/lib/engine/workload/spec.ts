@@ -296,7 +296,7 @@ export function formatRandomDistribution(d: RandomDistribution): string {
 /**
  * Parses fio's bssplit: `bs/pct:bs/pct:…` (sizes like 4k, 64k, 1m; binary suffixes). As in fio,
  * entries without a percentage share what is left of 100 equally. The percentages must add up
- * to 100. fio's separate read,write splits (a comma) are not supported.
+ * to 100. One list only: the importer picks the list of each direction from fio's READS,WRITES.
  */
 export function parseBsSplit(text: string): BsSplit[] {
 	const raw = String(text);
