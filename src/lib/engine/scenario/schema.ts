@@ -97,6 +97,8 @@ export const WorkloadSchema = v.strictObject({
 	/** Bytes to issue before stopping (fio io_size), also with ios or runtimeUs; may exceed the region. */
 	ioSize: v.optional(sectorMultiple(size(512, 2 ** 52))),
 	randomDistribution: v.optional(DistributionSchema),
+	/** fio's random map: uniform random offsets visit each block once per pass. Absent: drawn with replacement. */
+	randomMap: v.optional(v.boolean()),
 	dedupePercentage: v.optional(num(0, 100)),
 	thinktimeUs: v.optional(num(0, 1e9)),
 	rateIops: v.optional(num(0, 1e9))

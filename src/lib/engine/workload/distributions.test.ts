@@ -4,6 +4,7 @@ import {
 	createOffsetPicker,
 	NormalPicker,
 	ParetoPicker,
+	RandomMapPicker,
 	RankScrambler,
 	UniformPicker,
 	ZipfPicker
@@ -229,6 +230,47 @@ describe('normal (fio gauss.c)', () => {
 	it('refuses what fio refuses (deviation 100 or more)', () => {
 		expect(() => new NormalPicker(100, 100)).toThrow(/\[0, 100\)/);
 		expect(() => new NormalPicker(100, -1)).toThrow(/\[0, 100\)/);
+	});
+});
+
+describe('RandomMapPicker (fio random map)', () => {
+	it('visits every unit once per pass, then starts a new pass in another order', () => {
+		for (const n of [1, 2, 3, 5, 7, 8, 100, 1000, 4097, 65536, 100_003]) {
+			const picks = draw(new RandomMapPicker(n), 3, 3 * n);
+			for (let pass = 0; pass < 3; pass++) {
+				const seen = new Uint8Array(n);
+				for (const u of picks.slice(pass * n, (pass + 1) * n)) {
+					expect(Number.isInteger(u) && u >= 0 && u < n, `n=${n}: ${u}`).toBe(true);
+					seen[u]++;
+				}
+				expect(seen.every((c) => c === 1), `n=${n} pass ${pass}`).toBe(true);
+			}
+			if (n >= 100) expect(picks.slice(n, 2 * n)).not.toEqual(picks.slice(0, n));
+		}
+	});
+
+	it('is not a sweep: a pass is spread over the region from its start', () => {
+		const n = 1_000_000;
+		const first = draw(new RandomMapPicker(n), 5, 1000);
+		expect(new Set(first.map((u) => Math.floor((u / n) * 10))).size).toBe(10);
+		// Successive picks are not neighbours.
+		const steps = first.slice(1).filter((u, i) => Math.abs(u - first[i]) <= 1).length;
+		expect(steps).toBeLessThan(5);
+	});
+
+	it('works on the largest regions with constant memory, the same for the same seed', () => {
+		const n = 2 ** 50 - 3;
+		const a = draw(new RandomMapPicker(n), 6, 20_000);
+		expect(a.every((u) => Number.isInteger(u) && u >= 0 && u < n)).toBe(true);
+		expect(new Set(a).size).toBe(a.length);
+		expect(draw(new RandomMapPicker(n), 6, 20_000)).toEqual(a);
+		expect(draw(new RandomMapPicker(n), 7, 10)).not.toEqual(a.slice(0, 10));
+	});
+
+	it('is what createOffsetPicker gives for uniform offsets with randomMap, and only then', () => {
+		expect(createOffsetPicker({ kind: 'random' }, 100, true)).toBeInstanceOf(RandomMapPicker);
+		expect(createOffsetPicker({ kind: 'random' }, 100)).toBeInstanceOf(UniformPicker);
+		expect(createOffsetPicker({ kind: 'zipf', theta: 1.2 }, 100, true)).toBeInstanceOf(ZipfPicker);
 	});
 });
 

@@ -3,7 +3,7 @@ import { Prng } from '../clock';
 import { ContentSource } from './contents';
 import { WorkloadStream } from './generator';
 import { FioParseError, fioDefaultSpec, formatFioJob, parseFioJob, parseFioSize, type FioJob } from './fio';
-import { WORKLOAD_PRESETS, validateWorkload } from './spec';
+import { isSequential, WORKLOAD_PRESETS, validateWorkload } from './spec';
 import type { RwMode, WorkloadSpec } from './types';
 
 const KiB = 1024;
@@ -60,13 +60,13 @@ stonewall
 		jobs: (['read', 'randread', 'write', 'randwrite'] as RwMode[]).map((rw, i) => ({
 			name: ['seq-read', 'rand-read', 'seq-write', 'rand-write'][i],
 			// runtime without time_based: the job also stops after size bytes, as fio's.
-			spec: { rw, bs: 4 * KiB, iodepth: 4, size: 10 * GiB, runtimeUs: 60e6, ioSize: 10 * GiB }
+			spec: { rw, bs: 4 * KiB, iodepth: 4, size: 10 * GiB, runtimeUs: 60e6, ioSize: 10 * GiB, ...(rw.startsWith('rand') ? { randomMap: true } : {}) }
 		})),
 		ignored: ['ioengine', 'direct', 'directory', 'filename'],
 		warnings: [/^ssd\.fio:15: stonewall is not modelled/, /^ssd\.fio:19: stonewall/, /^ssd\.fio:23: stonewall/, /^ssd\.fio:27: stonewall/]
 	},
 	{
-		name: 'zipf: a skewed random read, norandommap accepted with a note',
+		name: 'zipf with norandommap: drawn with replacement, as here (no note)',
 		file: `; Random reads from a zipf distribution instead of each block once.
 [job]
 ioengine=null
@@ -78,7 +78,36 @@ random_distribution=zipf:0.5
 `,
 		jobs: [{ name: 'job', spec: { rw: 'randread', size: 1280 * MiB, randomDistribution: { kind: 'zipf', theta: 0.5 } } }],
 		ignored: ['ioengine'],
-		notes: [/^norandommap:/]
+		notes: []
+	},
+	{
+		name: "random map: fio's default for uniform offsets; norandommap turns it off; other distributions note it",
+		file: `[map]
+rw=randwrite
+
+[nomap]
+rw=randwrite
+norandommap
+
+[nomap-flag]
+rw=randread
+norandommap=1
+
+[zipf]
+rw=randread
+random_distribution=zipf:1.2
+
+[seq]
+rw=write
+`,
+		jobs: [
+			{ name: 'map', spec: { rw: 'randwrite', randomMap: true } },
+			{ name: 'nomap', spec: { rw: 'randwrite' } },
+			{ name: 'nomap-flag', spec: { rw: 'randread' } },
+			{ name: 'zipf', spec: { rw: 'randread', randomDistribution: { kind: 'zipf', theta: 1.2 } } },
+			{ name: 'seq', spec: { rw: 'write' } }
+		],
+		notes: [/^random_distribution=zipf:1\.2 without norandommap: offsets are drawn with replacement here/]
 	},
 	{
 		name: 'iometer file server: bssplit, rwmixread, iodepth 64, randrepeat',
@@ -105,6 +134,7 @@ iodepth=64
 					rwmixread: 80,
 					iodepth: 64,
 					size: 4 * GiB,
+					randomMap: true,
 					bssplit: [
 						{ bs: 512, pct: 10 },
 						{ bs: 1 * KiB, pct: 5 },
@@ -139,7 +169,7 @@ iodepth=8
 `,
 		jobs: [0, 1, 2].map((k) => ({
 			name: `writers.${k}`,
-			spec: { rw: 'randrw' as RwMode, rwmixread: 70, bs: 8 * KiB, size: 256 * MiB, offset: k * 256 * MiB, iodepth: 8, runtimeUs: 120e6 }
+			spec: { rw: 'randrw' as RwMode, rwmixread: 70, bs: 8 * KiB, size: 256 * MiB, offset: k * 256 * MiB, iodepth: 8, runtimeUs: 120e6, randomMap: true }
 		})),
 		ignored: ['group_reporting']
 	},
@@ -171,7 +201,7 @@ number_ios=1k
 				name: 'limited',
 				spec: { rw: 'rw', ioSize: 64 * MiB, size: 16 * MiB, bs: 64 * KiB, blockalign: 4 * KiB, ios: 500, rateIops: 2000, thinktimeUs: 250, dedupePercentage: 60 }
 			},
-			{ name: 'fast', spec: { rw: 'randwrite', thinktimeUs: 2000, ios: 1024 } }
+			{ name: 'fast', spec: { rw: 'randwrite', thinktimeUs: 2000, ios: 1024, randomMap: true } }
 		],
 		ignored: ['verify_pattern'],
 		notes: [/^verify:/],
@@ -214,6 +244,7 @@ bsrange=4k-16k
 				name: 'range',
 				spec: {
 					rw: 'randread',
+					randomMap: true,
 					bssplit: [
 						{ bs: 4 * KiB, pct: 25 },
 						{ bs: 8 * KiB, pct: 25 },
@@ -248,11 +279,11 @@ rw=randrw
 bssplit=4k/25:8k/75,4k/25:8k/75
 `,
 		jobs: [
-			{ name: 'reads-only', spec: { rw: 'randread', bs: 8 * KiB, rateIops: 100 } },
-			{ name: 'same', spec: { rw: 'randrw', bs: 4 * KiB } },
-			{ name: 'split-reads', spec: { rw: 'randread', bssplit: [{ bs: 4 * KiB, pct: 50 }, { bs: 8 * KiB, pct: 50 }] } },
-			{ name: 'split-writes', spec: { rw: 'randwrite', bssplit: [{ bs: 16 * KiB, pct: 100 }] } },
-			{ name: 'split-same', spec: { rw: 'randrw', bssplit: [{ bs: 4 * KiB, pct: 25 }, { bs: 8 * KiB, pct: 75 }] } }
+			{ name: 'reads-only', spec: { rw: 'randread', bs: 8 * KiB, rateIops: 100, randomMap: true } },
+			{ name: 'same', spec: { rw: 'randrw', bs: 4 * KiB, randomMap: true } },
+			{ name: 'split-reads', spec: { rw: 'randread', bssplit: [{ bs: 4 * KiB, pct: 50 }, { bs: 8 * KiB, pct: 50 }], randomMap: true } },
+			{ name: 'split-writes', spec: { rw: 'randwrite', bssplit: [{ bs: 16 * KiB, pct: 100 }], randomMap: true } },
+			{ name: 'split-same', spec: { rw: 'randrw', bssplit: [{ bs: 4 * KiB, pct: 25 }, { bs: 8 * KiB, pct: 75 }], randomMap: true } }
 		]
 	},
 	{
@@ -426,6 +457,7 @@ function randomSpec(p: Prng): WorkloadSpec {
 		s.randomDistribution =
 			k === 0 ? { kind: 'random' } : k === 1 ? { kind: 'zipf', theta: 0.55 + p.int(20) / 10 } : k === 2 ? { kind: 'pareto', h: (1 + p.int(9)) / 10 } : { kind: 'normal', sigmaPct: 1 + p.int(99) };
 	}
+	if (!isSequential(s.rw) && s.randomDistribution.kind === 'random' && p.next() < 0.5) s.randomMap = true;
 	return s;
 }
 
@@ -478,7 +510,6 @@ describe('formatFioJob', () => {
 				'direct=1',
 				'filename=vaio-disk.img',
 				'filesize=20g',
-				'norandommap',
 				'randseed=9',
 				'',
 				'[job-global-ish_]',
@@ -488,6 +519,7 @@ describe('formatFioJob', () => {
 				'iodepth=32',
 				'number_ios=1000',
 				'time_based',
+				'norandommap',
 				''
 			].join('\n')
 		);

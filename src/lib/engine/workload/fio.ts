@@ -20,7 +20,9 @@
  * What fio runs and what the playground simulates differ in a few places; each difference that
  * a file touches is reported: `ignored` lists options that do not apply to a simulated disk
  * (ioengine, direct, filename, …), `notes` the accepted options whose effect is built in (verify:
- * every read is always checked; norandommap: offsets are always drawn with replacement),
+ * every read is always checked), and the random map: without norandommap, uniform random
+ * offsets visit each block once per pass (`randomMap`), other distributions draw with
+ * replacement (noted),
  * `warnings` the options that shape fio's workload but are not modelled (stonewall, fsync, …) and
  * unknown option names. An unknown name that looks like a misspelt workload option ("iodpeth")
  * is an error, since running without it would run another workload. Anything malformed is a
@@ -126,6 +128,7 @@ const SUPPORTED = [
 	'rate_iops',
 	'thinktime',
 	'fsync',
+	'norandommap',
 	'kb_base',
 	'name'
 ] as const;
@@ -133,8 +136,6 @@ type Supported = (typeof SUPPORTED)[number];
 
 /** Accepted; the playground always behaves this way. The value is the note (once per file). */
 const BUILT_IN: Record<string, string> = {
-	norandommap:
-		'norandommap: random offsets are always drawn with replacement here (fio without norandommap visits each block once per pass)',
 	verify:
 		'verify: every read is checked against what was written, always, whatever verify= says (fio checks only with verify set)',
 	do_verify: 'do_verify: reads are always verified here',
@@ -356,6 +357,7 @@ interface JobState {
 	timeBased: boolean;
 	dist: RandomDistribution;
 	distLine: number;
+	norandommap: boolean;
 	dedupe: number;
 	rateIops: { text: string; line: number } | undefined;
 	thinktimeUs: number;
@@ -394,6 +396,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		timeBased: false,
 		dist: d.randomDistribution,
 		distLine: section.line,
+		norandommap: false,
 		dedupe: 0,
 		rateIops: undefined,
 		thinktimeUs: 0,
@@ -423,6 +426,14 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 
 	checkReach(st, fail);
 
+	// fio's default random map (each block once per pass) is modelled for uniform offsets only.
+	const random = !isSequential(st.rw);
+	const randomMap = random && !st.norandommap && st.dist.kind === 'random';
+	if (random && !st.norandommap && st.dist.kind !== 'random')
+		ctx.note(
+			`random_distribution=${formatRandomDistribution(st.dist)} without norandommap: offsets are drawn with replacement here (fio's random map, which moves a repeated block to a free one, is modelled for the uniform distribution only)`
+		);
+
 	// Limits: see the header comment.
 	let ioSize: number | undefined;
 	if (st.timeBased) {
@@ -448,6 +459,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 			runtimeUs: st.runtimeUs,
 			...(ioSize !== undefined ? { ioSize } : {}),
 			randomDistribution: { ...st.dist },
+			...(randomMap ? { randomMap: true } : {}),
 			dedupePercentage: st.dedupe,
 			thinktimeUs: st.thinktimeUs,
 			rateIops,
@@ -629,6 +641,9 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 			return;
 		case 'fsync':
 			st.fsync = intValue(need(), line, kbBase, key, 0, 1e9, fail);
+			return;
+		case 'norandommap':
+			st.norandommap = flag();
 			return;
 		case 'kb_base':
 			return; // read first, above
@@ -863,7 +878,6 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 	out.push('direct=1');
 	out.push(`filename=${oneLine(options.filename ?? 'vaio-disk.img').replace(/[;#]/g, '_')}`);
 	if (options.diskBytes !== undefined && options.diskBytes > 0) out.push(`filesize=${fioBytes(options.diskBytes)}`);
-	out.push('norandommap');
 	if (options.seed !== undefined) out.push(`randseed=${Math.trunc(options.seed)}`);
 	const d = fioDefaultSpec();
 	jobs.forEach((j, i) => {
@@ -895,6 +909,8 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 		if (distProblem) throw new RangeError(`job "${sectionName(name, i)}": ${distProblem}`);
 		if (spec.randomDistribution.kind !== 'random')
 			out.push(`random_distribution=${formatRandomDistribution(spec.randomDistribution)}`);
+		// Without the random map the playground draws with replacement: fio's norandommap.
+		if (!isSequential(spec.rw) && !(spec.randomMap === true && spec.randomDistribution.kind === 'random')) out.push('norandommap');
 		if (spec.dedupePercentage !== 0) int('dedupe_percentage', spec.dedupePercentage);
 		if (spec.rateIops !== 0) int('rate_iops', spec.rateIops);
 		if (spec.thinktimeUs !== 0) int('thinktime', spec.thinktimeUs);

@@ -147,6 +147,19 @@ describe('distributions in a stream', () => {
 		expect(top / 100_000).toBeGreaterThan(0.8);
 	});
 
+	it("randomMap: each block once per pass, as fio without norandommap; without it blocks repeat", () => {
+		const size = 4 * 2 ** 20; // 1024 units of 4 KiB
+		const units = (io: GuestIoSpec[]) => io.map((x) => (x.lba - GiB / 512) / 8);
+		const mapped = units(drain(stream({ rw: 'randwrite', size, offset: GiB, randomMap: true, ios: 2048 })));
+		expect(new Set(mapped.slice(0, 1024)).size).toBe(1024);
+		expect(new Set(mapped.slice(1024)).size).toBe(1024);
+		expect(Math.min(...mapped)).toBe(0);
+		expect(Math.max(...mapped)).toBe(1023);
+		const free = units(drain(stream({ rw: 'randwrite', size, offset: GiB, ios: 1024 })));
+		// With replacement about 1 − 1/e of the blocks are hit in 1024 draws.
+		expect(new Set(free).size).toBeLessThan(700);
+	});
+
 	it('normal: a bell-shaped hot set (about 1/6 of the units get 2/3 of the I/O), scattered as in fio', () => {
 		const size = 4 * 2 ** 20; // 1024 units of 4 KiB
 		const s = stream({ rw: 'randread', size, offset: GiB, randomDistribution: { kind: 'normal', sigmaPct: 0 }, ios: 20_000 });

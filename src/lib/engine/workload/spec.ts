@@ -204,6 +204,7 @@ export function validateWorkload(spec: WorkloadSpec): string[] {
 		errs.push(`ioSize ${spec.ioSize} is not a positive multiple of 512 bytes`);
 	const dp = spec.randomDistribution ? distributionProblem(spec.randomDistribution) : 'randomDistribution is missing';
 	if (dp) errs.push(dp);
+	if (spec.randomMap !== undefined && typeof spec.randomMap !== 'boolean') errs.push(`randomMap must be true or false, got ${String(spec.randomMap)}`);
 	pct('dedupePercentage', spec.dedupePercentage);
 	nonNeg('thinktimeUs', spec.thinktimeUs);
 	nonNeg('rateIops', spec.rateIops);

@@ -47,6 +47,12 @@ export interface WorkloadSpec {
 	 */
 	ioSize?: number;
 	randomDistribution: RandomDistribution;
+	/**
+	 * fio's random map (fio without norandommap): with the uniform `random` distribution, each
+	 * unit of the region is picked at most once per pass over it. Absent or false: offsets are
+	 * drawn with replacement (fio's norandommap); other distributions always are.
+	 */
+	randomMap?: boolean;
 	/** Percentage of written blocks whose content repeats earlier content (fio dedupe_percentage). */
 	dedupePercentage: number;
 	/** Idle time after each I/O completes before the next is issued, µs (fio thinktime). */
