@@ -74,6 +74,17 @@ describe('fio job files in the page', () => {
 		expect(text).not.toMatch(/normal:/);
 	});
 
+	it("keeps fio's random map through import and export: norandommap only where offsets repeat", () => {
+		const s = defaultEditableScenario();
+		applyFioImport(s, importFioJob('[map]\nrw=randread\n\n[nomap]\nrw=randread\nnorandommap\n', 'm.fio'));
+		const [map, nomap] = s.vms[0].disks[0].workload;
+		expect(map.randomMap).toBe(true);
+		expect(nomap.randomMap).toBeUndefined();
+		const text = exportFioJob(s);
+		expect(text).toMatch(/\[vaio\]\n(?:(?!norandommap)[^[])*\n\[vaio-1\][^[]*\nnorandommap\n/);
+		expect(parseFioJob(text).jobs.map((j) => j.spec.randomMap)).toEqual([true, undefined]);
+	});
+
 	it('does not export a distribution fio refuses', () => {
 		const s = defaultEditableScenario();
 		s.vms[0].disks[0].workload[0].randomDistribution = { kind: 'zipf', theta: 1 };

@@ -59,7 +59,7 @@ export interface FioParseResult {
 	ignored: string[];
 	/** `FILE:LINE: …` for options that shape fio's workload but are not modelled, and unknown ones. */
 	warnings: string[];
-	/** Accepted options whose effect is built into the playground (verify, norandommap, …). */
+	/** Accepted options whose effect is built in or approximated here (verify, randrepeat, …). */
 	notes: string[];
 	/** The file's randseed (the last one given), reduced to 32 bits: the scenario's seed. */
 	seed?: number;
