@@ -62,7 +62,9 @@ describe('schema errors name the field path and the reason', () => {
 		['offset beyond the disk', disk((d) => (d.workload[0].offset = '2g')), "vms[0].disks[0].workload[0].offset: 2147483648 is beyond the disk's 1073741824 bytes"],
 		['unknown filter class', policy([{ type: 'passthrough', class: 'storage' }]), 'vms[0].disks[0].policy.filters[0].class: Expected ("inspection" | "compression" | "encryption" | "replication" | "cache" | "dataProvider" | "datastoreIoControl") but received "storage"'],
 		['unknown datastore kind', disk((d) => (d.datastore = { kind: 'floppy' })), 'vms[0].disks[0].datastore.kind: Expected ("nvme" | "sata-ssd" | "hdd" | "null") but received "floppy"'],
-		['iodepth 0', disk((d) => (d.workload[0].iodepth = 0)), 'vms[0].disks[0].workload[0].iodepth: Expected >=1 but received 0']
+		['iodepth 0', disk((d) => (d.workload[0].iodepth = 0)), 'vms[0].disks[0].workload[0].iodepth: Expected >=1 but received 0'],
+		['randomMap not a flag', disk((d) => (d.workload[0].randomMap = 'yes')), 'vms[0].disks[0].workload[0].randomMap: Expected boolean but received "yes"'],
+		['normal deviation 100, which fio refuses', disk((d) => (d.workload[0].randomDistribution = { kind: 'normal', sigmaPct: 100 })), 'vms[0].disks[0].workload[0].randomDistribution.sigmaPct: must be below 100 (fio refuses normal:100)']
 	])('%s', async (_what, edit, message) => {
 		expect((await errorOf(edit)).message).toBe(message);
 		// parseScenario alone gives the same error for what the schema can see

@@ -3,6 +3,8 @@
  * block-granular structures (caches, dedup, verification) use 4 KiB blocks of 8 sectors.
  */
 export const SECTOR_BYTES = 512;
+/** The largest disk a scenario can have: 64 TiB, the VMDK maximum. */
+export const MAX_DISK_BYTES = 64 * 2 ** 40;
 export const BLOCK_BYTES = 4096;
 export const SECTORS_PER_BLOCK = BLOCK_BYTES / SECTOR_BYTES;
 

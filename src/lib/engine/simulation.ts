@@ -400,6 +400,8 @@ export function workloadSpec(w: WorkloadInput): WorkloadSpec {
 		runtimeUs: w.runtimeUs ?? d.runtimeUs,
 		...(w.ioSize !== undefined ? { ioSize: w.ioSize } : {}),
 		randomDistribution: w.randomDistribution ?? d.randomDistribution,
+		// Only when given: scenarios without it keep drawing with replacement (and their digests).
+		...(w.randomMap !== undefined ? { randomMap: w.randomMap } : {}),
 		dedupePercentage: w.dedupePercentage ?? d.dedupePercentage,
 		thinktimeUs: w.thinktimeUs ?? d.thinktimeUs,
 		rateIops: w.rateIops ?? d.rateIops,

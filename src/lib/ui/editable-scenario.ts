@@ -41,6 +41,8 @@ export interface WorkloadEntry {
 	/** A flush after every N writes (fio fsync), from an imported job file. */
 	fsync?: number;
 	randomDistribution: RandomDistributionEntry;
+	/** fio's random map (each block once per pass), from an imported job file without norandommap. */
+	randomMap?: boolean;
 	dedupePercentage: number;
 	thinktimeUs: number;
 	rateIops: number;

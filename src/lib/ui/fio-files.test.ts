@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseFioJob } from '../engine/workload/fio';
 import { defaultEditableScenario } from './editable-scenario';
+import { DEFAULT_NORMAL_SIGMA_PCT } from '../engine/workload/spec';
 import { applyFioImport, entryFromSpec, exportFioJob, FioParseError, importFioJob, looksLikeFioJob, specFromEntry } from './fio-files';
 
 const JOB = `; a mixed job
@@ -63,6 +64,31 @@ describe('fio job files in the page', () => {
 		const d = defaultEditableScenario();
 		const again = parseFioJob(exportFioJob(d), 'x.fio').jobs.map((j) => entryFromSpec(j.spec));
 		expect(again).toEqual(d.vms[0].disks[0].workload);
+	});
+
+	it('exports the default normal (the UI default) as bare normal, which fio reads the same way', () => {
+		const s = defaultEditableScenario();
+		s.vms[0].disks[0].workload[0].randomDistribution = { kind: 'normal', sigmaPct: DEFAULT_NORMAL_SIGMA_PCT };
+		const text = exportFioJob(s);
+		expect(text).toMatch(/^random_distribution=normal$/m);
+		expect(text).not.toMatch(/normal:/);
+	});
+
+	it("keeps fio's random map through import and export: norandommap only where offsets repeat", () => {
+		const s = defaultEditableScenario();
+		applyFioImport(s, importFioJob('[map]\nrw=randread\n\n[nomap]\nrw=randread\nnorandommap\n', 'm.fio'));
+		const [map, nomap] = s.vms[0].disks[0].workload;
+		expect(map.randomMap).toBe(true);
+		expect(nomap.randomMap).toBeUndefined();
+		const text = exportFioJob(s);
+		expect(text).toMatch(/\[vaio\]\n(?:(?!norandommap)[^[])*\n\[vaio-1\][^[]*\nnorandommap\n/);
+		expect(parseFioJob(text).jobs.map((j) => j.spec.randomMap)).toEqual([true, undefined]);
+	});
+
+	it('does not export a distribution fio refuses', () => {
+		const s = defaultEditableScenario();
+		s.vms[0].disks[0].workload[0].randomDistribution = { kind: 'zipf', theta: 1 };
+		expect(() => exportFioJob(s)).toThrow(/job "vaio": zipf theta must not be 1/);
 	});
 
 	it('tells job files from traces by name and content', () => {

@@ -8,6 +8,7 @@
  * No runes and relative imports only, so Node (unit and e2e tests) can use it as it is.
  */
 import { FioParseError, formatFioJob, parseFioJob } from '../engine/workload/fio';
+import { MAX_DISK_BYTES } from '../engine/io';
 import { defaultWorkload } from '../engine/workload/spec';
 import type { WorkloadSpec } from '../engine/workload/types';
 import type { EditableScenario, WorkloadEntry } from './editable-scenario';
@@ -51,6 +52,7 @@ export function entryFromSpec(spec: WorkloadSpec): WorkloadEntry {
 	if (spec.bssplit && spec.bssplit.length) e.bssplit = spec.bssplit.map((b) => ({ ...b }));
 	if (spec.ioSize !== undefined) e.ioSize = spec.ioSize;
 	if (spec.fsync) e.fsync = spec.fsync;
+	if (spec.randomMap !== undefined) e.randomMap = spec.randomMap;
 	return e;
 }
 
@@ -76,6 +78,7 @@ export function specFromEntry(w: WorkloadEntry): WorkloadSpec {
 	if (w.bssplit && w.bssplit.length) spec.bssplit = w.bssplit.map((b) => ({ ...b }));
 	if (w.ioSize !== undefined) spec.ioSize = w.ioSize;
 	if (w.fsync) spec.fsync = w.fsync;
+	if (w.randomMap !== undefined) spec.randomMap = w.randomMap;
 	return spec;
 }
 
@@ -84,7 +87,7 @@ export function importFioJob(text: string, fileName: string): FioImport {
 	const r = parseFioJob(text, fileName);
 	let reach = 0;
 	for (const j of r.jobs) if (j.spec.size > 0) reach = Math.max(reach, j.spec.offset + j.spec.size);
-	for (const j of r.jobs) if (j.spec.offset >= reach) reach = Math.max(reach, j.spec.offset + MiB);
+	for (const j of r.jobs) if (j.spec.offset >= reach) reach = Math.max(reach, Math.min(j.spec.offset + MiB, MAX_DISK_BYTES));
 	return {
 		fileName,
 		workloads: r.jobs.map((j) => entryFromSpec(j.spec)),

@@ -374,6 +374,9 @@ export class Playground {
 		w.rateIops = s.rateIops;
 		if (s.bssplit) w.bssplit = s.bssplit;
 		else delete w.bssplit;
+		// A preset replaces an imported job's random map as well.
+		if (s.randomMap !== undefined) w.randomMap = s.randomMap;
+		else delete w.randomMap;
 		for (const k of ['runtimeUs', 'size', 'offset', 'blockalign', 'ioSize', 'fsync'] as const) {
 			const v = s[k];
 			if (v) w[k] = v;

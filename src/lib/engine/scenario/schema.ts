@@ -4,12 +4,11 @@
  * one-line error that names the field (as a dotted path) and the reason.
  */
 import * as v from 'valibot';
-import { parseSize } from '../io';
+import { MAX_DISK_BYTES, parseSize } from '../io';
 import { FILTER_CLASSES } from '../filter';
 
 export const SCENARIO_VERSION = 1;
 
-const MAX_DISK_BYTES = 64 * 2 ** 40; // 64 TiB, the VMDK maximum
 const name = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1–64 letters, digits, dots, dashes or underscores'));
 
 /** A byte size: a number of bytes or a string such as "4k", "20GiB". */
@@ -72,7 +71,7 @@ const DistributionSchema = v.union(
 		v.strictObject({ kind: v.literal('random') }),
 		v.strictObject({ kind: v.literal('zipf'), theta: num(0, 100) }),
 		v.strictObject({ kind: v.literal('pareto'), h: num(0, 1) }),
-		v.strictObject({ kind: v.literal('normal'), sigmaPct: num(0, 100) })
+		v.strictObject({ kind: v.literal('normal'), sigmaPct: v.pipe(num(0, 100), v.ltValue(100, 'must be below 100 (fio refuses normal:100)')) })
 	],
 	'must be {kind: "random"}, {kind: "zipf", theta}, {kind: "pareto", h} or {kind: "normal", sigmaPct}'
 );
@@ -98,6 +97,8 @@ export const WorkloadSchema = v.strictObject({
 	/** Bytes to issue before stopping (fio io_size), also with ios or runtimeUs; may exceed the region. */
 	ioSize: v.optional(sectorMultiple(size(512, 2 ** 52))),
 	randomDistribution: v.optional(DistributionSchema),
+	/** fio's random map: uniform random offsets visit each block once per pass. Absent: drawn with replacement. */
+	randomMap: v.optional(v.boolean()),
 	dedupePercentage: v.optional(num(0, 100)),
 	thinktimeUs: v.optional(num(0, 1e9)),
 	rateIops: v.optional(num(0, 1e9))

@@ -4,6 +4,7 @@ import {
 	createOffsetPicker,
 	NormalPicker,
 	ParetoPicker,
+	RandomMapPicker,
 	RankScrambler,
 	UniformPicker,
 	ZipfPicker
@@ -173,21 +174,103 @@ describe('pareto', () => {
 	});
 });
 
-describe('normal', () => {
-	it('is centred on the middle with sigma = sigmaPct % of the region', () => {
-		const n = 1_000_000;
-		const xs = draw(new NormalPicker(n, 10), 9, 100_000);
-		expect(xs.every((x) => Number.isInteger(x) && x >= 0 && x < n)).toBe(true);
+describe('normal (fio gauss.c)', () => {
+	const stats = (xs: number[]) => {
 		const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-		const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
-		expect(Math.abs(mean / n - 0.5)).toBeLessThan(0.005);
-		expect(Math.abs(sd / n - 0.1)).toBeLessThan(0.005);
+		return { mean, sd: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) };
+	};
+	const ranks = (p: NormalPicker, seed: number, count: number) => {
+		const prng = new Prng(seed);
+		return Array.from({ length: count }, () => p.rank(prng));
+	};
+
+	it('bare normal is the mean of 12 uniforms: centred, sigma = 1/12 of the region', () => {
+		const n = 1_000_000;
+		const p = new NormalPicker(n, 0);
+		expect(p.stddev).toBe(0);
+		const { mean, sd } = stats(ranks(p, 9, 50_000));
+		expect(Math.abs(mean / n - 0.5)).toBeLessThan(0.003);
+		expect(Math.abs(sd / n - 1 / 12)).toBeLessThan(0.002);
 	});
 
-	it('wraps wide deviations into range', () => {
-		const n = 1000;
-		const xs = draw(new NormalPicker(n, 100), 10, 50_000);
-		expect(xs.every((x) => Number.isInteger(x) && x >= 0 && x < n)).toBe(true);
+	it('normal:N adds a uniform deviation of N % of the region (variance adds up)', () => {
+		const n = 1_000_000;
+		const p = new NormalPicker(n, 30);
+		expect(p.stddev).toBe(300_000);
+		const { mean, sd } = stats(ranks(p, 9, 50_000));
+		expect(Math.abs(mean / n - 0.5)).toBeLessThan(0.005);
+		// (1/12)² + 0.3²/12: sd ≈ 0.1202 of the region, not the 0.3 a Gaussian σ of 30 % would give.
+		expect(Math.abs(sd / n - Math.sqrt(1 / 144 + 0.09 / 12))).toBeLessThan(0.003);
+	});
+
+	it('caps the deviation at half the region, as fio does', () => {
+		expect(new NormalPicker(1000, 80).stddev).toBe(500);
+		expect(new NormalPicker(1000, 0.01).stddev).toBe(1); // rounded up
+	});
+
+	it('scatters the bell over the region through the rank scrambler', () => {
+		const n = 1_000_000;
+		const p = new NormalPicker(n, 0);
+		const a = new Prng(4);
+		const b = new Prng(4);
+		for (let i = 0; i < 100; i++) expect(p.pick(a)).toBe(p.scrambler.map(p.rank(b)));
+		const tenths = new Set(draw(p, 4, 10_000).map((u) => Math.floor((u / n) * 10)));
+		expect(tenths.size).toBe(10);
+	});
+
+	it('stays in range and terminates on tiny regions and wide deviations', () => {
+		for (const n of [1, 2, 3, 1000]) {
+			for (const dev of [0, 50, 99.9]) {
+				const xs = draw(new NormalPicker(n, dev), 10, 5_000);
+				expect(xs.every((x) => Number.isInteger(x) && x >= 0 && x < n)).toBe(true);
+			}
+		}
+	});
+
+	it('refuses what fio refuses (deviation 100 or more)', () => {
+		expect(() => new NormalPicker(100, 100)).toThrow(/\[0, 100\)/);
+		expect(() => new NormalPicker(100, -1)).toThrow(/\[0, 100\)/);
+	});
+});
+
+describe('RandomMapPicker (fio random map)', () => {
+	it('visits every unit once per pass, then starts a new pass in another order', () => {
+		for (const n of [1, 2, 3, 5, 7, 8, 100, 1000, 4097, 65536, 100_003]) {
+			const picks = draw(new RandomMapPicker(n), 3, 3 * n);
+			for (let pass = 0; pass < 3; pass++) {
+				const seen = new Uint8Array(n);
+				for (const u of picks.slice(pass * n, (pass + 1) * n)) {
+					expect(Number.isInteger(u) && u >= 0 && u < n, `n=${n}: ${u}`).toBe(true);
+					seen[u]++;
+				}
+				expect(seen.every((c) => c === 1), `n=${n} pass ${pass}`).toBe(true);
+			}
+			if (n >= 100) expect(picks.slice(n, 2 * n)).not.toEqual(picks.slice(0, n));
+		}
+	});
+
+	it('is not a sweep: a pass is spread over the region from its start', () => {
+		const n = 1_000_000;
+		const first = draw(new RandomMapPicker(n), 5, 1000);
+		expect(new Set(first.map((u) => Math.floor((u / n) * 10))).size).toBe(10);
+		// Successive picks are not neighbours.
+		const steps = first.slice(1).filter((u, i) => Math.abs(u - first[i]) <= 1).length;
+		expect(steps).toBeLessThan(5);
+	});
+
+	it('works on the largest regions with constant memory, the same for the same seed', () => {
+		const n = 2 ** 50 - 3;
+		const a = draw(new RandomMapPicker(n), 6, 20_000);
+		expect(a.every((u) => Number.isInteger(u) && u >= 0 && u < n)).toBe(true);
+		expect(new Set(a).size).toBe(a.length);
+		expect(draw(new RandomMapPicker(n), 6, 20_000)).toEqual(a);
+		expect(draw(new RandomMapPicker(n), 7, 10)).not.toEqual(a.slice(0, 10));
+	});
+
+	it('is what createOffsetPicker gives for uniform offsets with randomMap, and only then', () => {
+		expect(createOffsetPicker({ kind: 'random' }, 100, true)).toBeInstanceOf(RandomMapPicker);
+		expect(createOffsetPicker({ kind: 'random' }, 100)).toBeInstanceOf(UniformPicker);
+		expect(createOffsetPicker({ kind: 'zipf', theta: 1.2 }, 100, true)).toBeInstanceOf(ZipfPicker);
 	});
 });
 

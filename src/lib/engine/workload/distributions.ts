@@ -7,13 +7,15 @@
  *   O(1) expected time and memory for any number of units (fio precomputes ζ(N) in O(N)).
  * - `pareto:h`: fio's formula, n = (N−1)·u^p with p = ln h / ln(1−h): a share max(h, 1−h) of the
  *   accesses lands on the hottest min(h, 1−h) of the units (h = 0.2 or 0.8 ⇒ 80/20, 0.9 ⇒ 90/10).
- * - `normal:σ%`: centred at the middle of the region, σ = sigmaPct % of it, wrapped into range.
+ * - `normal[:dev%]`: fio's gauss.c, the mean of 12 uniforms (σ ≈ 1/12 of the region) plus a
+ *   uniform deviation of dev % of the region (see NormalPicker).
  *
- * Zipf and pareto produce a popularity rank (0 = hottest); as fio hashes the rank to an offset,
+ * Zipf, pareto and normal produce a rank (zipf, pareto: 0 = hottest); as fio hashes it to an offset,
  * the rank goes through a deterministic bijection (`RankScrambler`) so the hot units are scattered
  * over the region instead of packed at its start. Rank 0 is still the most frequent unit.
  *
- * Pickers take the PRNG per call and keep no per-call state: no allocation on the hot path.
+ * Pickers take the PRNG per call and allocate nothing on the hot path; only the random-map picker
+ * keeps state (its place in the current pass).
  */
 import type { Prng } from '../clock';
 import type { RandomDistribution } from './types';
@@ -29,14 +31,18 @@ export interface OffsetPicker {
 /** Largest unit count the pickers accept (the scrambler's exact-integer arithmetic needs it). */
 export const MAX_UNITS = 2 ** 50;
 
-/** Builds the picker for `dist` over `units` units (units ≥ 1). */
-export function createOffsetPicker(dist: RandomDistribution, units: number): OffsetPicker {
+/**
+ * Builds the picker for `dist` over `units` units (units ≥ 1). With `randomMap`, a uniform
+ * `random` picker visits each unit once per pass (fio's default random map); the other
+ * distributions draw with replacement either way.
+ */
+export function createOffsetPicker(dist: RandomDistribution, units: number, randomMap = false): OffsetPicker {
 	if (!Number.isInteger(units) || units < 1 || units > MAX_UNITS) {
 		throw new RangeError(`offset picker: units must be an integer in [1, 2^50], got ${units}`);
 	}
 	switch (dist.kind) {
 		case 'random':
-			return new UniformPicker(units);
+			return randomMap ? new RandomMapPicker(units) : new UniformPicker(units);
 		case 'zipf':
 			return new ZipfPicker(units, dist.theta);
 		case 'pareto':
@@ -54,6 +60,68 @@ export class UniformPicker implements OffsetPicker {
 	constructor(readonly units: number) {}
 	pick(prng: Prng): number {
 		return prng.int(this.units);
+	}
+}
+
+/**
+ * fio's random map: every unit once per pass, in a random order; after a full pass a new pass
+ * starts in a new order. fio keeps a bitmap (axmap) of the units done; a bitmap here would take
+ * units/8 bytes (16 GiB for 64 TiB in 512-byte units), so the pass is instead a seeded
+ * permutation, walked by index: a 4-round Feistel network on the enclosing even power of two
+ * (a bijection whatever the round function), cycle-walked back into [0, units). O(1) memory and
+ * at most ~4 steps per pick on average. Each pass draws its round keys from the PRNG.
+ *
+ * Differences from fio: fio draws uniformly and, on a unit already done, takes the next free
+ * one near it, so its order is not quite a uniform permutation; and fio also marks the units a
+ * larger I/O covers (bssplit sizes above blockalign), where here only the first unit counts.
+ */
+export class RandomMapPicker implements OffsetPicker {
+	readonly units: number;
+	/** Picks done in the current pass (a new pass starts at 0). */
+	private done = 0;
+	private readonly halfBits: number;
+	private readonly halfSize: number;
+	private readonly halfMask: number;
+	private readonly keys = new Uint32Array(4);
+
+	constructor(units: number) {
+		if (!Number.isInteger(units) || units < 1 || units > MAX_UNITS) {
+			throw new RangeError(`random map: units must be an integer in [1, 2^50], got ${units}`);
+		}
+		this.units = units;
+		let bits = 0;
+		while (2 ** bits < units) bits++;
+		this.halfBits = Math.max(1, Math.ceil(bits / 2)); // ≤ 25: halves fit in 32-bit integers
+		this.halfSize = 2 ** this.halfBits;
+		this.halfMask = this.halfSize - 1;
+	}
+
+	pick(prng: Prng): number {
+		if (this.done === this.units) this.done = 0;
+		if (this.done === 0) for (let k = 0; k < 4; k++) this.keys[k] = prng.u32();
+		return this.permute(this.done++);
+	}
+
+	/** The unit at position `i` of the current pass (a bijection of [0, units)). */
+	permute(i: number): number {
+		let x = i;
+		do x = this.feistel(x);
+		while (x >= this.units);
+		return x;
+	}
+
+	private feistel(x: number): number {
+		let l = Math.floor(x / this.halfSize);
+		let r = x - l * this.halfSize;
+		for (let k = 0; k < 4; k++) {
+			let z = Math.imul(r ^ this.keys[k], 0x9e3779b1);
+			z = Math.imul(z ^ (z >>> 15), 0x85ebca6b);
+			z ^= z >>> 13;
+			const next = (l ^ z) & this.halfMask;
+			l = r;
+			r = next;
+		}
+		return l * this.halfSize + r;
 	}
 }
 
@@ -228,28 +296,46 @@ export class ParetoPicker implements OffsetPicker {
 	}
 }
 
-/** Normal centred at the middle of the region, σ = sigmaPct % of the units, wrapped into range. */
+/**
+ * fio's gauss.c: the mean of 12 uniform draws over [0, N] (rounded up), a bell of σ ≈ N/12 around
+ * the centre, widened by a uniform deviation of ±stddev/2 where stddev = ⌈devPct % · N⌉ (at most
+ * N/2; 0 for bare `normal`). A deviation that would leave [0, N) is halved until it fits, as fio
+ * does. fio then hashes the value to scatter the hot units over the region; like zipf and pareto
+ * here, it goes through the RankScrambler instead (a bijection, so the bell's counts are kept
+ * exactly, where fio's hash may fold two values onto one unit).
+ */
 export class NormalPicker implements OffsetPicker {
 	readonly units: number;
-	private readonly centre: number;
-	private readonly sigma: number;
+	readonly scrambler: RankScrambler;
+	/** fio's gs->stddev: the width of the uniform deviation, in units. */
+	readonly stddev: number;
 
-	constructor(units: number, sigmaPct: number) {
-		if (!(sigmaPct >= 0) || !Number.isFinite(sigmaPct)) {
-			throw new RangeError(`normal: sigmaPct must be a finite number ≥ 0, got ${sigmaPct}`);
+	constructor(units: number, devPct: number) {
+		if (!(devPct >= 0 && devPct < 100)) {
+			throw new RangeError(`normal: the deviation must be a percentage in [0, 100), got ${devPct}`);
 		}
 		this.units = units;
-		this.centre = units / 2;
-		this.sigma = (sigmaPct / 100) * units;
+		this.scrambler = new RankScrambler(units);
+		this.stddev = devPct === 0 ? 0 : Math.min(Math.ceil((devPct * units) / 100), Math.floor(units / 2));
+	}
+
+	/** The unscattered value in [0, units): the bell, centred at units/2. */
+	rank(prng: Prng): number {
+		const n = this.units;
+		let sum = 0;
+		for (let i = 0; i < 12; i++) sum += prng.int(n + 1);
+		sum = Math.floor((sum + 11) / 12);
+		if (this.stddev > 0) {
+			let dev = Math.floor(this.stddev * prng.next()) - Math.trunc(this.stddev / 2);
+			// fio's unsigned sum also halves a deviation that would go below 0; stopping at 0
+			// avoids its endless loop when sum = N and the deviation is already 0.
+			while (dev !== 0 && (sum + dev >= n || sum + dev < 0)) dev = Math.trunc(dev / 2);
+			sum += dev;
+		}
+		return sum % n;
 	}
 
 	pick(prng: Prng): number {
-		const n = this.units;
-		let x = Math.floor(this.centre + prng.normal() * this.sigma);
-		if (x < 0 || x >= n) {
-			x %= n;
-			if (x < 0) x += n;
-		}
-		return x;
+		return this.scrambler.map(this.rank(prng));
 	}
 }

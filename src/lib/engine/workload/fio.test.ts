@@ -3,7 +3,7 @@ import { Prng } from '../clock';
 import { ContentSource } from './contents';
 import { WorkloadStream } from './generator';
 import { FioParseError, fioDefaultSpec, formatFioJob, parseFioJob, parseFioSize, type FioJob } from './fio';
-import { WORKLOAD_PRESETS, validateWorkload } from './spec';
+import { isSequential, WORKLOAD_PRESETS, validateWorkload } from './spec';
 import type { RwMode, WorkloadSpec } from './types';
 
 const KiB = 1024;
@@ -60,13 +60,13 @@ stonewall
 		jobs: (['read', 'randread', 'write', 'randwrite'] as RwMode[]).map((rw, i) => ({
 			name: ['seq-read', 'rand-read', 'seq-write', 'rand-write'][i],
 			// runtime without time_based: the job also stops after size bytes, as fio's.
-			spec: { rw, bs: 4 * KiB, iodepth: 4, size: 10 * GiB, runtimeUs: 60e6, ioSize: 10 * GiB }
+			spec: { rw, bs: 4 * KiB, iodepth: 4, size: 10 * GiB, runtimeUs: 60e6, ioSize: 10 * GiB, ...(rw.startsWith('rand') ? { randomMap: true } : {}) }
 		})),
 		ignored: ['ioengine', 'direct', 'directory', 'filename'],
 		warnings: [/^ssd\.fio:15: stonewall is not modelled/, /^ssd\.fio:19: stonewall/, /^ssd\.fio:23: stonewall/, /^ssd\.fio:27: stonewall/]
 	},
 	{
-		name: 'zipf: a skewed random read, norandommap accepted with a note',
+		name: 'zipf with norandommap: drawn with replacement, as here (no note)',
 		file: `; Random reads from a zipf distribution instead of each block once.
 [job]
 ioengine=null
@@ -78,7 +78,36 @@ random_distribution=zipf:0.5
 `,
 		jobs: [{ name: 'job', spec: { rw: 'randread', size: 1280 * MiB, randomDistribution: { kind: 'zipf', theta: 0.5 } } }],
 		ignored: ['ioengine'],
-		notes: [/^norandommap:/]
+		notes: []
+	},
+	{
+		name: "random map: fio's default for uniform offsets; norandommap turns it off; other distributions note it",
+		file: `[map]
+rw=randwrite
+
+[nomap]
+rw=randwrite
+norandommap
+
+[nomap-flag]
+rw=randread
+norandommap=1
+
+[zipf]
+rw=randread
+random_distribution=zipf:1.2
+
+[seq]
+rw=write
+`,
+		jobs: [
+			{ name: 'map', spec: { rw: 'randwrite', randomMap: true } },
+			{ name: 'nomap', spec: { rw: 'randwrite' } },
+			{ name: 'nomap-flag', spec: { rw: 'randread' } },
+			{ name: 'zipf', spec: { rw: 'randread', randomDistribution: { kind: 'zipf', theta: 1.2 } } },
+			{ name: 'seq', spec: { rw: 'write' } }
+		],
+		notes: [/^random_distribution=zipf:1\.2 without norandommap: offsets are drawn with replacement here/]
 	},
 	{
 		name: 'iometer file server: bssplit, rwmixread, iodepth 64, randrepeat',
@@ -105,6 +134,7 @@ iodepth=64
 					rwmixread: 80,
 					iodepth: 64,
 					size: 4 * GiB,
+					randomMap: true,
 					bssplit: [
 						{ bs: 512, pct: 10 },
 						{ bs: 1 * KiB, pct: 5 },
@@ -139,7 +169,7 @@ iodepth=8
 `,
 		jobs: [0, 1, 2].map((k) => ({
 			name: `writers.${k}`,
-			spec: { rw: 'randrw' as RwMode, rwmixread: 70, bs: 8 * KiB, size: 256 * MiB, offset: k * 256 * MiB, iodepth: 8, runtimeUs: 120e6 }
+			spec: { rw: 'randrw' as RwMode, rwmixread: 70, bs: 8 * KiB, size: 256 * MiB, offset: k * 256 * MiB, iodepth: 8, runtimeUs: 120e6, randomMap: true }
 		})),
 		ignored: ['group_reporting']
 	},
@@ -171,7 +201,7 @@ number_ios=1k
 				name: 'limited',
 				spec: { rw: 'rw', ioSize: 64 * MiB, size: 16 * MiB, bs: 64 * KiB, blockalign: 4 * KiB, ios: 500, rateIops: 2000, thinktimeUs: 250, dedupePercentage: 60 }
 			},
-			{ name: 'fast', spec: { rw: 'randwrite', thinktimeUs: 2000, ios: 1024 } }
+			{ name: 'fast', spec: { rw: 'randwrite', thinktimeUs: 2000, ios: 1024, randomMap: true } }
 		],
 		ignored: ['verify_pattern'],
 		notes: [/^verify:/],
@@ -214,6 +244,7 @@ bsrange=4k-16k
 				name: 'range',
 				spec: {
 					rw: 'randread',
+					randomMap: true,
 					bssplit: [
 						{ bs: 4 * KiB, pct: 25 },
 						{ bs: 8 * KiB, pct: 25 },
@@ -234,10 +265,25 @@ rate_iops=100,5
 [same]
 rw=randrw
 bs=4k,4k
+
+[split-reads]
+rw=randread
+bssplit=4k/50:8k/50,16k/100
+
+[split-writes]
+rw=randwrite
+bssplit=4k/50:8k/50,16k/100
+
+[split-same]
+rw=randrw
+bssplit=4k/25:8k/75,4k/25:8k/75
 `,
 		jobs: [
-			{ name: 'reads-only', spec: { rw: 'randread', bs: 8 * KiB, rateIops: 100 } },
-			{ name: 'same', spec: { rw: 'randrw', bs: 4 * KiB } }
+			{ name: 'reads-only', spec: { rw: 'randread', bs: 8 * KiB, rateIops: 100, randomMap: true } },
+			{ name: 'same', spec: { rw: 'randrw', bs: 4 * KiB, randomMap: true } },
+			{ name: 'split-reads', spec: { rw: 'randread', bssplit: [{ bs: 4 * KiB, pct: 50 }, { bs: 8 * KiB, pct: 50 }], randomMap: true } },
+			{ name: 'split-writes', spec: { rw: 'randwrite', bssplit: [{ bs: 16 * KiB, pct: 100 }], randomMap: true } },
+			{ name: 'split-same', spec: { rw: 'randrw', bssplit: [{ bs: 4 * KiB, pct: 25 }, { bs: 8 * KiB, pct: 75 }], randomMap: true } }
 		]
 	},
 	{
@@ -318,7 +364,16 @@ interface BadCase {
 
 const BAD: BadCase[] = [
 	{ file: '', error: /^bad\.fio:1: no job sections/ },
-	{ file: '[global]\nbs=4k\n', error: /^bad\.fio:3: no job: only \[global\] options/ },
+	{ file: '[global]\nbs=4k\n', error: /^bad\.fio:2: no job: only \[global\] options/ },
+	{ file: '[global]\nbs=4k', error: /^bad\.fio:2: no job: only \[global\] options/ },
+	{ file: '; only\n# comments\n', error: /^bad\.fio:2: no job sections/ },
+	{ file: '[job]\nrw=randread\noffset=1p\n', error: /^bad\.fio:3: offset=1p reaches beyond the largest disk \(64 TiB\)$/ },
+	{ file: '[job]\nrw=randread\nsize=4p\n', error: /^bad\.fio:3: size=4p reaches beyond the largest disk \(64 TiB\)$/ },
+	{ file: '[job]\noffset=8t\nsize=60t\n', error: /^bad\.fio:3: size=60t after offset=8t reaches beyond the largest disk/ },
+	{ file: '[job]\nsize=60t\noffset=8t\n', error: /^bad\.fio:3: offset=8t with size=60t reaches beyond the largest disk/ },
+	{ file: '[job]\nnumjobs=4\noffset_increment=30t\n', error: /^bad\.fio:3: offset_increment=30t for job 3 of numjobs=4 reaches beyond the largest disk/ },
+	{ file: '[job]\nrw=read\nbs=4KiB\nsize=1MiB\n', error: /^bad\.fio:3: bs=4KiB is 4000 bytes, not a multiple of 512/ },
+	{ file: '[job]\nbsrange=1000-4k\nsize=1MiB\n', error: /^bad\.fio:2: blocksize_range=1000 is 1000 bytes/ },
 	{ file: 'rw=read\n[job]\n', error: /^bad\.fio:1: option "rw=read" outside of a \[section\]/ },
 	{ file: '[job\nrw=read\n', error: /^bad\.fio:1: a section header is "\[name\]" alone on its line/ },
 	{ file: '[]\n', error: /^bad\.fio:1: empty section name/ },
@@ -336,7 +391,14 @@ const BAD: BadCase[] = [
 	{ file: '[job]\nruntime=10fortnights\n', error: /^bad\.fio:2: runtime=10fortnights: unknown unit/ },
 	{ file: '[job]\nrw=randrw\nbs=4k,64k\n', error: /^bad\.fio:3: bs=4k,64k: different values for reads and writes are not supported/ },
 	{ file: '[job]\nbssplit=4k/50:8k/20\n', error: /^bad\.fio:2: bssplit "4k\/50:8k\/20": percentages add up to 70, not 100/ },
-	{ file: '[job]\nrandom_distribution=zoned:50/5:50/95\n', error: /^bad\.fio:2: random_distribution "zoned:50\/5:50\/95"/ },
+	{ file: '[job]\nrw=randrw\nbssplit=4k/50:8k/50,16k/100\n', error: /^bad\.fio:3: bssplit=4k\/50:8k\/50,16k\/100: different splits for reads and writes are not supported/ },
+	{ file: '[job]\nrw=randread\nbssplit=4k/100,16k/90\n', error: /^bad\.fio:3: bssplit "16k\/90": percentages add up to 90/ },
+	{ file: '[job]\nrw=randwrite\nbssplit=4k/100,\n', error: /^bad\.fio:3: bssplit=4k\/100,: no list for the directions this job uses/ },
+	{ file: '[job]\nrandom_distribution=zoned:50/5:50/95\n', error: /^bad\.fio:2: random_distribution "zoned:50\/5:50\/95": zoned distributions are not supported/ },
+	{ file: '[job]\nrandom_distribution=zoned:50/10:50/90\n', error: /^bad\.fio:2: random_distribution "zoned:50\/10:50\/90": zoned distributions are not supported/ },
+	{ file: '[job]\nrandom_distribution=zoned_abs:50/10:50/90\n', error: /zoned_abs distributions are not supported/ },
+	{ file: '[job]\nrw=randread\nrandom_distribution=zipf:1\n', error: /^bad\.fio:3: random_distribution "zipf:1": zipf theta must not be 1: fio refuses zipf:1/ },
+	{ file: '[job]\nrw=randread\nrandom_distribution=normal:100\n', error: /^bad\.fio:3: random_distribution "normal:100": normal deviation must be a percentage in \[0, 100\)/ },
 	{ file: '[job]\nbsrange=512-1m\n', error: /^bad\.fio:2: blocksize_range=512-1m spans more than 256 block sizes/ },
 	{ file: '[job]\niodpeth=32\n', error: /^bad\.fio:2: unknown option "iodpeth" \(did you mean iodepth\?\)$/ },
 	{ file: '[job]\nrwmixred=70\n', error: /^bad\.fio:2: unknown option "rwmixred" \(did you mean rwmixread\?\)$/ },
@@ -393,8 +455,9 @@ function randomSpec(p: Prng): WorkloadSpec {
 	if (rw.startsWith('rand')) {
 		const k = p.int(4);
 		s.randomDistribution =
-			k === 0 ? { kind: 'random' } : k === 1 ? { kind: 'zipf', theta: 0.5 + p.int(20) / 10 } : k === 2 ? { kind: 'pareto', h: (1 + p.int(9)) / 10 } : { kind: 'normal', sigmaPct: 1 + p.int(99) };
+			k === 0 ? { kind: 'random' } : k === 1 ? { kind: 'zipf', theta: 0.55 + p.int(20) / 10 } : k === 2 ? { kind: 'pareto', h: (1 + p.int(9)) / 10 } : { kind: 'normal', sigmaPct: 1 + p.int(99) };
 	}
+	if (!isSequential(s.rw) && s.randomDistribution.kind === 'random' && p.next() < 0.5) s.randomMap = true;
 	return s;
 }
 
@@ -410,6 +473,16 @@ describe('formatFioJob', () => {
 			expect(back.warnings).toEqual([]);
 			expect(back.ignored).toEqual(['ioengine', 'direct', 'filename']);
 		}
+	});
+
+	it('writes bare normal for the default deviation, and refuses distributions fio refuses', () => {
+		const text = formatFioJob([spec({ rw: 'randread', randomDistribution: { kind: 'normal', sigmaPct: 0 } })]);
+		expect(text).toMatch(/^random_distribution=normal$/m);
+		expect(parseFioJob(text).jobs[0].spec.randomDistribution).toEqual({ kind: 'normal', sigmaPct: 0 });
+		expect(() => formatFioJob([{ name: 'hot', spec: spec({ rw: 'randread', randomDistribution: { kind: 'zipf', theta: 1 } }) }])).toThrow(
+			/job "hot": zipf theta must not be 1/
+		);
+		expect(() => formatFioJob([spec({ rw: 'randread', randomDistribution: { kind: 'normal', sigmaPct: 100 } })])).toThrow(/\[0, 100\)/);
 	});
 
 	it('round-trips every preset, and what the parser made of the example files', () => {
@@ -437,7 +510,6 @@ describe('formatFioJob', () => {
 				'direct=1',
 				'filename=vaio-disk.img',
 				'filesize=20g',
-				'norandommap',
 				'randseed=9',
 				'',
 				'[job-global-ish_]',
@@ -447,6 +519,7 @@ describe('formatFioJob', () => {
 				'iodepth=32',
 				'number_ios=1000',
 				'time_based',
+				'norandommap',
 				''
 			].join('\n')
 		);

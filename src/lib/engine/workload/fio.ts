@@ -20,7 +20,9 @@
  * What fio runs and what the playground simulates differ in a few places; each difference that
  * a file touches is reported: `ignored` lists options that do not apply to a simulated disk
  * (ioengine, direct, filename, …), `notes` the accepted options whose effect is built in (verify:
- * every read is always checked; norandommap: offsets are always drawn with replacement),
+ * every read is always checked), and the random map: without norandommap, uniform random
+ * offsets visit each block once per pass (`randomMap`), other distributions draw with
+ * replacement (noted),
  * `warnings` the options that shape fio's workload but are not modelled (stonewall, fsync, …) and
  * unknown option names. An unknown name that looks like a misspelt workload option ("iodpeth")
  * is an error, since running without it would run another workload. Anything malformed is a
@@ -33,8 +35,9 @@
  * device when neither size nor io_size is given; the generator does so only without number_ios
  * and runtime (the disk's size is not known to the job file).
  */
-import { SECTOR_BYTES } from '../io';
+import { MAX_DISK_BYTES, SECTOR_BYTES } from '../io';
 import {
+	fioDistributionProblem,
 	formatBsSplit,
 	formatRandomDistribution,
 	isSequential,
@@ -56,7 +59,7 @@ export interface FioParseResult {
 	ignored: string[];
 	/** `FILE:LINE: …` for options that shape fio's workload but are not modelled, and unknown ones. */
 	warnings: string[];
-	/** Accepted options whose effect is built into the playground (verify, norandommap, …). */
+	/** Accepted options whose effect is built in or approximated here (verify, randrepeat, …). */
 	notes: string[];
 	/** The file's randseed (the last one given), reduced to 32 bits: the scenario's seed. */
 	seed?: number;
@@ -125,6 +128,7 @@ const SUPPORTED = [
 	'rate_iops',
 	'thinktime',
 	'fsync',
+	'norandommap',
 	'kb_base',
 	'name'
 ] as const;
@@ -132,8 +136,6 @@ type Supported = (typeof SUPPORTED)[number];
 
 /** Accepted; the playground always behaves this way. The value is the note (once per file). */
 const BUILT_IN: Record<string, string> = {
-	norandommap:
-		'norandommap: random offsets are always drawn with replacement here (fio without norandommap visits each block once per pass)',
 	verify:
 		'verify: every read is checked against what was written, always, whatever verify= says (fio checks only with verify set)',
 	do_verify: 'do_verify: reads are always verified here',
@@ -291,8 +293,10 @@ export function parseFioJob(text: string, fileName = 'job.fio'): FioParseResult 
 		if (inGlobal) globals.push(entry);
 		else current!.entries.push(entry);
 	});
+	// The last line of the file: a final newline does not start another line.
+	const lastLine = Math.max(1, lines.length > 1 && lines[lines.length - 1] === '' ? lines.length - 1 : lines.length);
 	if (sections.length === 0)
-		fail(lines.length > 0 ? lines.length : 1, globals.length > 0 ? 'no job: only [global] options (add a [jobname] section)' : 'no job sections ([jobname] followed by options)');
+		fail(lastLine, globals.length > 0 ? 'no job: only [global] options (add a [jobname] section)' : 'no job sections ([jobname] followed by options)');
 
 	const seen = new Set<string>();
 	const once = (list: string[], text: string) => {
@@ -333,6 +337,8 @@ interface JobState {
 	rw: RwMode;
 	rwLine: number;
 	rwmixread: number;
+	/** The last bs/bsrange entry of the section: the one in force. */
+	lastBs: Entry | undefined;
 	/** Block size per direction as given (bs or bsrange, whichever came last), and its line. */
 	bs: { text: string; line: number; range: boolean } | undefined;
 	bssplit: { text: string; line: number } | undefined;
@@ -342,6 +348,8 @@ interface JobState {
 	size: number;
 	offset: number;
 	offsetIncrement: number;
+	/** Where size, offset and offset_increment were given (for "beyond the largest disk"). */
+	where: Partial<Record<'size' | 'offset' | 'offset_increment', { text: string; line: number }>>;
 	ioSize: number | undefined;
 	ioSizeLine: number;
 	ios: number;
@@ -349,6 +357,7 @@ interface JobState {
 	timeBased: boolean;
 	dist: RandomDistribution;
 	distLine: number;
+	norandommap: boolean;
 	dedupe: number;
 	rateIops: { text: string; line: number } | undefined;
 	thinktimeUs: number;
@@ -370,6 +379,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		rw: d.rw,
 		rwLine: section.line,
 		rwmixread: d.rwmixread,
+		lastBs: section.entries.findLast((e) => ['bs', 'blocksize', 'bsrange', 'blocksize_range'].includes(e.key)),
 		bs: undefined,
 		bssplit: undefined,
 		blockalign: undefined,
@@ -378,6 +388,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		size: 0,
 		offset: 0,
 		offsetIncrement: 0,
+		where: {},
 		ioSize: undefined,
 		ioSizeLine: section.line,
 		ios: 0,
@@ -385,6 +396,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		timeBased: false,
 		dist: d.randomDistribution,
 		distLine: section.line,
+		norandommap: false,
 		dedupe: 0,
 		rateIops: undefined,
 		thinktimeUs: 0,
@@ -398,11 +410,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 	let bs = d.bs;
 	let bssplit: BsSplit[] | undefined;
 	if (st.bssplit) {
-		try {
-			bssplit = parseBsSplit(st.bssplit.text);
-		} catch (e) {
-			fail(st.bssplit.line, (e as Error).message);
-		}
+		bssplit = bsSplitPerDirection(st.bssplit.text, st.bssplit.line, reads, writes, fail);
 	} else if (st.bs) {
 		const perDir = perDirection(st.bs.text, st.bs.line, reads, writes, st.bs.range ? 'blocksize_range' : 'bs', fail);
 		if (st.bs.range) bssplit = bsRangeSplit(perDir, st.bs.line, kbBase, fail);
@@ -415,6 +423,16 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 
 	if (isSequential(st.rw) && st.dist.kind !== 'random')
 		ctx.warn(st.distLine, `random_distribution has no effect on the sequential rw=${st.rw}`);
+
+	checkReach(st, fail);
+
+	// fio's default random map (each block once per pass) is modelled for uniform offsets only.
+	const random = !isSequential(st.rw);
+	const randomMap = random && !st.norandommap && st.dist.kind === 'random';
+	if (random && !st.norandommap && st.dist.kind !== 'random')
+		ctx.note(
+			`random_distribution=${formatRandomDistribution(st.dist)} without norandommap: offsets are drawn with replacement here (fio's random map, which moves a repeated block to a free one, is modelled for the uniform distribution only)`
+		);
 
 	// Limits: see the header comment.
 	let ioSize: number | undefined;
@@ -441,6 +459,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 			runtimeUs: st.runtimeUs,
 			...(ioSize !== undefined ? { ioSize } : {}),
 			randomDistribution: { ...st.dist },
+			...(randomMap ? { randomMap: true } : {}),
 			dedupePercentage: st.dedupe,
 			thinktimeUs: st.thinktimeUs,
 			rateIops,
@@ -451,6 +470,30 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		jobs.push({ name: st.numjobs > 1 ? `${st.name}.${k}` : st.name, spec });
 	}
 	return jobs;
+}
+
+/**
+ * A job that reaches past the largest disk a scenario can have fails here, at the option that
+ * takes it there, rather than later at the scenario's disk size (which names no job line).
+ */
+function checkReach(st: JobState, fail: JobContext['fail']): void {
+	const limit = `the largest disk (${MAX_DISK_BYTES / 2 ** 40} TiB)`;
+	const at = (key: 'size' | 'offset' | 'offset_increment', extra = '') => {
+		const w = st.where[key]!;
+		return fail(w.line, `${key}=${w.text}${extra} reaches beyond ${limit}`);
+	};
+	if (st.offset >= MAX_DISK_BYTES) at('offset');
+	if (st.size > MAX_DISK_BYTES) at('size');
+	if (st.offset + st.size > MAX_DISK_BYTES) {
+		// Both were given: name the one that came last.
+		const o = st.where.offset!;
+		const z = st.where.size!;
+		if (z.line >= o.line) at('size', ` after offset=${o.text}`);
+		else at('offset', ` with size=${z.text}`);
+	}
+	const last = st.offset + (st.numjobs - 1) * st.offsetIncrement;
+	if (st.numjobs > 1 && (last >= MAX_DISK_BYTES || last + st.size > MAX_DISK_BYTES))
+		at('offset_increment', ` for job ${st.numjobs - 1} of numjobs=${st.numjobs}`);
 }
 
 function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): void {
@@ -519,10 +562,14 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 		case 'bs':
 		case 'blocksize':
 			st.bs = { text: need(), line, range: false };
+			// The block size in force is checked here, in file order, so that an error names this
+			// line and not a later option's (an earlier bs, overridden, is not checked).
+			if (e === st.lastBs) for (const part of st.bs.text.split(',')) if (part.trim() !== '') sizeValue(part.trim(), line, kbBase, key, fail);
 			return;
 		case 'blocksize_range':
 		case 'bsrange':
 			st.bs = { text: need(), line, range: true };
+			if (e === st.lastBs) for (const part of st.bs.text.split(',')) if (part.trim() !== '') bsRangeSplit(part.trim(), line, kbBase, fail);
 			return;
 		case 'bssplit':
 			st.bssplit = { text: need(), line };
@@ -541,12 +588,15 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 			return;
 		case 'size':
 			st.size = sizeValue(need(), line, kbBase, key, fail);
+			st.where.size = { text: e.value!, line };
 			return;
 		case 'offset':
 			st.offset = sizeValue(need(), line, kbBase, key, fail);
+			st.where.offset = { text: e.value!, line };
 			return;
 		case 'offset_increment':
 			st.offsetIncrement = sizeValue(need(), line, kbBase, key, fail);
+			st.where.offset_increment = { text: e.value!, line };
 			return;
 		case 'io_size':
 		case 'io_limit':
@@ -591,6 +641,9 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 			return;
 		case 'fsync':
 			st.fsync = intValue(need(), line, kbBase, key, 0, 1e9, fail);
+			return;
+		case 'norandommap':
+			st.norandommap = flag();
 			return;
 		case 'kb_base':
 			return; // read first, above
@@ -637,6 +690,31 @@ function perDirection(text: string, line: number, reads: boolean, writes: boolea
 		fail(line, `${key}=${text}: different values for reads and writes are not supported (give one value)`);
 	if (distinct.length === 0) fail(line, `${key}=${text}: no value for the directions this job uses`);
 	return distinct[0];
+}
+
+/**
+ * fio's bssplit=READS,WRITES (one list: both). As for bs=4k,64k, the job takes the list of each
+ * direction it uses, and the lists must agree when it uses both (a stream has one split).
+ */
+function bsSplitPerDirection(text: string, line: number, reads: boolean, writes: boolean, fail: JobContext['fail']): BsSplit[] {
+	const parse = (part: string): BsSplit[] => {
+		try {
+			return parseBsSplit(part);
+		} catch (e) {
+			return fail(line, (e as Error).message);
+		}
+	};
+	if (!text.includes(',')) return parse(text);
+	const parts = text.split(',').map((p) => p.trim());
+	// Every list is checked, also one this job does not use, as fio does.
+	const lists = parts.map((p) => (p === '' ? undefined : parse(p)));
+	const r = lists[0];
+	const w = parts.length > 1 ? lists[1] : r;
+	const used = [...(reads ? [r] : []), ...(writes ? [w] : [])].filter((l): l is BsSplit[] => l !== undefined);
+	if (used.length === 0) fail(line, `bssplit=${text}: no list for the directions this job uses`);
+	if (used.length > 1 && JSON.stringify(used[0]) !== JSON.stringify(used[1]))
+		fail(line, `bssplit=${text}: different splits for reads and writes are not supported in a job that does both (give one list)`);
+	return used[0];
 }
 
 const SIZE_SUFFIX = /^(0x[0-9a-f]+|\d+)\s*([a-z%]*)$/i;
@@ -787,7 +865,8 @@ export interface FioFormatOptions {
 /**
  * A fio job file for the given workloads (one [job] each). parseFioJob(formatFioJob(x)) gives x
  * back for every spec fio can express; values it cannot (fractional µs, IOPS or percentages) are
- * rounded, with a comment saying so.
+ * rounded, with a comment saying so. A distribution fio refuses (zipf:1, normal:100) throws a
+ * RangeError naming the job.
  */
 export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: FioFormatOptions = {}): string {
 	const out: string[] = [];
@@ -799,7 +878,6 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 	out.push('direct=1');
 	out.push(`filename=${oneLine(options.filename ?? 'vaio-disk.img').replace(/[;#]/g, '_')}`);
 	if (options.diskBytes !== undefined && options.diskBytes > 0) out.push(`filesize=${fioBytes(options.diskBytes)}`);
-	out.push('norandommap');
 	if (options.seed !== undefined) out.push(`randseed=${Math.trunc(options.seed)}`);
 	const d = fioDefaultSpec();
 	jobs.forEach((j, i) => {
@@ -826,8 +904,13 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 		if (spec.runtimeUs !== 0) out.push(`runtime=${fioTime(Math.round(spec.runtimeUs))}`);
 		if (spec.runtimeUs !== 0 && Math.round(spec.runtimeUs) !== spec.runtimeUs) out.push(`; runtime rounded from ${spec.runtimeUs}us`);
 		if (spec.ioSize === undefined && (spec.ios > 0 || spec.runtimeUs > 0)) out.push('time_based');
+		// Never write a file fio refuses (zipf:1, normal:100, …): say which job is wrong instead.
+		const distProblem = fioDistributionProblem(spec.randomDistribution);
+		if (distProblem) throw new RangeError(`job "${sectionName(name, i)}": ${distProblem}`);
 		if (spec.randomDistribution.kind !== 'random')
 			out.push(`random_distribution=${formatRandomDistribution(spec.randomDistribution)}`);
+		// Without the random map the playground draws with replacement: fio's norandommap.
+		if (!isSequential(spec.rw) && !(spec.randomMap === true && spec.randomDistribution.kind === 'random')) out.push('norandommap');
 		if (spec.dedupePercentage !== 0) int('dedupe_percentage', spec.dedupePercentage);
 		if (spec.rateIops !== 0) int('rate_iops', spec.rateIops);
 		if (spec.thinktimeUs !== 0) int('thinktime', spec.thinktimeUs);

@@ -147,12 +147,33 @@ describe('distributions in a stream', () => {
 		expect(top / 100_000).toBeGreaterThan(0.8);
 	});
 
-	it('normal: offsets cluster around the middle of the region', () => {
-		const size = 1 * GiB;
-		const s = stream({ rw: 'randread', size, offset: GiB, randomDistribution: { kind: 'normal', sigmaPct: 5 }, ios: 20_000 });
-		const rel = drain(s).map((io) => (io.lba * 512 - GiB) / size);
-		const near = rel.filter((x) => Math.abs(x - 0.5) < 0.1).length / rel.length;
-		expect(near).toBeGreaterThan(0.9);
+	it("randomMap: each block once per pass, as fio without norandommap; without it blocks repeat", () => {
+		const size = 4 * 2 ** 20; // 1024 units of 4 KiB
+		const units = (io: GuestIoSpec[]) => io.map((x) => (x.lba - GiB / 512) / 8);
+		const mapped = units(drain(stream({ rw: 'randwrite', size, offset: GiB, randomMap: true, ios: 2048 })));
+		expect(new Set(mapped.slice(0, 1024)).size).toBe(1024);
+		expect(new Set(mapped.slice(1024)).size).toBe(1024);
+		expect(Math.min(...mapped)).toBe(0);
+		expect(Math.max(...mapped)).toBe(1023);
+		const free = units(drain(stream({ rw: 'randwrite', size, offset: GiB, ios: 1024 })));
+		// With replacement about 1 − 1/e of the blocks are hit in 1024 draws.
+		expect(new Set(free).size).toBeLessThan(700);
+	});
+
+	it('normal: a bell-shaped hot set (about 1/6 of the units get 2/3 of the I/O), scattered as in fio', () => {
+		const size = 4 * 2 ** 20; // 1024 units of 4 KiB
+		const s = stream({ rw: 'randread', size, offset: GiB, randomDistribution: { kind: 'normal', sigmaPct: 0 }, ios: 20_000 });
+		const counts = new Map<number, number>();
+		const rel: number[] = [];
+		for (const io of drain(s)) {
+			counts.set(io.lba, (counts.get(io.lba) ?? 0) + 1);
+			rel.push((io.lba * 512 - GiB) / size);
+		}
+		const sorted = [...counts.values()].sort((a, b) => b - a);
+		// ±1σ of the bell (σ = 1024/12 units) holds ~68 % of the draws.
+		const top = sorted.slice(0, Math.round(1024 / 6)).reduce((a, b) => a + b, 0);
+		expect(top / 20_000).toBeGreaterThan(0.6);
+		expect(new Set(rel.map((x) => Math.floor(x * 10))).size).toBe(10);
 	});
 });
 

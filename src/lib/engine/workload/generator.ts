@@ -6,7 +6,8 @@
  *   fio, reads and writes keep separate positions. The last I/O before the end is shortened.
  * - Random modes (randread, randwrite, randrw) pick a unit of `blockalign` bytes (default: the
  *   block size, or the smallest bssplit size) with the distribution; an I/O that would cross the
- *   region end is shortened to end there. Offsets may repeat (fio's norandommap).
+ *   region end is shortened to end there. Offsets may repeat (fio's norandommap) unless
+ *   `randomMap` is set with the uniform distribution: then each unit comes once per pass.
  * - rwmixread is the percentage of reads in randrw and rw; bssplit picks a size per I/O by weight.
  * - Stops after `ios` I/Os or once `now ≥ runtimeUs`, whichever is set (0 = unset). With neither,
  *   it stops once it has issued `size` bytes (fio's io_size = size): one pass over the region for
@@ -125,7 +126,7 @@ export class WorkloadStream {
 					`${where}: the region (${this.regionSectors * SECTOR_BYTES} bytes) is smaller than blockalign (${this.alignSectors * SECTOR_BYTES} bytes)`
 				);
 			}
-			this.picker = createOffsetPicker(spec.randomDistribution, this.units);
+			this.picker = createOffsetPicker(spec.randomDistribution, this.units, spec.randomMap === true);
 		}
 
 		this.maxIos = spec.ios;

@@ -13,6 +13,7 @@ import {
 	WORKLOAD_PRESETS,
 	workloadFromPreset
 } from './spec';
+import type { RandomDistribution } from './types';
 
 const DISK_SECTORS = (20 * 2 ** 30) / 512;
 
@@ -103,11 +104,25 @@ describe('parseRandomDistribution', () => {
 		// fio's defaults.
 		expect(parseRandomDistribution('zipf')).toEqual({ kind: 'zipf', theta: 1.1 });
 		expect(parseRandomDistribution('pareto')).toEqual({ kind: 'pareto', h: 0.2 });
-		expect(parseRandomDistribution('normal').kind).toBe('normal');
+		expect(parseRandomDistribution('normal')).toEqual({ kind: 'normal', sigmaPct: 0 });
+		expect(parseRandomDistribution('normal:0')).toEqual({ kind: 'normal', sigmaPct: 0 });
+	});
+
+	it('writes bare normal for the default deviation (fio reads normal:8.33 as a wider bell)', () => {
+		expect(formatRandomDistribution({ kind: 'normal', sigmaPct: 0 })).toBe('normal');
+		expect(formatRandomDistribution({ kind: 'normal', sigmaPct: 100 / 12 })).toBe(`normal:${100 / 12}`);
+	});
+
+	it('validation refuses what fio refuses', () => {
+		const bad = (d: RandomDistribution) => validateWorkload({ ...defaultWorkload(), rw: 'randread', randomDistribution: d });
+		// zipf:1 is only fio's limit: the sampler handles it (a lesson uses it).
+		expect(bad({ kind: 'zipf', theta: 1 })).toEqual([]);
+		expect(bad({ kind: 'normal', sigmaPct: 100 })[0]).toMatch(/\[0, 100\)/);
+		expect(bad({ kind: 'normal', sigmaPct: 0 })).toEqual([]);
 	});
 
 	it('round-trips through formatRandomDistribution', () => {
-		for (const s of ['random', 'zipf:1.2', 'pareto:0.9', 'normal:10']) {
+		for (const s of ['random', 'zipf:1.2', 'pareto:0.9', 'normal:10', 'normal']) {
 			expect(formatRandomDistribution(parseRandomDistribution(s))).toBe(s);
 		}
 	});
@@ -118,8 +133,10 @@ describe('parseRandomDistribution', () => {
 			['zipf:0', /"zipf:0".*theta must be > 0/],
 			['zipf:', /"zipf:".*missing theta/],
 			['pareto:1.5', /"pareto:1.5".*between 0 and 1/],
-			['normal:0', /"normal:0".*\(0, 100\]/],
+			['normal:100', /"normal:100".*\[0, 100\)/],
 			['normal:150', /"normal:150".*percentage/],
+			['zipf:1', /"zipf:1": zipf theta must not be 1: fio refuses zipf:1/],
+			['zoned:50/10:50/90', /"zoned:50\/10:50\/90": zoned distributions are not supported/],
 			['random:3', /"random:3".*no parameter/],
 			['zipf:1.2:0.5', /"zipf:1.2:0.5".*centre suffix ":0.5"/],
 			['zoned:50/5', /"zoned:50\/5".*not supported/],

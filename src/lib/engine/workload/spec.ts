@@ -144,16 +144,23 @@ export function distributionProblem(d: RandomDistribution): string | null {
 		case 'random':
 			return null;
 		case 'zipf':
+			// θ = 1 is fine for the sampler; only fio refuses it (see fioDistributionProblem).
 			return d.theta > 0 && Number.isFinite(d.theta) ? null : `zipf theta must be a number > 0, got ${d.theta}`;
 		case 'pareto':
 			return d.h > 0 && d.h < 1 ? null : `pareto h must be between 0 and 1 (exclusive), got ${d.h}`;
 		case 'normal':
-			return d.sigmaPct > 0 && d.sigmaPct <= 100
+			return d.sigmaPct >= 0 && d.sigmaPct < 100
 				? null
-				: `normal deviation must be a percentage in (0, 100], got ${d.sigmaPct}`;
+				: `normal deviation must be a percentage in [0, 100), got ${d.sigmaPct}`;
 		default:
 			return `unknown random distribution ${JSON.stringify(d)}`;
 	}
+}
+
+/** Problem fio 3.33 has with a distribution the playground accepts (zipf:1), or null. */
+export function fioDistributionProblem(d: RandomDistribution): string | null {
+	if (d.kind === 'zipf' && d.theta === 1) return 'zipf theta must not be 1: fio refuses zipf:1 (use 0.99 or 1.01)';
+	return distributionProblem(d);
 }
 
 function isSectorMultiple(bytes: number): boolean {
@@ -197,6 +204,7 @@ export function validateWorkload(spec: WorkloadSpec): string[] {
 		errs.push(`ioSize ${spec.ioSize} is not a positive multiple of 512 bytes`);
 	const dp = spec.randomDistribution ? distributionProblem(spec.randomDistribution) : 'randomDistribution is missing';
 	if (dp) errs.push(dp);
+	if (spec.randomMap !== undefined && typeof spec.randomMap !== 'boolean') errs.push(`randomMap must be true or false, got ${String(spec.randomMap)}`);
 	pct('dedupePercentage', spec.dedupePercentage);
 	nonNeg('thinktimeUs', spec.thinktimeUs);
 	nonNeg('rateIops', spec.rateIops);
@@ -212,13 +220,16 @@ function parseNumber(text: string): number | null {
 	return NUMBER.test(text) ? Number(text) : null;
 }
 
-/** fio's bare `normal` is the mean of 12 uniforms over the region: σ = 1/12 of it. */
-export const DEFAULT_NORMAL_SIGMA_PCT = 100 / 12;
+/**
+ * fio's bare `normal` has no added deviation: only the mean of 12 uniforms over the region (a
+ * bell of σ ≈ 1/12 of it). `normal:N` widens it (see NormalPicker).
+ */
+export const DEFAULT_NORMAL_SIGMA_PCT = 0;
 
 /**
- * Parses fio's random_distribution: `random`, `zipf[:θ]` (θ > 0, default 1.1), `pareto[:h]`
- * (0 < h < 1, default 0.2), `normal[:σ%]` or `gauss[:σ%]` (0 < σ ≤ 100, default 100/12).
- * Unlike fio, zipf:1 is accepted (our sampler handles θ = 1).
+ * Parses fio's random_distribution with fio 3.33's limits: `random`, `zipf[:θ]` (θ > 0, θ ≠ 1,
+ * default 1.1), `pareto[:h]` (0 < h < 1, default 0.2), `normal[:dev%]` or `gauss[:dev%]`
+ * (0 ≤ dev < 100, default 0).
  */
 export function parseRandomDistribution(text: string): RandomDistribution {
 	const raw = String(text);
@@ -227,6 +238,7 @@ export function parseRandomDistribution(text: string): RandomDistribution {
 	};
 	const parts = raw.trim().toLowerCase().split(':');
 	const name = parts[0];
+	if (name === 'zoned' || name === 'zoned_abs') fail(`${name} distributions are not supported (use random, zipf, pareto or normal)`);
 	if (parts.length > 2) fail(`the distribution centre suffix ":${parts.slice(2).join(':')}" is not supported`);
 	const arg = parts.length === 2 ? parts[1].trim() : undefined;
 	const value = (what: string, fallback: number): number => {
@@ -244,6 +256,8 @@ export function parseRandomDistribution(text: string): RandomDistribution {
 		case 'zipf': {
 			const theta = value('theta', 1.1);
 			if (!(theta > 0)) fail(`zipf theta must be > 0, got ${theta}`);
+			const fioProblem = fioDistributionProblem({ kind: 'zipf', theta });
+			if (fioProblem) fail(fioProblem);
 			return { kind: 'zipf', theta };
 		}
 		case 'pareto': {
@@ -254,7 +268,7 @@ export function parseRandomDistribution(text: string): RandomDistribution {
 		case 'normal':
 		case 'gauss': {
 			const sigmaPct = value('deviation', DEFAULT_NORMAL_SIGMA_PCT);
-			if (!(sigmaPct > 0 && sigmaPct <= 100)) fail(`normal deviation must be a percentage in (0, 100], got ${sigmaPct}`);
+			if (!(sigmaPct >= 0 && sigmaPct < 100)) fail(`normal deviation must be a percentage in [0, 100), got ${sigmaPct}`);
 			return { kind: 'normal', sigmaPct };
 		}
 		case 'zoned':
@@ -275,14 +289,15 @@ export function formatRandomDistribution(d: RandomDistribution): string {
 		case 'pareto':
 			return `pareto:${d.h}`;
 		case 'normal':
-			return `normal:${d.sigmaPct}`;
+			// Bare `normal` is fio's default (no added deviation).
+			return d.sigmaPct === DEFAULT_NORMAL_SIGMA_PCT ? 'normal' : `normal:${d.sigmaPct}`;
 	}
 }
 
 /**
  * Parses fio's bssplit: `bs/pct:bs/pct:…` (sizes like 4k, 64k, 1m; binary suffixes). As in fio,
  * entries without a percentage share what is left of 100 equally. The percentages must add up
- * to 100. fio's separate read,write splits (a comma) are not supported.
+ * to 100. One list only: the importer picks the list of each direction from fio's READS,WRITES.
  */
 export function parseBsSplit(text: string): BsSplit[] {
 	const raw = String(text);

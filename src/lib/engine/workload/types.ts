@@ -2,7 +2,10 @@ import type { OpCode } from '../io';
 
 export type RwMode = 'read' | 'write' | 'randread' | 'randwrite' | 'randrw' | 'rw' | 'trim' | 'randtrim';
 
-/** fio's random_distribution: random, zipf:θ, pareto:h, normal (sigma as % of the region). */
+/**
+ * fio's random_distribution: random, zipf:θ (θ ≠ 1), pareto:h, normal (sigmaPct: fio's normal:N,
+ * the deviation added to the 12-uniform bell, as % of the region; 0 = bare `normal`).
+ */
 export type RandomDistribution =
 	| { kind: 'random' }
 	| { kind: 'zipf'; theta: number }
@@ -44,6 +47,12 @@ export interface WorkloadSpec {
 	 */
 	ioSize?: number;
 	randomDistribution: RandomDistribution;
+	/**
+	 * fio's random map (fio without norandommap): with the uniform `random` distribution, each
+	 * unit of the region is picked at most once per pass over it. Absent or false: offsets are
+	 * drawn with replacement (fio's norandommap); other distributions always are.
+	 */
+	randomMap?: boolean;
 	/** Percentage of written blocks whose content repeats earlier content (fio dedupe_percentage). */
 	dedupePercentage: number;
 	/** Idle time after each I/O completes before the next is issued, µs (fio thinktime). */
