@@ -465,7 +465,10 @@ Options:
   --seed N             the scenario's seed (0..4294967295); same seed, same trace digest
   --json               print one JSON object instead of the summary: ios, iops, mbps,
                        latencyUs {p50,p90,p99,p999,mean,max}, ops, verify {reads, mismatches,
-                       firstMismatch}, errors, filters (status counters), traceDigest, wall, …
+                       firstMismatch}, errors, filters (status counters), traceDigest, wall,
+                       timingOnly, elapsedUs (what IOPS are over), endUs (when the run ended,
+                       after any background work), traceRows and traceRowsHeld (what the
+                       exports hold), …
   --store memory|file  where the disks' bytes live (default memory)
   --store-dir DIR      the file store's directory (implies --store file; its disks/ and
                        sidecars/ are wiped first and kept after the run). Without it, --store

@@ -18,7 +18,7 @@ export function formatSummary(r: RunResult, wall: WallTime, store: string): stri
 	const out: string[] = [];
 	const oneDisk = r.disks.length === 1;
 	out.push(
-		`${r.scenario}: (seed=${r.seed}, ${plural(r.disks.length, 'disk')}, store=${store})` +
+		`${r.scenario}: (seed=${r.seed}, ${plural(r.disks.length, 'disk')}, store=${store}${r.timingOnly ? ', timing-only' : ''})` +
 			(oneDisk ? ` chain: ${chainText(r.disks[0].chain)}` : '')
 	);
 	if (!oneDisk)
@@ -41,10 +41,14 @@ export function formatSummary(r: RunResult, wall: WallTime, store: string): stri
 	out.push(`  iodepth: mean=${r.outstanding.mean.toFixed(1)}, max=${r.outstanding.max}`);
 
 	const v = r.verify;
-	let verify = `  verify: reads=${v.reads}, sectors checked=${v.sectorsChecked}, mismatches=${v.mismatches}`;
-	if (v.firstMismatch)
-		verify += `, first bad sector=${v.firstMismatch.sector} (expected content ${hex(v.firstMismatch.expectedContent)}, found ${hex(v.firstMismatch.foundContent)}, I/O #${v.firstMismatch.ioId})`;
-	out.push(verify);
+	// A timing-only run moves no bytes: "reads=0" would look like a run without reads.
+	if (r.timingOnly) out.push('  verify: off (timing-only: no data bytes move, so reads are not checked)');
+	else {
+		let verify = `  verify: reads=${v.reads}, sectors checked=${v.sectorsChecked}, mismatches=${v.mismatches}`;
+		if (v.firstMismatch)
+			verify += `, first bad sector=${v.firstMismatch.sector} (expected content ${hex(v.firstMismatch.expectedContent)}, found ${hex(v.firstMismatch.foundContent)}, I/O #${v.firstMismatch.ioId})`;
+		out.push(verify);
+	}
 	if (r.errors.count === 0) out.push('  errors: 0');
 	else {
 		const e = r.errors.first[0];
@@ -59,8 +63,12 @@ export function formatSummary(r: RunResult, wall: WallTime, store: string): stri
 	for (const k of keys) out.push(`  filter ${k}: ${filterStatus(r.filters[k])}`);
 	for (const o of r.cluster?.operations ?? [])
 		out.push(`  operation at ${duration(o.t)}: ${o.op} ${o.target}: ${o.message}`);
-	out.push(`  trace: digest=${r.traceDigest}, rows=${r.traceRows}, events=${r.events}`);
+	const held = r.traceRowsHeld < r.traceRows ? `rows=${r.traceRowsHeld} (the last of ${r.traceRows} traced)` : `rows=${r.traceRows}`;
+	out.push(`  trace: digest=${r.traceDigest}, ${held}, events=${r.events}`);
 	out.push(`  run: virtual=${duration(r.elapsedUs)}, wall=${duration(wall.ms * 1000)} (${count(wall.iops)} IO/s wall)`);
+	// Background work the workload does not wait for (destaging, replication) shows up here.
+	if (r.endUs - r.workloadEndUs >= 1)
+		out.push(`    ended at ${duration(r.endUs)} (background work drained ${duration(r.endUs - r.workloadEndUs)} after the last guest I/O)`);
 	return out.join('\n') + '\n';
 }
 

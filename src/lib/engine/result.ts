@@ -24,15 +24,27 @@ export interface RunResult {
 	ios: number;
 	iops: number;
 	mbps: number;
-	/** Virtual time from the first issue to the last completion, µs. */
+	/** Virtual time from the first guest issue to the last guest completion, µs (IOPS and MB/s are over it). */
 	elapsedUs: number;
+	/** Virtual time of the last guest completion, µs on the run's clock. */
+	workloadEndUs: number;
+	/**
+	 * Virtual time the run ended, µs on the run's clock: later than workloadEndUs when filter work
+	 * (destaging, replication, a flush) or a timed operation kept it going after the workload.
+	 */
+	endUs: number;
+	/** No data bytes moved (run.timingOnly): nothing was verified. */
+	timingOnly: boolean;
 	latencyUs: LatencySummary;
 	ops: Record<OpName, OpResult>;
 	outstanding: { mean: number; max: number };
 	verify: { reads: number; sectorsChecked: number; mismatches: number; firstMismatch?: Mismatch };
 	errors: { count: number; first: GuestErrorRecord[] };
 	traceDigest: string;
+	/** Rows (I/Os, guest and filter) the trace completed; the digest covers them all. */
 	traceRows: number;
+	/** The last of those the trace ring still holds: what --csv-out and --perfetto-out export. */
+	traceRowsHeld: number;
 	/** Status counters per filter, keyed "filter" (one disk) or "vm/disk/filter" (several). */
 	filters: Record<string, Record<string, number | string>>;
 	disks: { key: string; ios: number; iops: number; chain: string[] }[];
@@ -86,6 +98,9 @@ export function runResult(sim: Simulation): RunResult {
 		iops: all.iops,
 		mbps: elapsedS > 0 ? all.bytes / 1e6 / elapsedS : 0,
 		elapsedUs: elapsedS * 1e6,
+		workloadEndUs: all.ios > 0 ? all.lastDone : 0,
+		endUs: sim.sched.now,
+		timingOnly: sim.scenario.run.timingOnly,
 		latencyUs: summarize(all.allLatencies()),
 		ops,
 		outstanding: { mean: meanOutstanding(sim), max: Math.max(0, ...sim.disks.map((d) => d.guest.metrics.maxOutstanding)) },
@@ -93,6 +108,7 @@ export function runResult(sim: Simulation): RunResult {
 		errors: { count: errorCount, first: firstErrors },
 		traceDigest: sim.trace.digest(),
 		traceRows: sim.trace.completed,
+		traceRowsHeld: sim.trace.held,
 		filters,
 		disks: sim.disks.map((d) => ({
 			key: d.key,

@@ -1,0 +1,123 @@
+/**
+ * What `vaio run` reports beyond the totals: timing-only runs saying so, the time a run ended
+ * after background work, and the rows the exports hold. Each test spawns
+ * `node bin/vaio.js …` from a temporary directory, as tests/cli/vaio.test.ts does.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, test } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../bin/vaio.js', import.meta.url));
+const TIMEOUT = 60_000;
+
+interface Outcome {
+	code: number;
+	stdout: string;
+	stderr: string;
+}
+
+let dir: string;
+
+function vaio(...args: string[]): Promise<Outcome> {
+	return new Promise((resolve) => {
+		execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: TIMEOUT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+			const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+			resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+		});
+	});
+}
+
+const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
+
+/** Column `name` of a CSV without quoted cells (the trace export's rows have none). */
+function csvColumn(text: string, name: string): string[] {
+	const [head, ...rows] = text.trim().split('\n');
+	const k = head.split(',').indexOf(name);
+	return rows.map((r) => r.split(',')[k]);
+}
+
+/** A write-back cache whose dirty blocks are destaged at a power-off long after the workload. */
+const DRAIN = {
+	version: 1,
+	name: 'wb-drain',
+	seed: 5,
+	vms: [
+		{
+			name: 'vm',
+			disks: [
+				{
+					name: 'd',
+					size: '1g',
+					policy: { filters: [{ type: 'cache', params: { mode: 'write-back', destageMBps: 20 } }] },
+					workload: [{ rw: 'randwrite', bs: '4k', iodepth: 8, ios: 2000 }]
+				}
+			]
+		}
+	],
+	operations: [{ atUs: 50_000, op: 'power-off', vm: 'vm' }]
+};
+
+beforeAll(() => {
+	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaio-report-test-'));
+	fs.writeFileSync(path.join(dir, 'drain.json'), JSON.stringify(DRAIN));
+});
+
+afterAll(() => {
+	if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe.concurrent('vaio run reports', () => {
+	test('a timing-only run says so in the summary and in --json; a normal run does not', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [text, js, normal] = await Promise.all([
+			vaio('run', '--timing-only', '--ios', '2000'),
+			vaio('run', '--timing-only', '--ios', '2000', '--json'),
+			vaio('run', '--ios', '2000', '--json')
+		]);
+		for (const o of [text, js, normal]) expect(o.code, o.stderr).toBe(0);
+		expect(text.stdout.split('\n')[0]).toMatch(/^default: \(seed=42, 1 disk, store=memory, timing-only\) chain: passthrough$/);
+		expect(text.stdout).toMatch(/^ {2}verify: off \(timing-only: no data bytes move, so reads are not checked\)$/m);
+		expect(text.stdout).not.toMatch(/verify: reads=/);
+		expect(JSON.parse(js.stdout).timingOnly).toBe(true);
+		const n = JSON.parse(normal.stdout);
+		expect(n.timingOnly).toBe(false);
+		expect(n.verify.reads).toBeGreaterThan(0);
+	});
+
+	test('background work after the workload: endUs and "ended at" show it, IOPS stay over the workload', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [js, text] = await Promise.all([vaio('run', 'drain.json', '--json', '--csv-out', 'drain.csv'), vaio('run', 'drain.json')]);
+		expect(js.code, js.stderr).toBe(0);
+		const r = JSON.parse(js.stdout);
+		const csv = read('drain.csv');
+		const origin = csvColumn(csv, 'origin');
+		const done = csvColumn(csv, 'doneAt').map(Number);
+		const guestEnd = Math.max(...done.filter((_, i) => origin[i] === 'guest'));
+		const filterEnd = Math.max(...done.filter((_, i) => origin[i] === 'filter'));
+		expect(r.workloadEndUs).toBe(guestEnd);
+		// The power-off at 50 ms destages the dirty blocks: filter I/O goes on long after the guest's.
+		expect(filterEnd).toBeGreaterThan(50_000);
+		expect(r.endUs).toBeGreaterThanOrEqual(filterEnd);
+		expect(r.elapsedUs).toBeLessThanOrEqual(r.workloadEndUs + 1e-6);
+		expect(r.iops).toBeCloseTo((r.ios / r.elapsedUs) * 1e6, 6);
+		expect(text.stdout).toMatch(/^ {2}run: virtual=[\d.]+ms, wall=/m);
+		expect(text.stdout).toMatch(/^ {4}ended at [\d.]+ms \(background work drained [\d.]+ms after the last guest I\/O\)$/m);
+		// Without background work the run ends with the workload and says nothing more.
+		const plain = await vaio('run', '--ios', '1000', '--json');
+		const p = JSON.parse(plain.stdout);
+		expect(p.endUs).toBe(p.workloadEndUs);
+	});
+
+	test('with --rows below the I/Os the summary says how many rows the exports hold', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [text, js] = await Promise.all([
+			vaio('run', '--rows', '1000', '--ios', '3000', '--csv-out', 'rows.csv'),
+			vaio('run', '--rows', '1000', '--ios', '3000', '--json')
+		]);
+		expect(text.code, text.stderr).toBe(0);
+		expect(text.stdout).toMatch(/^ {2}trace: digest=[0-9a-f]{16}, rows=1000 \(the last of 3000 traced\), events=/m);
+		expect(read('rows.csv').trim().split('\n')).toHaveLength(1 + 1000);
+		const r = JSON.parse(js.stdout);
+		expect([r.traceRows, r.traceRowsHeld]).toEqual([3000, 1000]);
+	});
+});
