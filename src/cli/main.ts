@@ -26,6 +26,7 @@ import { ExportFiles } from './exports';
 import { applyOverrides, chainScenario, parseChain, type ChainFilter } from './chain';
 import { JsonSyntaxError, parseJson } from './json-error';
 import { formatSummary } from './summary';
+import { withJobNames } from './streams';
 import { certifyCommand, CERTIFY_HELP } from './certify';
 import { FioParseError, parseFioJob, type FioParseResult } from '../lib/engine/workload/fio';
 import { fioScenario, fioScenarioError, fioSummaryLines } from './workloads';
@@ -137,7 +138,7 @@ async function run(args: CliArgs): Promise<number> {
 		const streams = trace ? new Map([[TRACE_DISK, trace.streams.factory]]) : undefined;
 		const sim = await Simulation.create(input, { registry, stores, streams });
 		await sim.run();
-		const result = runResult(sim);
+		const result = fio ? withJobNames(runResult(sim), fio.jobs.map((j) => j.name)) : runResult(sim);
 		const ms = performance.now() - t0;
 		const wall = { ms, iops: ms > 0 ? result.ios / (ms / 1000) : 0 };
 		const store = args.store === 'file' ? `file:${args.storeDir ?? 'temporary'}` : 'memory';
@@ -467,7 +468,8 @@ Options:
                        latencyUs {p50,p90,p99,p999,mean,max}, ops, verify {reads, mismatches,
                        firstMismatch}, errors, filters (status counters), traceDigest, wall,
                        timingOnly, elapsedUs (what IOPS are over), endUs (when the run ended,
-                       after any background work), traceRows and traceRowsHeld (what the
+                       after any background work), streams (per fio job / workload stream: ios,
+                       iops, mbps, latency per op), traceRows and traceRowsHeld (what the
                        exports hold), …
   --store memory|file  where the disks' bytes live (default memory)
   --store-dir DIR      the file store's directory (implies --store file; its disks/ and

@@ -6,6 +6,10 @@
 import { OP_NAMES } from '../lib/engine/io';
 import type { RunResult } from '../lib/engine/index';
 import type { LatencySummary } from '../lib/engine/metrics';
+import { streamLines } from './streams';
+import { binary, count, decimal, duration } from './units';
+
+export { count, duration } from './units';
 
 /** What the CLI measured around the run (the engine itself never reads a wall clock). */
 export interface WallTime {
@@ -39,6 +43,7 @@ export function formatSummary(r: RunResult, wall: WallTime, store: string): stri
 	out.push(`  all: ios=${r.ios}, IOPS=${count(r.iops)}, BW=${binary(r.mbps * 1e6)}/s`);
 	out.push(`    clat percentiles: ${percentiles(r.latencyUs)}`);
 	out.push(`  iodepth: mean=${r.outstanding.mean.toFixed(1)}, max=${r.outstanding.max}`);
+	out.push(...streamLines(r));
 
 	const v = r.verify;
 	// A timing-only run moves no bytes: "reads=0" would look like a run without reads.
@@ -89,51 +94,6 @@ function chainText(chain: string[]): string {
 
 function percentiles(l: LatencySummary): string {
 	return `p50=${duration(l.p50)}, p90=${duration(l.p90)}, p99=${duration(l.p99)}, p99.9=${duration(l.p999)}, max=${duration(l.max)}, mean=${duration(l.mean)}`;
-}
-
-/** µs → "830ns", "12.3µs", "1.25ms", "2.50s" */
-export function duration(us: number): string {
-	if (!Number.isFinite(us)) return String(us);
-	if (us === 0) return '0µs';
-	if (us < 1) return `${sig(us * 1000)}ns`;
-	if (us < 1000) return `${sig(us)}µs`;
-	if (us < 1e6) return `${sig(us / 1000)}ms`;
-	return `${sig(us / 1e6)}s`;
-}
-
-/** A rate like fio's: 950, 12.3k, 1.25M */
-export function count(n: number): string {
-	if (n < 1000) return sig(n);
-	if (n < 1e6) return `${sig(n / 1000)}k`;
-	if (n < 1e9) return `${sig(n / 1e6)}M`;
-	return `${sig(n / 1e9)}G`;
-}
-
-function binary(bytes: number): string {
-	const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-	let i = 0;
-	while (bytes >= 1024 && i < units.length - 1) {
-		bytes /= 1024;
-		i++;
-	}
-	return `${sig(bytes)}${units[i]}`;
-}
-
-function decimal(bytes: number): string {
-	const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-	let i = 0;
-	while (bytes >= 1000 && i < units.length - 1) {
-		bytes /= 1000;
-		i++;
-	}
-	return `${sig(bytes)}${units[i]}`;
-}
-
-/** Three significant digits, no exponent: 0.512, 12.3, 456, 1234 */
-function sig(n: number): string {
-	if (n === 0) return '0';
-	if (n >= 100) return String(Math.round(n));
-	return String(Number(n.toPrecision(3)));
 }
 
 function num(n: number): string {

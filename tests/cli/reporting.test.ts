@@ -1,6 +1,6 @@
 /**
- * What `vaio run` reports beyond the totals: timing-only runs saying so, the time a run ended
- * after background work, and the rows the exports hold. Each test spawns
+ * What `vaio run` reports beyond the totals: timing-only runs saying so, per-stream (fio job)
+ * results, the time a run ended after background work, and the rows the exports hold. Each test spawns
  * `node bin/vaio.js …` from a temporary directory, as tests/cli/vaio.test.ts does.
  */
 import { execFile } from 'node:child_process';
@@ -39,6 +39,22 @@ function csvColumn(text: string, name: string): string[] {
 	return rows.map((r) => r.split(',')[k]);
 }
 
+/** Two fio jobs that differ in every way a per-job report can show. */
+const TWO_JOBS = `[global]
+bs=4k
+size=256m
+[reader]
+rw=randread
+iodepth=16
+number_ios=3000
+[writer]
+rw=write
+bs=64k
+iodepth=4
+offset=512m
+number_ios=500
+`;
+
 /** A write-back cache whose dirty blocks are destaged at a power-off long after the workload. */
 const DRAIN = {
 	version: 1,
@@ -62,6 +78,7 @@ const DRAIN = {
 
 beforeAll(() => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaio-report-test-'));
+	fs.writeFileSync(path.join(dir, 'two.fio'), TWO_JOBS);
 	fs.writeFileSync(path.join(dir, 'drain.json'), JSON.stringify(DRAIN));
 });
 
@@ -84,6 +101,43 @@ describe.concurrent('vaio run reports', () => {
 		const n = JSON.parse(normal.stdout);
 		expect(n.timingOnly).toBe(false);
 		expect(n.verify.reads).toBeGreaterThan(0);
+	});
+
+	test('a multi-job fio file reports each job: JSON streams named by job, a block per job in the summary', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [js, text] = await Promise.all([vaio('run', '--fio', 'two.fio', '--json'), vaio('run', '--fio', 'two.fio')]);
+		expect(js.code, js.stderr).toBe(0);
+		expect(text.code, text.stderr).toBe(0);
+		const r = JSON.parse(js.stdout);
+		expect(r.streams.map((s: any) => [s.job, s.stream, s.disk, s.ios])).toEqual([
+			['reader', 0, 'vm-01/disk-0', 3000],
+			['writer', 1, 'vm-01/disk-0', 500]
+		]);
+		const [reader, writer] = r.streams;
+		expect(reader.ops.read.ios).toBe(3000);
+		expect(reader.ops.write.ios).toBe(0);
+		expect(writer.ops.write.ios).toBe(500);
+		expect(writer.ops.read.ios).toBe(0);
+		// Each job's rates are over its own elapsed time; its bytes are its own I/O sizes.
+		expect(writer.iops).toBeCloseTo((500 / writer.elapsedUs) * 1e6, 6);
+		expect(writer.mbps).toBeCloseTo((500 * 65536) / writer.elapsedUs, 6);
+		expect(reader.mbps).toBeCloseTo((3000 * 4096) / reader.elapsedUs, 6);
+		expect(writer.elapsedUs).toBeLessThan(r.elapsedUs);
+		// A job's latencies are its own, not the totals': the totals' read latency is the reader's.
+		expect(reader.ops.read.latencyUs).toEqual(r.ops.read.latencyUs);
+		expect(writer.ops.write.latencyUs).toEqual(r.ops.write.latencyUs);
+		for (const s of r.streams) expect(s.latencyUs.p99).toBeGreaterThanOrEqual(s.latencyUs.p50);
+		expect(text.stdout).toMatch(/^ {2}job reader: ios=3000, IOPS=[\d.]+k?, BW=[\d.]+[KMG]iB\/s, elapsed=[\d.]+ms$/m);
+		expect(text.stdout).toMatch(/^ {4}read: ios=3000, IOPS=.*, clat mean=[\d.]+µs, p50=[\d.]+µs, p99=[\d.]+µs$/m);
+		expect(text.stdout).toMatch(/^ {2}job writer: ios=500, /m);
+		expect(text.stdout).toMatch(/^ {4}write: ios=500, /m);
+	});
+
+	test('a one-stream run has one stream, equal to the totals, and no per-job block', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [js, text] = await Promise.all([vaio('run', '--ios', '2000', '--json'), vaio('run', '--ios', '2000')]);
+		const r = JSON.parse(js.stdout);
+		expect(r.streams).toHaveLength(1);
+		expect(r.streams[0]).toMatchObject({ disk: 'vm-01/disk-0', stream: 0, ios: 2000, iops: r.iops, elapsedUs: r.elapsedUs, latencyUs: r.latencyUs });
+		expect(text.stdout).not.toMatch(/^ {2}(job|stream) /m);
 	});
 
 	test('background work after the workload: endUs and "ended at" show it, IOPS stay over the workload', { timeout: TIMEOUT }, async ({ expect }) => {
