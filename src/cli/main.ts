@@ -27,6 +27,7 @@ import { applyOverrides, chainScenario, parseChain, type ChainFilter } from './c
 import { JsonSyntaxError, parseJson } from './json-error';
 import { formatSummary } from './summary';
 import { withJobNames } from './streams';
+import { analyticsLines, analyticsReports, scenarioHasAnalytics } from './analytics';
 import { certifyCommand, CERTIFY_HELP } from './certify';
 import { FioParseError, parseFioJob, type FioParseResult } from '../lib/engine/workload/fio';
 import { fioScenario, fioScenarioError, fioSummaryLines } from './workloads';
@@ -114,6 +115,13 @@ async function run(args: CliArgs): Promise<number> {
 			return EXIT_OK;
 		}
 
+		// Told before the run (and before the file is created), not after it as an empty report.
+		if (args.analyticsOut !== undefined && !scenarioHasAnalytics(parseScenario(input)))
+			throw new InputError(
+				`--analytics-out ${args.analyticsOut}`,
+				'no disk has the analytics filter, so there is no report to write (add it: --chain analytics,… or a policy filter of type "analytics")'
+			);
+
 		let stores: FileStoreFactory | undefined;
 		if (args.store === 'file') {
 			const dir = args.storeDir ?? (tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaio-')));
@@ -128,7 +136,7 @@ async function run(args: CliArgs): Promise<number> {
 		}
 
 		try {
-			exports = new ExportFiles({ csv: args.csvOut, perfetto: args.perfettoOut, metrics: args.metricsOut });
+			exports = new ExportFiles({ csv: args.csvOut, perfetto: args.perfettoOut, metrics: args.metricsOut, analytics: args.analyticsOut });
 		} catch (e) {
 			const x = e as Error & { option: string; file: string; cause: unknown };
 			throw new InputError(`${x.option} ${x.file}`, fsReason(x.cause));
@@ -158,6 +166,7 @@ async function run(args: CliArgs): Promise<number> {
 			let text = formatSummary(result, wall, store);
 			if (fio) text += fioSummaryLines(fio, args.fioFile!).join('\n') + '\n';
 			if (report) text += traceSummaryLines(report).join('\n') + '\n';
+			for (const l of analyticsLines(analyticsReports(sim))) text += l + '\n';
 			process.stdout.write(text);
 		}
 		return failed(result) ? EXIT_VERIFY : EXIT_OK;
@@ -455,6 +464,12 @@ Options:
                        the device; each I/O a slice on each track it passed, with the time a
                        filter held it (deferred) inside
   --metrics-out FILE   write the summary as JSON (what --json prints)
+  --analytics-out FILE write the analytics filter's report per disk that has it as JSON:
+                       vscsiStats histograms (I/O length, seek distance, outstanding I/Os,
+                       latency, interarrival; each for all, reads, writes: bucket limits and
+                       counts), working set, LBA heat map and miss-ratio curve. Without the
+                       analytics filter in any chain it is exit 2. The summary shows the
+                       histograms of all commands whenever the analytics filter ran
   --rows N             completed I/Os the trace ring keeps for the exports (1..500000; default
                        the scenario's run.traceCapacity, 65536, or a whole trace replay up to
                        200000). Older rows are dropped: the exports say how many they hold
@@ -487,6 +502,7 @@ Examples:
   vaio run --fio randrw.fio --chain cache
   vaio run --trace cloudPhysicsIO.vscsi --chain cache --timing afap
   vaio run --chain cache --ios 5000 --perfetto-out run.json --csv-out run.csv
+  vaio run --fio jobs.fio --chain analytics,cache --analytics-out analytics.json
 
 ${EXIT_CODES}
 `;

@@ -1,6 +1,7 @@
 /**
  * What `vaio run` reports beyond the totals: timing-only runs saying so, per-stream (fio job)
- * results, the time a run ended after background work, and the rows the exports hold. Each test spawns
+ * results, the analytics filter's histograms (--analytics-out and the summary), the time a run
+ * ended after background work, and the rows the exports hold. Each test spawns
  * `node bin/vaio.js …` from a temporary directory, as tests/cli/vaio.test.ts does.
  */
 import { execFile } from 'node:child_process';
@@ -31,6 +32,7 @@ function vaio(...args: string[]): Promise<Outcome> {
 }
 
 const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
+const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 
 /** Column `name` of a CSV without quoted cells (the trace export's rows have none). */
 function csvColumn(text: string, name: string): string[] {
@@ -138,6 +140,55 @@ describe.concurrent('vaio run reports', () => {
 		expect(r.streams).toHaveLength(1);
 		expect(r.streams[0]).toMatchObject({ disk: 'vm-01/disk-0', stream: 0, ios: 2000, iops: r.iops, elapsedUs: r.elapsedUs, latencyUs: r.latencyUs });
 		expect(text.stdout).not.toMatch(/^ {2}(job|stream) /m);
+	});
+
+	test('--analytics-out writes the vscsiStats histograms, MRC and heat map; the summary prints the buckets', { timeout: TIMEOUT }, async ({ expect }) => {
+		const o = await vaio('run', '--fio', 'two.fio', '--chain', 'analytics', '--analytics-out', 'a.json');
+		expect(o.code, o.stderr).toBe(0);
+		const a = JSON.parse(read('a.json'));
+		expect(a.scenario).toBe('fio: two.fio');
+		expect(a.disks.map((d: any) => d.disk)).toEqual(['vm-01/disk-0']);
+		const d = a.disks[0];
+		expect([d.ios, d.reads, d.writes]).toEqual([3500, 3000, 500]);
+		const len = d.histograms.ioLength;
+		// vscsiStats' limits: 4096 and 65536 are buckets of their own.
+		expect(len.all.counts[len.all.limits.indexOf(4096)]).toBe(3000);
+		expect(len.all.counts[len.all.limits.indexOf(65536)]).toBe(500);
+		expect(len.read.count).toBe(3000);
+		expect(len.write.count).toBe(500);
+		for (const m of ['ioLength', 'seekDistance', 'outstandingIOs', 'latency', 'interarrival'])
+			for (const part of ['all', 'read', 'write']) {
+				const h = d.histograms[m][part];
+				expect(h.counts).toHaveLength(h.limits.length + 1);
+				expect(sum(h.counts), `${m}.${part}`).toBe(h.count);
+			}
+		expect(d.histograms.latency.all.count).toBe(3500);
+		// The sequential writer's own seek distances are +1 LBN (vscsiStats' sequential bucket).
+		const seek = d.histograms.seekDistance.write;
+		expect(seek.counts[seek.limits.indexOf(1)]).toBe(499);
+		expect(d.mrc.missRatio).toHaveLength(d.mrc.sizesBlocks.length);
+		// 500 sequential 64 KiB writes are 8000 blocks; 3000 random 4 KiB reads (with replacement) a few less.
+		expect(d.workingSet.blocks).toBeGreaterThan(8000 + 2900);
+		expect(d.workingSet.blocks).toBeLessThanOrEqual(8000 + 3000);
+		expect(d.workingSet.bytes).toBe(d.workingSet.blocks * 4096);
+		expect(sum(d.heatMap.reads.flat())).toBe(3000);
+		expect(sum(d.heatMap.writes.flat())).toBe(500);
+		expect(o.stdout).toMatch(/^ {2}analytics vm-01\/disk-0: ios=3500 \(reads=3000, writes=500\), working set=/m);
+		expect(o.stdout).toMatch(/^ {4}I\/O length \(bytes\): ≤4096:3000 ≤65536:500 \(n=3500, min=4096, /m);
+		expect(o.stdout).toMatch(/^ {4}latency \(µs\): (≤\d+:\d+ )+\(n=3500, /m);
+		expect(o.stdout).toMatch(/^ {4}outstanding I\/Os at arrival: ≤1:/m);
+	});
+
+	test('--analytics-out without the analytics filter is bad input, and writes no file', { timeout: TIMEOUT }, async ({ expect }) => {
+		const o = await vaio('run', '--chain', 'cache', '--analytics-out', 'none.json');
+		expect(o.code, o.stderr).toBe(2);
+		expect(o.stdout).toBe('');
+		expect(o.stderr).toMatch(/^vaio: --analytics-out none\.json: no disk has the analytics filter, .*--chain analytics/);
+		expect(o.stderr.trim().split('\n')).toHaveLength(1);
+		expect(fs.existsSync(path.join(dir, 'none.json'))).toBe(false);
+		const same = await vaio('run', '--chain', 'analytics', '--analytics-out', 'x.json', '--metrics-out', 'x.json');
+		expect(same.code).toBe(2);
+		expect(same.stderr).toMatch(/--metrics-out and --analytics-out name the same file "x\.json"/);
 	});
 
 	test('background work after the workload: endUs and "ended at" show it, IOPS stay over the workload', { timeout: TIMEOUT }, async ({ expect }) => {
