@@ -28,6 +28,8 @@ export interface CliArgs {
 	csvOut?: string;
 	perfettoOut?: string;
 	metricsOut?: string;
+	/** `--analytics-out FILE`: the analytics filter's reports as JSON. */
+	analyticsOut?: string;
 	/** `--rows N`: completed trace rows the run keeps (run.traceCapacity). */
 	rows?: number;
 	/** `--chain` as given (parsed by chain.ts against the registry). */
@@ -91,6 +93,7 @@ const OPTIONS = {
 	'csv-out': { type: 'string' },
 	'perfetto-out': { type: 'string' },
 	'metrics-out': { type: 'string' },
+	'analytics-out': { type: 'string' },
 	rows: { type: 'string' },
 	ios: { type: 'string' },
 	seed: { type: 'string' },
@@ -110,7 +113,7 @@ const OPTIONS = {
 const CERTIFY_ONLY = ['builtin', 'class', 'param', 'scale'] as const;
 
 /** Options only `run` takes (list-filters takes --json). */
-const RUN_ONLY = ['chain', 'link', 'timing-only', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'trace-disk', 'csv-out', 'perfetto-out', 'metrics-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
+const RUN_ONLY = ['chain', 'link', 'timing-only', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'trace-disk', 'csv-out', 'perfetto-out', 'metrics-out', 'analytics-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
 /** Options that only make sense with --trace. */
 const TRACE_ONLY = ['format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'trace-disk'] as const;
 
@@ -208,7 +211,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 			...(disk !== undefined ? { disk } : {})
 		};
 	} else for (const k of TRACE_ONLY) if (values[k] !== undefined) throw new UsageError(`--${k}: only with --trace`);
-	const outs = (['csv-out', 'perfetto-out', 'metrics-out'] as const).filter((k) => values[k] !== undefined);
+	const outs = (['csv-out', 'perfetto-out', 'metrics-out', 'analytics-out'] as const).filter((k) => values[k] !== undefined);
 	for (const k of outs) if (values[k] === '') throw new UsageError(`--${k}: the file name is empty`);
 	for (let i = 0; i < outs.length; i++)
 		for (let j = i + 1; j < outs.length; j++)
@@ -221,6 +224,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 		csvOut: values['csv-out'],
 		perfettoOut: values['perfetto-out'],
 		metricsOut: values['metrics-out'],
+		analyticsOut: values['analytics-out'],
 		rows: values.rows === undefined ? undefined : integer('--rows', values.rows, 1, MAX_TRACE_ROWS),
 		chain: values.chain,
 		link: values.link,

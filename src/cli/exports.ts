@@ -1,30 +1,33 @@
 /**
- * `--csv-out`, `--perfetto-out`, `--metrics-out`: the run's per-I/O trace as CSV and as Chrome
- * Trace Event JSON (Perfetto), and its summary as JSON. The files are opened before the run (so a
- * path that cannot be written is bad input, not a lost run) and written in pieces after it.
+ * `--csv-out`, `--perfetto-out`, `--metrics-out`, `--analytics-out`: the run's per-I/O trace as CSV
+ * and as Chrome Trace Event JSON (Perfetto), its summary as JSON, and the analytics filter's
+ * reports as JSON. The files are opened before the run (so a path that cannot be written is bad
+ * input, not a lost run) and written in pieces after it.
  */
 import * as fs from 'node:fs';
 import { csvChunks } from '../lib/engine/export/csv';
 import { perfettoChunks } from '../lib/engine/export/perfetto';
 import { exportedRows, type ExportedRows } from '../lib/engine/export/rows';
 import type { Simulation } from '../lib/engine/simulation';
+import { analyticsFile } from './analytics';
 
-export type ExportKind = 'csv' | 'perfetto' | 'metrics';
+export type ExportKind = 'csv' | 'perfetto' | 'metrics' | 'analytics';
 
 export interface ExportTargets {
 	csv?: string;
 	perfetto?: string;
 	metrics?: string;
+	analytics?: string;
 }
 
-export const EXPORT_OPTION: Record<ExportKind, string> = { csv: '--csv-out', perfetto: '--perfetto-out', metrics: '--metrics-out' };
+export const EXPORT_OPTION: Record<ExportKind, string> = { csv: '--csv-out', perfetto: '--perfetto-out', metrics: '--metrics-out', analytics: '--analytics-out' };
 
 export class ExportFiles {
 	private readonly fds = new Map<ExportKind, number>();
 
 	/** Opens (creates or truncates) every target; throws { option, file, error } on the first failure. */
 	constructor(readonly targets: ExportTargets) {
-		for (const kind of ['csv', 'perfetto', 'metrics'] as const) {
+		for (const kind of ['csv', 'perfetto', 'metrics', 'analytics'] as const) {
 			const file = targets[kind];
 			if (file === undefined) continue;
 			try {
@@ -51,6 +54,7 @@ export class ExportFiles {
 		put('csv', csvChunks(sim));
 		put('perfetto', perfettoChunks(sim, { scenario: sim.scenario.name, seed: sim.scenario.seed }));
 		put('metrics', [JSON.stringify(metrics, null, 2) + '\n']);
+		if (this.fds.has('analytics')) put('analytics', [JSON.stringify(analyticsFile(sim), null, 2) + '\n']);
 		this.close();
 		return { ...(this.traceRequested ? { rows: exportedRows(sim) } : {}), files: { ...this.targets } };
 	}

@@ -26,6 +26,8 @@ import { ExportFiles } from './exports';
 import { applyOverrides, chainScenario, parseChain, type ChainFilter } from './chain';
 import { JsonSyntaxError, parseJson } from './json-error';
 import { formatSummary } from './summary';
+import { withJobNames } from './streams';
+import { analyticsLines, analyticsReports, scenarioHasAnalytics } from './analytics';
 import { certifyCommand, CERTIFY_HELP } from './certify';
 import { FioParseError, parseFioJob, type FioParseResult } from '../lib/engine/workload/fio';
 import { fioScenario, fioScenarioError, fioSummaryLines } from './workloads';
@@ -121,6 +123,13 @@ async function run(args: CliArgs): Promise<number> {
 			return EXIT_OK;
 		}
 
+		// Told before the run (and before the file is created), not after it as an empty report.
+		if (args.analyticsOut !== undefined && !scenarioHasAnalytics(parseScenario(input)))
+			throw new InputError(
+				`--analytics-out ${args.analyticsOut}`,
+				'no disk has the analytics filter, so there is no report to write (add it: --chain analytics,… or a policy filter of type "analytics")'
+			);
+
 		let stores: FileStoreFactory | undefined;
 		if (args.store === 'file') {
 			const dir = args.storeDir ?? (tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaio-')));
@@ -135,7 +144,7 @@ async function run(args: CliArgs): Promise<number> {
 		}
 
 		try {
-			exports = new ExportFiles({ csv: args.csvOut, perfetto: args.perfettoOut, metrics: args.metricsOut });
+			exports = new ExportFiles({ csv: args.csvOut, perfetto: args.perfettoOut, metrics: args.metricsOut, analytics: args.analyticsOut });
 		} catch (e) {
 			const x = e as Error & { option: string; file: string; cause: unknown };
 			throw new InputError(`${x.option} ${x.file}`, fsReason(x.cause));
@@ -145,7 +154,7 @@ async function run(args: CliArgs): Promise<number> {
 		const streams = trace ? new Map([[TRACE_DISK, trace.streams.factory]]) : undefined;
 		const sim = await Simulation.create(input, { registry, stores, streams });
 		await sim.run();
-		const result = runResult(sim);
+		const result = fio ? withJobNames(runResult(sim), fio.jobs.map((j) => j.name)) : runResult(sim);
 		const ms = performance.now() - t0;
 		const wall = { ms, iops: ms > 0 ? result.ios / (ms / 1000) : 0 };
 		const store = args.store === 'file' ? `file:${args.storeDir ?? 'temporary'}` : 'memory';
@@ -165,6 +174,7 @@ async function run(args: CliArgs): Promise<number> {
 			let text = formatSummary(result, wall, store);
 			if (fio) text += fioSummaryLines(fio, args.fioFile!).join('\n') + '\n';
 			if (report) text += traceSummaryLines(report).join('\n') + '\n';
+			for (const l of analyticsLines(analyticsReports(sim))) text += l + '\n';
 			process.stdout.write(text);
 		}
 		return failed(result) ? EXIT_VERIFY : EXIT_OK;
@@ -480,6 +490,12 @@ Options:
                        the device; each I/O a slice on each track it passed, with the time a
                        filter held it (deferred) inside
   --metrics-out FILE   write the summary as JSON (what --json prints)
+  --analytics-out FILE write the analytics filter's report per disk that has it as JSON:
+                       vscsiStats histograms (I/O length, seek distance, outstanding I/Os,
+                       latency, interarrival; each for all, reads, writes: bucket limits and
+                       counts), working set, LBA heat map and miss-ratio curve. Without the
+                       analytics filter in any chain it is exit 2. The summary shows the
+                       histograms of all commands whenever the analytics filter ran
   --rows N             completed I/Os the trace ring keeps for the exports (1..500000; default
                        the scenario's run.traceCapacity, 65536, or a whole trace replay up to
                        200000). Older rows are dropped: the exports say how many they hold
@@ -491,7 +507,11 @@ Options:
   --seed N             the scenario's seed (0..4294967295); same seed, same trace digest
   --json               print one JSON object instead of the summary: ios, iops, mbps,
                        latencyUs {p50,p90,p99,p999,mean,max}, ops, verify {reads, mismatches,
-                       firstMismatch}, errors, filters (status counters), traceDigest, wall, …
+                       firstMismatch}, errors, filters (status counters), traceDigest, wall,
+                       timingOnly, elapsedUs (what IOPS are over), endUs (when the run ended,
+                       after any background work), streams (per fio job / workload stream: ios,
+                       iops, mbps, latency per op), traceRows and traceRowsHeld (what the
+                       exports hold), …
   --store memory|file  where the disks' bytes live (default memory)
   --store-dir DIR      the file store's directory (implies --store file; its disks/ and
                        sidecars/ are wiped first and kept after the run). Without it, --store
@@ -508,6 +528,7 @@ Examples:
   vaio run --fio randrw.fio --chain cache
   vaio run --trace cloudPhysicsIO.vscsi --chain cache --timing afap
   vaio run --chain cache --ios 5000 --perfetto-out run.json --csv-out run.csv
+  vaio run --fio jobs.fio --chain analytics,cache --analytics-out analytics.json
 
 ${EXIT_CODES}
 `;

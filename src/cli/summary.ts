@@ -6,6 +6,10 @@
 import { OP_NAMES } from '../lib/engine/io';
 import type { RunResult } from '../lib/engine/index';
 import type { LatencySummary } from '../lib/engine/metrics';
+import { streamLines } from './streams';
+import { binary, count, decimal, duration } from './units';
+
+export { count, duration } from './units';
 
 /** What the CLI measured around the run (the engine itself never reads a wall clock). */
 export interface WallTime {
@@ -18,7 +22,7 @@ export function formatSummary(r: RunResult, wall: WallTime, store: string): stri
 	const out: string[] = [];
 	const oneDisk = r.disks.length === 1;
 	out.push(
-		`${r.scenario}: (seed=${r.seed}, ${plural(r.disks.length, 'disk')}, store=${store})` +
+		`${r.scenario}: (seed=${r.seed}, ${plural(r.disks.length, 'disk')}, store=${store}${r.timingOnly ? ', timing-only' : ''})` +
 			(oneDisk ? ` chain: ${chainText(r.disks[0].chain)}` : '')
 	);
 	if (!oneDisk)
@@ -39,12 +43,17 @@ export function formatSummary(r: RunResult, wall: WallTime, store: string): stri
 	out.push(`  all: ios=${r.ios}, IOPS=${count(r.iops)}, BW=${binary(r.mbps * 1e6)}/s`);
 	out.push(`    clat percentiles: ${percentiles(r.latencyUs)}`);
 	out.push(`  iodepth: mean=${r.outstanding.mean.toFixed(1)}, max=${r.outstanding.max}`);
+	out.push(...streamLines(r));
 
 	const v = r.verify;
-	let verify = `  verify: reads=${v.reads}, sectors checked=${v.sectorsChecked}, mismatches=${v.mismatches}`;
-	if (v.firstMismatch)
-		verify += `, first bad sector=${v.firstMismatch.sector} (expected content ${hex(v.firstMismatch.expectedContent)}, found ${hex(v.firstMismatch.foundContent)}, I/O #${v.firstMismatch.ioId})`;
-	out.push(verify);
+	// A timing-only run moves no bytes: "reads=0" would look like a run without reads.
+	if (r.timingOnly) out.push('  verify: off (timing-only: no data bytes move, so reads are not checked)');
+	else {
+		let verify = `  verify: reads=${v.reads}, sectors checked=${v.sectorsChecked}, mismatches=${v.mismatches}`;
+		if (v.firstMismatch)
+			verify += `, first bad sector=${v.firstMismatch.sector} (expected content ${hex(v.firstMismatch.expectedContent)}, found ${hex(v.firstMismatch.foundContent)}, I/O #${v.firstMismatch.ioId})`;
+		out.push(verify);
+	}
 	if (r.errors.count === 0) out.push('  errors: 0');
 	else {
 		const e = r.errors.first[0];
@@ -59,8 +68,12 @@ export function formatSummary(r: RunResult, wall: WallTime, store: string): stri
 	for (const k of keys) out.push(`  filter ${k}: ${filterStatus(r.filters[k])}`);
 	for (const o of r.cluster?.operations ?? [])
 		out.push(`  operation at ${duration(o.t)}: ${o.op} ${o.target}: ${o.message}`);
-	out.push(`  trace: digest=${r.traceDigest}, rows=${r.traceRows}, events=${r.events}`);
+	const held = r.traceRowsHeld < r.traceRows ? `rows=${r.traceRowsHeld} (the last of ${r.traceRows} traced)` : `rows=${r.traceRows}`;
+	out.push(`  trace: digest=${r.traceDigest}, ${held}, events=${r.events}`);
 	out.push(`  run: virtual=${duration(r.elapsedUs)}, wall=${duration(wall.ms * 1000)} (${count(wall.iops)} IO/s wall)`);
+	// Background work the workload does not wait for (destaging, replication) shows up here.
+	if (r.endUs - r.workloadEndUs >= 1)
+		out.push(`    ended at ${duration(r.endUs)} (background work drained ${duration(r.endUs - r.workloadEndUs)} after the last guest I/O)`);
 	return out.join('\n') + '\n';
 }
 
@@ -81,51 +94,6 @@ function chainText(chain: string[]): string {
 
 function percentiles(l: LatencySummary): string {
 	return `p50=${duration(l.p50)}, p90=${duration(l.p90)}, p99=${duration(l.p99)}, p99.9=${duration(l.p999)}, max=${duration(l.max)}, mean=${duration(l.mean)}`;
-}
-
-/** µs → "830ns", "12.3µs", "1.25ms", "2.50s" */
-export function duration(us: number): string {
-	if (!Number.isFinite(us)) return String(us);
-	if (us === 0) return '0µs';
-	if (us < 1) return `${sig(us * 1000)}ns`;
-	if (us < 1000) return `${sig(us)}µs`;
-	if (us < 1e6) return `${sig(us / 1000)}ms`;
-	return `${sig(us / 1e6)}s`;
-}
-
-/** A rate like fio's: 950, 12.3k, 1.25M */
-export function count(n: number): string {
-	if (n < 1000) return sig(n);
-	if (n < 1e6) return `${sig(n / 1000)}k`;
-	if (n < 1e9) return `${sig(n / 1e6)}M`;
-	return `${sig(n / 1e9)}G`;
-}
-
-function binary(bytes: number): string {
-	const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-	let i = 0;
-	while (bytes >= 1024 && i < units.length - 1) {
-		bytes /= 1024;
-		i++;
-	}
-	return `${sig(bytes)}${units[i]}`;
-}
-
-function decimal(bytes: number): string {
-	const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-	let i = 0;
-	while (bytes >= 1000 && i < units.length - 1) {
-		bytes /= 1000;
-		i++;
-	}
-	return `${sig(bytes)}${units[i]}`;
-}
-
-/** Three significant digits, no exponent: 0.512, 12.3, 456, 1234 */
-function sig(n: number): string {
-	if (n === 0) return '0';
-	if (n >= 100) return String(Math.round(n));
-	return String(Number(n.toPrecision(3)));
 }
 
 function num(n: number): string {

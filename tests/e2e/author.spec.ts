@@ -79,6 +79,49 @@ test('New filter, edit it, Install, Run: failed writes to LBA 0 are counted, ver
 	expect(errors).toEqual([]);
 });
 
+test('a custom filter with its own SSD and a sidecar: writes mirrored through deviceIo, state kept in the sidecar', async ({ page }) => {
+	const errors = collectErrors(page);
+	await page.goto('/author');
+	const source = `import { DEFER, FILTER_CONTRACT_VERSION, Op, PASS, deviceIo, type FilterDef } from 'vaio';
+
+export default {
+	contract: FILTER_CONTRACT_VERSION,
+	name: 'ssd-mirror',
+	vendor: 'e2e',
+	version: '1.0.0',
+	class: 'replication',
+	description: 'Mirrors every write to its own NVMe device.',
+	params: [],
+	devices: { mirror: { kind: 'nvme' } },
+	attach: (ctx) => ({ ssd: ctx.device('mirror'), mirrored: 0, failed: 0 }),
+	onIo(io, ctx) {
+		if (io.op !== Op.write) return PASS;
+		const s = ctx.state;
+		deviceIo(ctx, s.ssd, Op.write, io.lba, io.sectors, io.data, (_data, err) => {
+			if (err) s.failed++;
+			else s.mirrored++;
+			ctx.sidecar.set('mirrored', new Uint8Array(new Float64Array([s.mirrored]).buffer));
+			ctx.resume(io);
+		});
+		return DEFER;
+	},
+	status: (ctx) => ({ mirrored: ctx.state.mirrored, failed: ctx.state.failed, sidecarKeys: ctx.sidecar.keys().length })
+} satisfies FilterDef;
+`;
+	await setSource(page, source);
+	await page.getByTestId('install-filter').click();
+	await expect(page.getByTestId('installed-filter')).toHaveText('ssd-mirror · replication');
+	await page.getByTestId('author-ios').fill('2000');
+	await runAndWait(page);
+	await expect(page.getByTestId('author-status')).toHaveAttribute('data-phase', 'done');
+	await expect(page.getByTestId('author-verify-mismatches')).toHaveText('0');
+	await expect(page.getByTestId('author-errors')).toHaveText('0');
+	expect(Number(await page.getByTestId('status-mirrored').textContent())).toBeGreaterThan(100);
+	await expect(page.getByTestId('status-failed')).toHaveText('0');
+	await expect(page.getByTestId('status-sidecarKeys')).toHaveText('1');
+	expect(errors).toEqual([]);
+});
+
 test('a filter that throws shows the error at its line, in the editor and in the run', async ({ page }) => {
 	const errors = collectErrors(page);
 	await page.goto('/author');

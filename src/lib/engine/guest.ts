@@ -38,6 +38,11 @@ interface StreamState {
 	/** An I/O that waits for an overlapping one to complete. */
 	parked: GuestIoSpec | undefined;
 	wakeAt: number;
+	/**
+	 * This stream's own metrics (fio's per-job results). Kept only when the disk runs more than
+	 * one stream: a single stream's are the disk's, and a copy would double the latency samples.
+	 */
+	metrics: GuestMetrics | undefined;
 }
 
 export interface GuestErrorRecord {
@@ -99,8 +104,16 @@ export class Guest {
 			thinktimeUs,
 			inFlight: 0,
 			parked: undefined,
-			wakeAt: -1
+			wakeAt: -1,
+			metrics: undefined
 		});
+		// Every stream is added before the guest issues its first I/O, so each sees all of its own.
+		if (this.streams.length > 1) for (const t of this.streams) t.metrics ??= new GuestMetrics();
+	}
+
+	/** The metrics of stream `i`: its own, or the disk's when it is the only one. */
+	streamMetrics(i: number): GuestMetrics {
+		return this.streams[i]?.metrics ?? this.metrics;
 	}
 
 	start(): void {
@@ -156,6 +169,7 @@ export class Guest {
 		this.mark(spec, true);
 		s.inFlight++;
 		this.metrics.issued(now);
+		s.metrics?.issued(now);
 		s.stream.onIssue?.(spec, now);
 		this.chain.submit(io, this.completedFn);
 	}
@@ -180,6 +194,7 @@ export class Guest {
 		}
 		const failed = io.error !== undefined;
 		this.metrics.done(io.op, io.sectors * SECTOR_BYTES, now - io.issuedAt, failed, now);
+		s.metrics?.done(io.op, io.sectors * SECTOR_BYTES, now - io.issuedAt, failed, now);
 		if (failed) {
 			this.errorCount++;
 			if (this.errors.length < 100)
