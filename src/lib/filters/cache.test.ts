@@ -214,6 +214,32 @@ describe('cache filter: writes', { timeout: 60_000 }, () => {
 		expect(await verifyDatastore(stores, sim.disk().expected, '512k')).toBe(0);
 	});
 
+	it('flushMode commit: a guest flush goes straight down, the dirty blocks stay on the SSD', async () => {
+		const stores = new MemoryStoreFactory();
+		const { sim, r, c } = await run(
+			scenario([{ rw: 'randwrite', bs: '4k', size: '512k', iodepth: 4, ios: 200 }], { cache: { mode: 'write-back', destageMBps: 0, flushMode: 'commit' } }),
+			stores
+		);
+		clean(r);
+		const dirty = c.dirtyBlocks as number;
+		expect(dirty).toBeGreaterThan(50);
+		const chain = sim.disk().chain;
+		const writesBefore = chain.device.stats().requests;
+		const t0 = sim.sched.now;
+		const io = new ChainIo(1e9, Op.flush, 0, 0, undefined, 'guest', t0, 0);
+		const done = await sim.settle(new Promise<ChainIo>((resolve) => chain.submit(io, resolve)));
+		expect(done.error).toBeUndefined();
+		const st = engine(sim).status();
+		expect(st.dirtyBlocks).toBe(dirty);
+		expect(st.destages).toBe(0);
+		// Only the flush itself reached the datastore.
+		expect(chain.device.stats().requests).toBe(writesBefore + 1);
+		// A power-off still destages everything.
+		await sim.control(sim.disk().key, { type: 'power-off' });
+		expect(engine(sim).status().dirtyBlocks).toBe(0);
+		expect(await verifyDatastore(stores, sim.disk().expected, '512k')).toBe(0);
+	});
+
 	it('snapshot-create destages all dirty blocks first', async () => {
 		const stores = new MemoryStoreFactory();
 		const { sim, c } = await run(

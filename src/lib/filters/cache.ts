@@ -13,8 +13,10 @@
  * - write-back: writes go to the SSD only (dirty blocks) and complete at SSD speed; a destager
  *   writes dirty blocks to the datastore in the background at `destageMBps` (full speed when
  *   dirty blocks exceed `dirtyHighPct`, when no clean victim is left, for a guest flush and for a
- *   control operation). A guest flush completes only after every block dirty when it arrived is
- *   on the datastore (SCSI SYNCHRONIZE CACHE). snapshot-create, migrate, clone, suspend,
+ *   control operation). With `flushMode` destage (the default) a guest flush completes only after
+ *   every block dirty when it arrived is on the datastore (SCSI SYNCHRONIZE CACHE: durable even if
+ *   this host is lost); with `flushMode` commit it goes straight down, as in dm-cache and bcache
+ *   (acknowledged writes are on the SSD with their records committed already). snapshot-create, migrate, clone, suspend,
  *   power-off and detach destage everything first.
  * - write-around (read cache): writes go to the datastore and invalidate cached copies; only read
  *   misses populate the cache.
@@ -208,6 +210,8 @@ export class CacheEngine {
 	private readonly peers: number;
 	private readonly peerLink: LinkModel | undefined;
 	private readonly peerCopy: PeerCopy | undefined;
+	/** flushMode commit: a guest flush does not wait for destaging. */
+	private readonly flushCommitOnly: boolean;
 
 	// ---- slots ----
 	private slotBlock!: Float64Array;
@@ -315,6 +319,7 @@ export class CacheEngine {
 		this.destageDepth = p.destageDepth as number;
 		this.dirtyHighPct = p.dirtyHighPct as number;
 		this.commitIntervalUs = (p.commitIntervalMs as number) * 1000;
+		this.flushCommitOnly = p.flushMode === 'commit';
 		this.peers = this.mode === 'write-back' ? ((p.writeBackPeers as number | undefined) ?? 0) : 0;
 		if (this.mode !== 'write-back' && ((p.writeBackPeers as number | undefined) ?? 0) > 0)
 			ctx.log(`writeBackPeers ignored: only write-back mode keeps dirty blocks to copy to peers (mode is ${this.mode})`);
@@ -1246,10 +1251,14 @@ export class CacheEngine {
 		return PASS;
 	}
 
-	/** A guest flush: every block dirty now must reach the datastore before it goes down. */
+	/**
+	 * A guest flush. flushMode destage: every block dirty now must reach the datastore before it
+	 * goes down. flushMode commit: it goes down at once, since an acknowledged write-back write
+	 * is already on the SSD with its record committed (dm-cache and bcache answer a flush so).
+	 */
 	private flush(io: Io): Verdict {
 		this.flushes++;
-		if (this.dirtyCount === 0) return PASS;
+		if (this.flushCommitOnly || this.dirtyCount === 0) return PASS;
 		const need = new Map<number, number>();
 		for (let s = 0; s < this.capacity; s++) if (this.flags[s] & DIRTY) need.set(s, this.gen[s]);
 		this.barriers.push({ io, need });
@@ -1505,6 +1514,13 @@ export const cache: FilterDef<CacheEngine> = {
 		{ name: 'destageMBps', type: 'number', default: 40, min: 0, max: 100_000, unit: 'MB/s', help: 'Background destage rate of dirty blocks (write-back); 0 = destage only under pressure, on a flush or a control operation.' },
 		{ name: 'destageDepth', type: 'int', default: 4, min: 1, max: 256, help: 'Destage writes in flight at once.' },
 		{ name: 'dirtyHighPct', type: 'number', default: 60, min: 1, max: 100, unit: '%', help: 'Above this share of dirty blocks the destager runs at full speed.' },
+		{
+			name: 'flushMode',
+			type: 'enum',
+			default: 'destage',
+			choices: ['destage', 'commit'],
+			help: 'What a guest flush (SYNCHRONIZE CACHE, fsync) waits for in write-back mode. destage: every block dirty when it arrived is written to the datastore first, so the data survives the loss of this host (slow under fsync-heavy load). commit: nothing more, as dm-cache and bcache do: acknowledged writes are already on the SSD with their metadata committed; losing the host before they are destaged loses them unless writeBackPeers protect them.'
+		},
 		{ name: 'commitIntervalMs', type: 'number', default: 1000, min: 0, max: 3_600_000, unit: 'ms', help: 'Longest virtual time a metadata change no write waits for (population, destage) stays uncommitted; 0 = commit every change at once.' },
 		{
 			name: 'writeBackPeers',
