@@ -30,6 +30,8 @@ export interface CliArgs {
 	metricsOut?: string;
 	/** `--analytics-out FILE`: the analytics filter's reports as JSON. */
 	analyticsOut?: string;
+	/** --fio-out: the workload as a fio job file. */
+	fioOut?: string;
 	/** `--rows N`: completed trace rows the run keeps (run.traceCapacity). */
 	rows?: number;
 	/** `--chain` as given (parsed by chain.ts against the registry). */
@@ -93,6 +95,7 @@ const OPTIONS = {
 	'csv-out': { type: 'string' },
 	'perfetto-out': { type: 'string' },
 	'metrics-out': { type: 'string' },
+	'fio-out': { type: 'string' },
 	'analytics-out': { type: 'string' },
 	rows: { type: 'string' },
 	ios: { type: 'string' },
@@ -113,7 +116,7 @@ const OPTIONS = {
 const CERTIFY_ONLY = ['builtin', 'class', 'param', 'scale'] as const;
 
 /** Options only `run` takes (list-filters takes --json). */
-const RUN_ONLY = ['chain', 'link', 'timing-only', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'trace-disk', 'csv-out', 'perfetto-out', 'metrics-out', 'analytics-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
+const RUN_ONLY = ['chain', 'link', 'timing-only', 'fio', 'trace', 'format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'trace-disk', 'csv-out', 'perfetto-out', 'metrics-out', 'analytics-out', 'fio-out', 'rows', 'ios', 'seed', 'describe', 'store', 'store-dir'] as const;
 /** Options that only make sense with --trace. */
 const TRACE_ONLY = ['format', 'timing', 'speed', 'iodepth', 'blkparse-event', 'trace-disk'] as const;
 
@@ -211,7 +214,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 			...(disk !== undefined ? { disk } : {})
 		};
 	} else for (const k of TRACE_ONLY) if (values[k] !== undefined) throw new UsageError(`--${k}: only with --trace`);
-	const outs = (['csv-out', 'perfetto-out', 'metrics-out', 'analytics-out'] as const).filter((k) => values[k] !== undefined);
+	const outs = (['csv-out', 'perfetto-out', 'metrics-out', 'analytics-out', 'fio-out'] as const).filter((k) => values[k] !== undefined);
 	for (const k of outs) if (values[k] === '') throw new UsageError(`--${k}: the file name is empty`);
 	for (let i = 0; i < outs.length; i++)
 		for (let j = i + 1; j < outs.length; j++)
@@ -225,6 +228,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 		perfettoOut: values['perfetto-out'],
 		metricsOut: values['metrics-out'],
 		analyticsOut: values['analytics-out'],
+		fioOut: values['fio-out'],
 		rows: values.rows === undefined ? undefined : integer('--rows', values.rows, 1, MAX_TRACE_ROWS),
 		chain: values.chain,
 		link: values.link,

@@ -31,6 +31,7 @@ import { analyticsLines, analyticsReports, scenarioHasAnalytics } from './analyt
 import { certifyCommand, CERTIFY_HELP } from './certify';
 import { FioParseError, parseFioJob, type FioParseResult } from '../lib/engine/workload/fio';
 import { fioScenario, fioScenarioError, fioSummaryLines } from './workloads';
+import { FioOutError, fioJobText } from './fio-out';
 import { DEFAULT_TRACE_IODEPTH, scanTrace, traceReport, traceScenario, traceStreams, traceSummaryLines, type TraceRunOptions } from './traces';
 import {
 	BLKPARSE_DEVICE,
@@ -129,6 +130,22 @@ async function run(args: CliArgs): Promise<number> {
 				`--analytics-out ${args.analyticsOut}`,
 				'no disk has the analytics filter, so there is no report to write (add it: --chain analytics,… or a policy filter of type "analytics")'
 			);
+
+		if (args.fioOut !== undefined) {
+			if (trace) throw new InputError(`--fio-out ${args.fioOut}`, 'a trace replay has no generated workload to export as a fio job file');
+			let text: string;
+			try {
+				text = fioJobText(parseScenario(input), fio?.jobs.map((j) => j.name));
+			} catch (e) {
+				if (!(e instanceof FioOutError)) throw e;
+				throw new InputError(`--fio-out ${args.fioOut}`, e.message);
+			}
+			try {
+				fs.writeFileSync(args.fioOut, text);
+			} catch (e) {
+				throw new InputError(`--fio-out ${args.fioOut}`, fsReason(e));
+			}
+		}
 
 		let stores: FileStoreFactory | undefined;
 		if (args.store === 'file') {
@@ -490,6 +507,8 @@ Options:
                        the device; each I/O a slice on each track it passed, with the time a
                        filter held it (deferred) inside
   --metrics-out FILE   write the summary as JSON (what --json prints)
+  --fio-out FILE       write the first disk's workload as a fio job file (one [job] per stream,
+                       randseed and filesize from the scenario) that fio accepts, then run
   --analytics-out FILE write the analytics filter's report per disk that has it as JSON:
                        vscsiStats histograms (I/O length, seek distance, outstanding I/Os,
                        latency, interarrival; each for all, reads, writes: bucket limits and

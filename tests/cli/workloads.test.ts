@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, test, type ExpectStatic } from 'vitest';
+import { parseFioJob } from '../../src/lib/engine/workload/fio';
 
 const BIN = fileURLToPath(new URL('../../bin/vaio.js', import.meta.url));
 const REAL_TRACE = REAL_VSCSI_TRACE;
@@ -126,6 +127,24 @@ describe.concurrent('vaio run --fio', () => {
 			warnings: [expect.stringMatching(/^job\.fio:18: stonewall/)],
 			notes: []
 		});
+	});
+
+	test('--fio-out writes the run\'s workload as a job file that reads back to the same jobs', { timeout: TIMEOUT }, async ({ expect }) => {
+		const o = await vaio('run', '--fio', 'job.fio', '--chain', 'none', '--ios', '300', '--fio-out', 'back.fio');
+		expect(o.code, o.stderr).toBe(0);
+		const text = fs.readFileSync(path.join(dir, 'back.fio'), 'utf8');
+		const again = parseFioJob(text, 'back.fio');
+		const original = parseFioJob(JOB, 'job.fio');
+		expect(again.jobs.map((j) => j.name)).toEqual(original.jobs.map((j) => j.name));
+		for (const [i, j] of again.jobs.entries()) {
+			const want = original.jobs[i].spec;
+			expect(j.spec).toMatchObject({ rw: want.rw, bs: want.bs, iodepth: want.iodepth, ios: 300 });
+		}
+		expect(again.seed).toBe(11);
+		// A replay has no generated workload to export.
+		const t = await vaio('run', '--trace', 'hm_0.csv', '--fio-out', 'nope.fio');
+		expectBadInput(expect, t, /^vaio: --fio-out nope\.fio: a trace replay has no generated workload/);
+		expect(fs.existsSync(path.join(dir, 'nope.fio'))).toBe(false);
 	});
 
 	test('a job reaching past 20 GiB gets a disk that holds it', { timeout: TIMEOUT }, async ({ expect }) => {
