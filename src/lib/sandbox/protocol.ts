@@ -52,6 +52,8 @@ export type Effect =
 	| { k: 'sidecarDelete'; iid: number; key: string }
 	/** ctx.submitBelow: the filter's own I/O to the filters below; answered by an 'own' request. */
 	| { k: 'submitBelow'; iid: number; rid: number; op: number; lba: number; sectors: number; data?: Uint8Array }
+	/** linkSend on one of the filter's network links; answered by a 'deviceDone' request at arrival. */
+	| { k: 'linkSend'; iid: number; rid: number; role: string; bytes: number }
 	/** deviceIo on one of the filter's storage devices; answered by a 'deviceDone' request. */
 	| { k: 'deviceIo'; iid: number; rid: number; role: string; op: number; lba: number; sectors: number; data?: Uint8Array };
 
@@ -99,8 +101,10 @@ export interface InstanceInfo {
 	 * keeps a mirror, so ctx.sidecar.get is synchronous, and sends every change back as an effect.
 	 */
 	sidecar?: [string, Uint8Array][];
-	/** The filter's devices: role → 'storage' (a device with a store: deviceIo) or 'link' (a WAN link). */
+	/** The filter's devices: role → 'storage' (a device with a store: deviceIo) or 'link' (a WAN link: linkSend). */
 	devices?: Record<string, 'storage' | 'link'>;
+	/** Round-trip time of each link device, µs (a link's fixed property, given to its handle). */
+	linkRttUs?: Record<string, number>;
 }
 
 /**

@@ -11,6 +11,7 @@ import { builtinRegistry } from '../filters';
 import template from '../filters/template';
 import { TEMPLATE_SOURCE } from '../filters/template-source';
 import { Prng } from '../engine/clock';
+import { Op } from '../engine/io';
 import { MemoryStoreFactory } from '../engine/storage/memory';
 import { Simulation } from '../engine/simulation';
 import { runResult } from '../engine/result';
@@ -424,6 +425,43 @@ describe('custom filters through the sandbox protocol', () => {
 		expect(mirror.blocks.size).toBe(disk.blocks.size);
 		expect(disk.blocks.size).toBeGreaterThan(0);
 		for (const [b, bytes] of disk.blocks) expect(mirror.blocks.get(b)).toEqual(bytes);
+	});
+
+	it('sends over its own WAN link with linkSend: a sync-replication sketch, each write waits for its ack', async () => {
+		const s = setup();
+		const name = await installed(
+			s,
+			filterSource(
+				'sync-sketch',
+				`	devices: { wan: { kind: 'wan', rttUs: 2000, mbitPerSec: 1000 } },
+	attach: (ctx) => ({ wan: ctx.device('wan'), acked: 0, lost: 0 }),
+	onIo(io, ctx) {
+		if (io.op !== Op.write) return PASS;
+		const s = ctx.state;
+		linkSend(ctx, s.wan, io.sectors * 512 + 64, (err) => {
+			if (err) {
+				s.lost++;
+				return ctx.fail(io, 'EIO', err.message);
+			}
+			// The ack comes back half a round trip after the data arrived.
+			ctx.after(s.wan.rttUs / 2, () => {
+				s.acked++;
+				ctx.resume(io);
+			});
+		});
+		return DEFER;
+	},
+	status: (ctx) => ({ acked: ctx.state.acked, lost: ctx.state.lost, rttUs: ctx.state.wan.rttUs, kind: ctx.state.wan.kind }),`,
+				'replication'
+			).replace("import { PASS, DEFER,", "import { linkSend, PASS, DEFER,")
+		);
+		const { result, sim } = await runSim(scenario(name), s.registry);
+		expect(result.errors.count).toBe(0);
+		expect(result.verify.mismatches).toBe(0);
+		expect(result.filters[name]).toMatchObject({ acked: result.ops.write.ios, lost: 0, rttUs: 2000, kind: 'link' });
+		// Every write waited at least the round trip (and its 4 KiB at 1 Gbit/s).
+		expect(Math.min(...sim.disk().guest.metrics.ops[Op.write].latency.values())).toBeGreaterThanOrEqual(2000 + (4096 + 64) / 125 - 1e-6);
+		expect(result.ops.read.latencyUs.max).toBeLessThan(2000);
 	});
 
 	it('issues its own I/O below with submitBelow: a write, then a read of it, from a timer', async () => {

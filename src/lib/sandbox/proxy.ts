@@ -262,7 +262,7 @@ export class CustomFilter {
 					seed: ctx.prng.u32(),
 					...(timingOnly ? { timingOnly } : {}),
 					...(sidecar.length > 0 ? { sidecar } : {}),
-					...(def.devices ? { devices: deviceKinds(ctx, Object.keys(def.devices)) } : {})
+					...(def.devices ? { devices: deviceKinds(ctx, Object.keys(def.devices)), linkRttUs: linkRtts(ctx, Object.keys(def.devices)) } : {})
 				}
 			});
 		} catch (e) {
@@ -448,6 +448,9 @@ export class CustomFilter {
 				case 'deviceIo':
 					this.deviceIo(inst, e);
 					break;
+				case 'linkSend':
+					this.linkSend(inst, e);
+					break;
 				case 'timer':
 					ctx.after(e.delayUs, () => this.fireTimer(inst, e.tid));
 					break;
@@ -523,6 +526,32 @@ export class CustomFilter {
 			if (data) releaseReadBuffer(data);
 			this.answer(inst, { t: 'deviceDone', iid: inst.iid, now: ctx.now, rid: e.rid, ...(copy ? { data: copy } : {}), ...(err ? { error: errorText(err) } : {}) }, copy ? [copy.buffer as ArrayBuffer] : []);
 		});
+	}
+
+	/**
+	 * A message over one of the filter's WAN links (serialised at the link's bandwidth, arriving
+	 * RTT/2 after its last byte): the sandbox's done runs at its arrival, or at once with an error
+	 * while the link is down (the message is lost).
+	 */
+	private linkSend(inst: ProxyInstance, e: Extract<Effect, { k: 'linkSend' }>): void {
+		const ctx = inst.ctx;
+		let link: FilterDevice['link'];
+		try {
+			link = ctx.device(e.role).link;
+		} catch (err) {
+			this.callbackFailed(inst, e.rid, 'deviceIo', errorText(err));
+			return;
+		}
+		if (!link || !Number.isSafeInteger(e.bytes) || e.bytes < 0) {
+			this.callbackFailed(inst, e.rid, 'deviceIo', link ? `bad message size ${e.bytes}` : `device "${e.role}" is storage, not a network link`);
+			return;
+		}
+		const arrive = link.send(ctx.now, e.bytes);
+		if (arrive === Infinity) {
+			this.answer(inst, { t: 'deviceDone', iid: inst.iid, now: ctx.now, rid: e.rid, error: `link "${e.role}" is down: the message is lost` }, []);
+			return;
+		}
+		ctx.after(arrive - ctx.now, () => this.answer(inst, { t: 'deviceDone', iid: inst.iid, now: ctx.now, rid: e.rid }, []));
 	}
 
 	/** An own or device I/O the engine refuses: the filter's callback gets the error, at once. */
@@ -684,6 +713,16 @@ async function sidecarEntries(store: FilterContext<unknown>['sidecar']): Promise
 function deviceKinds(ctx: FilterContext<unknown>, roles: string[]): Record<string, 'storage' | 'link'> {
 	const out: Record<string, 'storage' | 'link'> = {};
 	for (const role of roles) out[role] = ctx.device(role).link ? 'link' : 'storage';
+	return out;
+}
+
+/** Role → round-trip time, µs, of each link device. */
+function linkRtts(ctx: FilterContext<unknown>, roles: string[]): Record<string, number> {
+	const out: Record<string, number> = {};
+	for (const role of roles) {
+		const link = ctx.device(role).link;
+		if (link) out[role] = link.rttUs;
+	}
 	return out;
 }
 

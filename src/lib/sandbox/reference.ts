@@ -74,9 +74,9 @@ export const CONTEXT_API: readonly ApiEntry[] = [
 	{
 		name: 'device',
 		detail: 'device(role: string): FilterDevice',
-		info: 'A device the scenario gave the filter (an SSD for a cache, a WAN link): its own timing model and store; use it with deviceIo.',
-		custom: 'partly',
-		note: 'custom filters have storage devices (nvme, sata-ssd, hdd, null), not yet network links'
+		info: 'A device the scenario gave the filter (an SSD for a cache, a WAN link): storage has its own timing model and store (use deviceIo), a link its bandwidth and round trip (use linkSend).',
+		custom: 'yes',
+		note: 'in a custom filter a handle: { role, kind: "storage" | "link" }, and rttUs for a link'
 	}
 ];
 
@@ -106,6 +106,13 @@ export const SDK_NAMES: readonly ApiEntry[] = [
 		detail: 'deviceIo(ctx, device, op, lba, sectors, data, done: (data?, error?) => void): void',
 		info: "I/O on one of the filter's devices (ctx.device(role)): its timing model decides when done runs; a read gets the device's bytes.",
 		custom: 'yes'
+	},
+	{
+		name: 'linkSend',
+		detail: 'linkSend(ctx, link, bytes, done: (error?) => void): void',
+		info: 'A message over one of the filter\'s WAN links: serialised at the link\'s bandwidth, done runs when it arrives (RTT/2 after its last byte), or at once with an error while the link is down.',
+		custom: 'yes',
+		note: 'custom filters only (built-in filters use the link model directly)'
 	}
 ];
 
@@ -124,7 +131,6 @@ export const DEF_FIELDS: readonly ApiEntry[] = [
 		name: 'devices',
 		detail: "Record<role, DeviceSpec>",
 		info: "Devices it needs, with the spec used when the scenario gives none: { ssd: { kind: 'nvme' } }, { wan: { kind: 'wan', rttUs: 2000 } }.",
-		custom: 'yes',
-		note: 'a custom filter can use storage devices; network links not yet'
+		custom: 'yes'
 	}
 ];

@@ -132,9 +132,10 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		/** Timers by id, with the I/O whose hook (or timer) set them, if any. */
 		timers: Map<number, { fn: () => unknown; io: number | undefined }>;
 		/** Callbacks of the filter's own I/O and device I/O in flight, by request id (likewise). */
-		pending: Map<number, { fn: (...args: unknown[]) => unknown; io: number | undefined }>;
-		/** Device roles → kind, as the engine gave them. */
+		pending: Map<number, { fn: (...args: unknown[]) => unknown; io: number | undefined; link?: true }>;
+		/** Device roles → kind, as the engine gave them, and each link's round-trip time. */
 		devices: Record<string, 'storage' | 'link'>;
+		linkRttUs: Record<string, number>;
 	}
 	let nextRid = 0;
 	const instances = new Map<number, Instance>();
@@ -356,12 +357,19 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		submit(ctx, op, lba, sectors, data, done);
 	}
 
+	/** The 'vaio' module's linkSend: a message of `bytes` over one of the filter's network links. */
+	function linkSend(ctx: unknown, link: unknown, bytes: unknown, done: unknown): void {
+		const send = link !== null && typeof link === 'object' ? (link as Record<symbol, unknown>)[Symbol.for('vaio.linkSend')] : undefined;
+		if (typeof send !== 'function') throw new TypeError('linkSend(ctx, link, …): link is not a network link that ctx.device(role) returned');
+		send(ctx, bytes, done);
+	}
+
 	function unavailable(what: string): never {
 		throw new Error(`${what} is not available in custom filters (see the filter authoring docs)`);
 	}
 
 	function makeContext(iid: number, info: Extract<Request, { t: 'attach' }>['info']): Instance {
-		const inst: Instance = { iid, ctx: {}, ios: new Map(), timers: new Map(), pending: new Map(), devices: { ...(info.devices ?? {}) } };
+		const inst: Instance = { iid, ctx: {}, ios: new Map(), timers: new Map(), pending: new Map(), devices: { ...(info.devices ?? {}) }, linkRttUs: { ...(info.linkRttUs ?? {}) } };
 		const hasOnDone = typeof def?.onDone === 'function';
 		const rec = (io: unknown, what: string) => inst.ios.get(idOf(io, what));
 		const ctx: Record<string, any> = {
@@ -437,7 +445,19 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 			device(role: unknown) {
 				const kind = typeof role === 'string' && Object.prototype.hasOwnProperty.call(inst.devices, role) ? inst.devices[role] : undefined;
 				if (!kind) throw new Error(`ctx.device(${JSON.stringify(role)}): the filter has no such device (has: ${Object.keys(inst.devices).join(', ') || 'none: declare them in "devices"'})`);
-				if (kind === 'link') return unavailable(`ctx.device("${role}"), a network link,`);
+				if (kind === 'link') {
+					const sendOn = (c: unknown, bytes: unknown, done: unknown) => {
+						if (c !== ctx) throw new TypeError('linkSend(ctx, link, …): the link belongs to another filter instance');
+						if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new RangeError(`linkSend: bytes ${String(bytes)} is not a whole number ≥ 0`);
+						if (typeof done !== 'function') throw new TypeError('linkSend: done is not a function');
+						const rid = ++nextRid;
+						inst.pending.set(rid, { fn: done as (...args: unknown[]) => unknown, io: currentIo, link: true });
+						push({ k: 'linkSend', iid, rid, role: role as string, bytes: bytes as number });
+					};
+					const link = { role, kind, rttUs: inst.linkRttUs[role as string] ?? 0 };
+					Object.defineProperty(link, Symbol.for('vaio.linkSend'), { value: sendOn });
+					return Object.freeze(link);
+				}
 				const submit = (c: unknown, op: unknown, lba: unknown, sectors: unknown, data: unknown, done: unknown) => {
 					if (c !== ctx) throw new TypeError('deviceIo(ctx, device, …): the device belongs to another filter instance');
 					const bytes = ioArgs('deviceIo', op, lba, sectors, data, done);
@@ -523,7 +543,8 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 			OP_NAMES: Object.freeze([...sdk.OP_NAMES]),
 			SECTOR_BYTES: sdk.SECTOR_BYTES,
 			BLOCK_BYTES: sdk.BLOCK_BYTES,
-			deviceIo
+			deviceIo,
+			linkSend
 		});
 		for (const [name, code] of Object.entries(sdk.Op)) sdkOpNames[code] = name;
 		opWrite = sdk.Op.write;
@@ -602,12 +623,13 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 							if (isThenable(r)) await r;
 						}
 					} else if (req.t === 'own' || req.t === 'deviceDone') {
-						hook = req.t === 'own' ? 'submitBelow callback' : 'deviceIo callback';
+						hook = req.t === 'own' ? 'submitBelow callback' : 'device callback';
 						const p = inst.pending.get(req.rid);
 						inst.pending.delete(req.rid);
 						if (p) {
 							currentIo = p.io;
-							const r = req.t === 'own' ? p.fn(makeIo(req.io).io) : p.fn(req.data, req.error === undefined ? undefined : new Error(req.error));
+							const err = req.t === 'deviceDone' && req.error !== undefined ? new Error(req.error) : undefined;
+							const r = req.t === 'own' ? p.fn(makeIo(req.io).io) : p.link ? p.fn(err) : p.fn(req.data, err);
 							if (isThenable(r)) await r;
 						}
 					} else if (req.t === 'event') {
