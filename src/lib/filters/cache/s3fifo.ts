@@ -6,6 +6,11 @@
  * Evicting from M: a block with a non-zero counter is decremented and reinserted (a CLOCK pass),
  * else it leaves. A miss that finds the block in G inserts it straight into M. One-hit wonders
  * (a sequential scan) only pass through S, so M keeps the working set: scan resistant.
+ *
+ * Filling an empty cache (as the reference implementation in libCacheSim does, unlike the paper's
+ * first version): once S holds its 10 %, new blocks go to M until the first eviction. Otherwise S
+ * would take the whole cache while it fills and keep it, since each miss then evicts from S and
+ * inserts into S, and only promotions shrink it.
  */
 import { BlockLists, VICTIM_SCAN_LIMIT, type CachePolicy } from './policy';
 
@@ -20,6 +25,8 @@ export class S3FifoPolicy implements CachePolicy {
 	private readonly ghostCap: number;
 	ghostHits = 0;
 	promotions = 0;
+	/** Whether anything was evicted yet (until then, S stops growing at its target). */
+	private evicted = false;
 
 	constructor(readonly capacity: number) {
 		this.smallTarget = Math.max(1, Math.round(capacity * 0.1));
@@ -48,6 +55,7 @@ export class S3FifoPolicy implements CachePolicy {
 
 	victim(_incoming: number, evictable: (block: number) => boolean): number {
 		const l = this.l;
+		this.evicted = true;
 		let v: number;
 		if (l.len[S] >= this.smallTarget || l.len[M] === 0) {
 			v = this.fromSmall(evictable);
@@ -101,7 +109,7 @@ export class S3FifoPolicy implements CachePolicy {
 			if (l.list[n] !== G) return;
 			l.delete(n);
 			l.add(M, block);
-		} else l.add(S, block);
+		} else l.add(!this.evicted && l.len[S] >= this.smallTarget ? M : S, block);
 	}
 
 	remove(block: number, evicted: boolean): void {
