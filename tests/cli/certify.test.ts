@@ -4,43 +4,22 @@
  * report. Filter files are TypeScript, loaded by the CLI's dynamic import under tsx. Runs use
  * --scale 0.2 (a few hundred I/Os per run) to stay quick.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, test, type ExpectStatic } from 'vitest';
+import { afterAll, beforeAll, describe, test } from 'vitest';
+import { runVaio, expectBadInput, type Outcome } from './run-vaio';
 
-const BIN = fileURLToPath(new URL('../../bin/vaio.js', import.meta.url));
 const SAMPLES = fileURLToPath(new URL('../../src/lib/certify/samples/', import.meta.url));
 const TIMEOUT = 90_000;
 
-interface Outcome {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
 
 let dir: string;
 
-function vaio(...args: string[]): Promise<Outcome> {
-	return new Promise((resolve) => {
-		execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: TIMEOUT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-			const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-			resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-		});
-	});
-}
+const vaio = (...args: string[]): Promise<Outcome> => runVaio(args, { cwd: dir, timeoutMs: TIMEOUT });
 
 /** Bad input: exit 2, nothing on stdout, one line on stderr, no stack trace. */
-function expectBadInput(expect: ExpectStatic, o: Outcome, ...parts: (string | RegExp)[]): void {
-	expect(o.code, o.stderr).toBe(2);
-	expect(o.stdout).toBe('');
-	const lines = o.stderr.split('\n').filter((l) => l !== '');
-	expect(lines, o.stderr).toHaveLength(1);
-	expect(lines[0]).toMatch(/^vaio: /);
-	for (const p of parts) expect(lines[0]).toMatch(p);
-}
 
 beforeAll(() => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaio-certify-test-'));

@@ -3,20 +3,13 @@
  * examples/ run end to end, their operations are reported in the text summary and in --json,
  * refused ones included.
  */
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { runVaio, type Outcome } from './run-vaio';
 
-const BIN = fileURLToPath(new URL('../../bin/vaio.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
-function vaio(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-	return new Promise((resolve) => {
-		execFile(process.execPath, [BIN, ...args], { timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-			resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout: String(stdout), stderr: String(stderr) });
-		});
-	});
-}
+const vaio = (...args: string[]): Promise<Outcome> => runVaio(args, { timeoutMs: 60_000 });
 
 describe('vaio run with timed operations', () => {
 	test('examples/vmotion.json: the refused vMotion, the policy blocked by a snapshot, the rolling upgrade', async () => {

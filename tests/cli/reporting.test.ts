@@ -4,32 +4,18 @@
  * ended after background work, and the rows the exports hold. Each test spawns
  * `node bin/vaio.js …` from a temporary directory, as tests/cli/vaio.test.ts does.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { runVaio, type Outcome } from './run-vaio';
 
-const BIN = fileURLToPath(new URL('../../bin/vaio.js', import.meta.url));
 const TIMEOUT = 60_000;
 
-interface Outcome {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
 
 let dir: string;
 
-function vaio(...args: string[]): Promise<Outcome> {
-	return new Promise((resolve) => {
-		execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: TIMEOUT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-			const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-			resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-		});
-	});
-}
+const vaio = (...args: string[]): Promise<Outcome> => runVaio(args, { cwd: dir, timeoutMs: TIMEOUT });
 
 const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);

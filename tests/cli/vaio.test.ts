@@ -3,47 +3,24 @@
  * directory, to prove it runs from anywhere) and checks exit codes and output. Every spawn costs
  * about half a second of tsx startup, so there are few of them and the runs are small.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, test, type ExpectStatic } from 'vitest';
+import { afterAll, beforeAll, describe, test } from 'vitest';
+import { runVaio, expectBadInput, type Outcome } from './run-vaio';
 
-const BIN = fileURLToPath(new URL('../../bin/vaio.js', import.meta.url));
 const TIMEOUT = 60_000;
 
-interface Outcome {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
 
 let dir: string;
 
-function vaio(...args: string[]): Promise<Outcome> {
-	return new Promise((resolve) => {
-		execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: TIMEOUT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-			const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-			resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-		});
-	});
-}
+const vaio = (...args: string[]): Promise<Outcome> => runVaio(args, { cwd: dir, timeoutMs: TIMEOUT });
 
 function json(o: Outcome): any {
 	return JSON.parse(o.stdout);
 }
 
 /** Bad input: exit 2, nothing on stdout, exactly one line on stderr, no stack trace. */
-function expectBadInput(expect: ExpectStatic, o: Outcome, ...parts: (string | RegExp)[]): void {
-	expect(o.code, o.stderr).toBe(2);
-	expect(o.stdout).toBe('');
-	const lines = o.stderr.split('\n').filter((l) => l !== '');
-	expect(lines, o.stderr).toHaveLength(1);
-	expect(lines[0]).toMatch(/^vaio: /);
-	expect(o.stderr).not.toMatch(/^\s*at /m);
-	for (const p of parts) expect(lines[0]).toMatch(p);
-}
 
 /** A one-disk scenario with a flaky filter (2000 small random I/Os). */
 function flakyScenario(name: string, params: Record<string, unknown>): object {

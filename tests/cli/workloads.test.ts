@@ -4,42 +4,21 @@
  * `node bin/vaio.js …` from a temporary directory, as tests/cli/vaio.test.ts does.
  */
 import { HAVE_REAL_TRACE, REAL_VSCSI_TRACE } from '../shared-data';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, test, type ExpectStatic } from 'vitest';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { parseFioJob } from '../../src/lib/engine/workload/fio';
+import { runVaio, expectBadInput, type Outcome } from './run-vaio';
 
-const BIN = fileURLToPath(new URL('../../bin/vaio.js', import.meta.url));
 const REAL_TRACE = REAL_VSCSI_TRACE;
 const TIMEOUT = 60_000;
 
-interface Outcome {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
 
 let dir: string;
 
-function vaio(...args: string[]): Promise<Outcome> {
-	return new Promise((resolve) => {
-		execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: TIMEOUT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-			const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-			resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-		});
-	});
-}
+const vaio = (...args: string[]): Promise<Outcome> => runVaio(args, { cwd: dir, timeoutMs: TIMEOUT });
 
-function expectBadInput(expect: ExpectStatic, o: Outcome, ...parts: RegExp[]): void {
-	expect(o.code, o.stderr).toBe(2);
-	expect(o.stdout).toBe('');
-	const lines = o.stderr.split('\n').filter((l) => l !== '');
-	expect(lines, o.stderr).toHaveLength(1);
-	for (const p of parts) expect(lines[0]).toMatch(p);
-}
 
 const JOB = `; two jobs sharing [global]
 [global]
