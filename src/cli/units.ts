@@ -20,24 +20,23 @@ export function count(n: number): string {
 	return `${sig(n / 1e9)}G`;
 }
 
+/** Bytes in powers of 1024: "4KiB", "1.25MiB" */
 export function binary(bytes: number): string {
-	const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-	let i = 0;
-	while (bytes >= 1024 && i < units.length - 1) {
-		bytes /= 1024;
-		i++;
-	}
-	return `${sig(bytes)}${units[i]}`;
+	return scaled(bytes, 1024, ['B', 'KiB', 'MiB', 'GiB', 'TiB']);
 }
 
+/** Bytes in powers of 1000: "4.10kB", "1.31MB" */
 export function decimal(bytes: number): string {
-	const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+	return scaled(bytes, 1000, ['B', 'kB', 'MB', 'GB', 'TB']);
+}
+
+function scaled(n: number, base: number, units: readonly string[]): string {
 	let i = 0;
-	while (bytes >= 1000 && i < units.length - 1) {
-		bytes /= 1000;
+	while (n >= base && i < units.length - 1) {
+		n /= base;
 		i++;
 	}
-	return `${sig(bytes)}${units[i]}`;
+	return `${sig(n)}${units[i]}`;
 }
 
 /** Three significant digits, no exponent: 0.512, 12.3, 456, 1234 */
