@@ -23,8 +23,7 @@ import { Op, SECTOR_BYTES, type Io, type IoError, type IoOrigin, type OpCode } f
 import { acquireReadBuffer, reclaimLent, releaseReadBuffer } from './buffers';
 import type { DeviceModel } from './devices/types';
 import type { BlockStore, SidecarStore } from './storage/types';
-import { ParamError } from './params';
-import { ScenarioError } from './scenario/schema';
+import { ParamError, paramScenarioError } from './params';
 import { Col, ERROR_CODES, F64_STRIDE, FIXED_F64_COLUMNS, FIXED_U8_COLUMNS, U8_STRIDE, ByteCol, type Trace } from './trace';
 
 /** I/O life-cycle states inside the chain. */
@@ -208,7 +207,7 @@ export class FilterChain {
 				inst.state = await a.def.attach(inst);
 			} catch (e) {
 				// A parameter the filter itself refuses (beyond its table's checks) is bad input.
-				if (e instanceof ParamError && a.path !== undefined) throw new ScenarioError(`${a.path}.params${e.param ? `.${e.param}` : ''}`, e.message);
+				if (e instanceof ParamError && a.path !== undefined) throw paramScenarioError(a.path, e);
 				throw e;
 			}
 		}

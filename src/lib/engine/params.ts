@@ -4,6 +4,15 @@
  * parsing the text gives the same config (the share-link codec depends on that round trip).
  */
 import type { FilterDef, ParamSpec, ParamValue, ParamValues } from './filter';
+import { ScenarioError } from './scenario/schema';
+
+/**
+ * The scenario error for a ParamError of the filter attached at `fpath`
+ * (vms[i].disks[j].policy.filters[k]): at params.<name> when it names its parameter.
+ */
+export function paramScenarioError(fpath: string, e: ParamError): ScenarioError {
+	return new ScenarioError(`${fpath}.params${e.param !== undefined ? `.${e.param}` : ''}`, e.message);
+}
 
 export class ParamError extends Error {
 	override name = 'ParamError';

@@ -11,7 +11,7 @@ import { createDevice, createLink, type DeviceSpec } from './devices';
 import type { ControlEvent, FilterDef, FilterDevice, FilterDeviceSpec } from './filter';
 import { Guest, type GuestStream } from './guest';
 import { SECTOR_BYTES } from './io';
-import { ParamError, resolveParams } from './params';
+import { ParamError, paramScenarioError, resolveParams } from './params';
 import type { FilterRegistry } from './registry';
 import { ScenarioError, parseScenario, type DiskConfig, type Scenario, type WorkloadInput } from './scenario/schema';
 import { MemoryStoreFactory } from './storage/memory';
@@ -353,7 +353,7 @@ function paramsAt<T>(fpath: string, fn: () => T): T {
 	try {
 		return fn();
 	} catch (e) {
-		if (e instanceof ParamError && e.param !== undefined) throw new ScenarioError(`${fpath}.params.${e.param}`, e.message);
+		if (e instanceof ParamError) throw paramScenarioError(fpath, e);
 		if (e instanceof ScenarioError) throw e;
 		throw new ScenarioError(`${fpath}.params`, e instanceof Error ? e.message : String(e));
 	}
