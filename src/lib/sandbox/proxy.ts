@@ -32,7 +32,7 @@ import { releaseReadBuffer } from '../engine/buffers';
 import { deviceIo } from '../filters/sdk';
 import { ERROR_CODES } from '../engine/trace';
 import { checkFilterDef } from '../engine/registry';
-import { SIDECAR_LIMITS, type ControlMessage, type Effect, type FilterDescription, type HookError, type IoMsg, type IoPatch, type Reply, type Request, type SdkConstants } from './protocol';
+import { SIDECAR_LIMITS, type ControlMessage, type Effect, type FilterDescription, type HookError, type IoMsg, type InstanceInfo, type IoPatch, type Reply, type Request, type SdkConstants } from './protocol';
 import { problemLine, type SourceProblem } from './transpile';
 
 /** A MessagePort, or anything with the same two members (tests use fakes). */
@@ -262,7 +262,7 @@ export class CustomFilter {
 					seed: ctx.prng.u32(),
 					...(timingOnly ? { timingOnly } : {}),
 					...(sidecar.length > 0 ? { sidecar } : {}),
-					...(def.devices ? { devices: deviceKinds(ctx, Object.keys(def.devices)), linkRttUs: linkRtts(ctx, Object.keys(def.devices)) } : {})
+					...(def.devices ? deviceInfo(ctx, Object.keys(def.devices)) : {})
 				}
 			});
 		} catch (e) {
@@ -709,21 +709,16 @@ async function sidecarEntries(store: FilterContext<unknown>['sidecar']): Promise
 	return out;
 }
 
-/** Role → 'storage' or 'link', as the scenario built the filter's devices. */
-function deviceKinds(ctx: FilterContext<unknown>, roles: string[]): Record<string, 'storage' | 'link'> {
-	const out: Record<string, 'storage' | 'link'> = {};
-	for (const role of roles) out[role] = ctx.device(role).link ? 'link' : 'storage';
-	return out;
-}
-
-/** Role → round-trip time, µs, of each link device. */
-function linkRtts(ctx: FilterContext<unknown>, roles: string[]): Record<string, number> {
-	const out: Record<string, number> = {};
+/** What the sandbox is told of the filter's devices, as the scenario built them: each one's kind, each link's RTT. */
+function deviceInfo(ctx: FilterContext<unknown>, roles: string[]): Pick<InstanceInfo, 'devices' | 'linkRttUs'> {
+	const devices: Record<string, 'storage' | 'link'> = {};
+	const linkRttUs: Record<string, number> = {};
 	for (const role of roles) {
 		const link = ctx.device(role).link;
-		if (link) out[role] = link.rttUs;
+		devices[role] = link ? 'link' : 'storage';
+		if (link) linkRttUs[role] = link.rttUs;
 	}
-	return out;
+	return { devices, linkRttUs };
 }
 
 /** Why an own or device I/O from the sandbox cannot be issued (the runtime checked the types). */

@@ -357,6 +357,16 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		submit(ctx, op, lba, sectors, data, done);
 	}
 
+	/**
+	 * Files `done` under a new request id until the engine answers it (an 'own' or 'deviceDone'
+	 * request), with the I/O whose hook or timer asked, as timers are.
+	 */
+	function awaitCompletion(inst: Instance, done: unknown, link: boolean): number {
+		const rid = ++nextRid;
+		inst.pending.set(rid, { fn: done as (...args: unknown[]) => unknown, io: currentIo, ...(link ? { link: true as const } : {}) });
+		return rid;
+	}
+
 	/** The 'vaio' module's linkSend: a message of `bytes` over one of the filter's network links. */
 	function linkSend(ctx: unknown, link: unknown, bytes: unknown, done: unknown): void {
 		const send = link !== null && typeof link === 'object' ? (link as Record<symbol, unknown>)[Symbol.for('vaio.linkSend')] : undefined;
@@ -438,8 +448,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 			},
 			submitBelow(op: unknown, lba: unknown, sectors: unknown, data: unknown, done: unknown) {
 				const bytes = ioArgs('ctx.submitBelow', op, lba, sectors, data, done);
-				const rid = ++nextRid;
-				inst.pending.set(rid, { fn: done as (...args: unknown[]) => unknown, io: currentIo });
+				const rid = awaitCompletion(inst, done, false);
 				push({ k: 'submitBelow', iid, rid, op: op as number, lba: lba as number, sectors: sectors as number, ...(bytes ? { data: bytes } : {}) });
 			},
 			device(role: unknown) {
@@ -450,8 +459,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 						if (c !== ctx) throw new TypeError('linkSend(ctx, link, …): the link belongs to another filter instance');
 						if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new RangeError(`linkSend: bytes ${String(bytes)} is not a whole number ≥ 0`);
 						if (typeof done !== 'function') throw new TypeError('linkSend: done is not a function');
-						const rid = ++nextRid;
-						inst.pending.set(rid, { fn: done as (...args: unknown[]) => unknown, io: currentIo, link: true });
+						const rid = awaitCompletion(inst, done, true);
 						push({ k: 'linkSend', iid, rid, role: role as string, bytes: bytes as number });
 					};
 					const link = { role, kind, rttUs: inst.linkRttUs[role as string] ?? 0 };
@@ -461,8 +469,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 				const submit = (c: unknown, op: unknown, lba: unknown, sectors: unknown, data: unknown, done: unknown) => {
 					if (c !== ctx) throw new TypeError('deviceIo(ctx, device, …): the device belongs to another filter instance');
 					const bytes = ioArgs('deviceIo', op, lba, sectors, data, done);
-					const rid = ++nextRid;
-					inst.pending.set(rid, { fn: done as (...args: unknown[]) => unknown, io: currentIo });
+					const rid = awaitCompletion(inst, done, false);
 					push({ k: 'deviceIo', iid, rid, role: role as string, op: op as number, lba: lba as number, sectors: sectors as number, ...(bytes ? { data: bytes } : {}) });
 				};
 				const handle = { role, kind };
