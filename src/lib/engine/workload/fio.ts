@@ -862,6 +862,11 @@ export interface FioFormatOptions {
 	filename?: string;
 }
 
+/** The [job] name of a disk's k-th stream in an exported job file (the page's and the CLI's). */
+export function exportedJobName(k: number): string {
+	return k === 0 ? 'vaio' : `vaio-${k}`;
+}
+
 /**
  * A fio job file for the given workloads (one [job] each). parseFioJob(formatFioJob(x)) gives x
  * back for every spec fio can express; values it cannot (fractional µs, IOPS or percentages) are
