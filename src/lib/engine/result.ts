@@ -96,20 +96,21 @@ export function runResult(sim: Simulation): RunResult {
 		}
 	}
 	const elapsedS = all.elapsedS;
+	const mbps = elapsedS > 0 ? all.bytes / 1e6 / elapsedS : 0;
 	const latencyUs = summarize(all.allLatencies());
 	const ops = opResults(all);
 	// One disk with one stream: the stream's results are the run's (summarising millions of
 	// latencies twice would cost a timing-only run a tenth of its time).
 	const only = sim.disks.length === 1 && sim.disks[0].guest.streams.length === 1 ? sim.disks[0] : undefined;
 	const streams = only
-		? [{ disk: only.key, stream: 0, ios: all.ios, iops: all.iops, mbps: elapsedS > 0 ? all.bytes / 1e6 / elapsedS : 0, elapsedUs: elapsedS * 1e6, latencyUs, ops }]
+		? [{ disk: only.key, stream: 0, ios: all.ios, iops: all.iops, mbps, elapsedUs: elapsedS * 1e6, latencyUs, ops }]
 		: sim.disks.flatMap((d) => d.guest.streams.map((_, k) => streamResult(d.key, k, d.guest.streamMetrics(k))));
 	return {
 		scenario: sim.scenario.name,
 		seed: sim.scenario.seed,
 		ios: all.ios,
 		iops: all.iops,
-		mbps: elapsedS > 0 ? all.bytes / 1e6 / elapsedS : 0,
+		mbps,
 		elapsedUs: elapsedS * 1e6,
 		workloadEndUs: all.ios > 0 ? all.lastDone : 0,
 		endUs: sim.sched.now,
