@@ -966,6 +966,12 @@ export interface PointInfo {
 	verifiable: boolean;
 }
 
+/** A point (by id or label) that recently left the retention window, with the time it was taken, µs. */
+export function expiredPoint(sim: Simulation, key: string | undefined, point: number | string): { label: string; timeUs: number } | undefined {
+	const p = replicationOf(sim, key).log.recentlyExpired.findLast((e) => (typeof point === 'number' ? e.pid === point : e.label === point));
+	return p && { label: p.label, timeUs: p.time };
+}
+
 /** Consistency points inside the retention window, oldest first. */
 export function listPoints(sim: Simulation, key?: string): PointInfo[] {
 	const r = replicationOf(sim, key);

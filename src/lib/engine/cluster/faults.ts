@@ -39,7 +39,7 @@ import { getJson } from '../storage/sidecar-json';
 import { UNKNOWN_CONTENT, type ExpectedState } from '../verify';
 import { CHUNK_SLOTS, KEY_META, chunkKey } from '../../filters/cache';
 import { existingPeerCopy } from '../../filters/cache/peer';
-import { listPoints, testFailover, type PointInfo } from '../../filters/replication';
+import { expiredPoint, listPoints, testFailover, type PointInfo } from '../../filters/replication';
 import type { FaultOps, DatastoreFault } from './datastore';
 import { noHostReason, recommend } from './drs';
 import { ClusterError } from './errors';
@@ -424,15 +424,11 @@ export async function drFailover(c: Cluster, d: DiskRuntime, o: { point?: number
 			? points[points.length - 1]
 			: [...points].reverse().find((p) => (typeof o.point === 'number' ? p.id === o.point : p.label === o.point));
 	if (!point) {
-		const r = d.chain.filters.find((f) => f.def.name === 'replication')!.state as {
-			lastPointId?: number;
-			expectedAt?: Map<number, unknown>;
-			log?: { recentlyExpired?: { pid: number; label: string; time: number }[] };
-		};
-		const expired = o.point === undefined ? undefined : r.log?.recentlyExpired?.findLast((p) => (typeof o.point === 'number' ? p.pid === o.point : p.label === o.point));
+		const r = d.chain.filters.find((f) => f.def.name === 'replication')!.state as { lastPointId?: number; expectedAt?: Map<number, unknown> };
+		const expired = o.point === undefined ? undefined : expiredPoint(c.sim, d.key, o.point);
 		if (expired)
 			throw new ClusterError(
-				`consistency point ${JSON.stringify(o.point)} of ${d.key} (taken at ${(expired.time / 1e6).toFixed(3)} s) has expired: it left the journal's retention window (retentionSec)`
+				`consistency point ${JSON.stringify(o.point)} of ${d.key} (taken at ${(expired.timeUs / 1e6).toFixed(3)} s) has expired: it left the journal's retention window (retentionSec)`
 			);
 		const pending = o.point !== undefined && typeof o.point === 'number' ? (r.expectedAt?.has(o.point) ?? false) : (r.lastPointId ?? 0) > 0;
 		throw new ClusterError(
