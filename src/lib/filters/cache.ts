@@ -93,7 +93,7 @@ import { IntMap } from '../engine/intmap';
 import { Batch } from '../engine/batch';
 import type { LinkModel } from '../engine/devices/types';
 import { deviceIo, getJson, putJson } from './sdk';
-import { POLICY_NAMES, createPolicy, type CachePolicy, type PolicyName } from './cache/policies';
+import { POLICY_NAMES, S3_PROMOTE_HITS_DEFAULT, createPolicy, type CachePolicy, type PolicyName } from './cache/policies';
 import { peerCopyOf, type PeerCopy } from './cache/peer';
 
 export type CacheMode = 'write-through' | 'write-back' | 'write-around';
@@ -341,7 +341,7 @@ export class CacheEngine {
 		const n = capacity;
 		this.capacity = n;
 		this.dirtyHigh = Math.max(1, Math.floor((n * this.dirtyHighPct) / 100));
-		this.policy = createPolicy(this.policyName, n);
+		this.policy = createPolicy(this.policyName, n, { s3PromoteHits: this.ctx.params.s3PromoteHits as number });
 		this.slotBlock = new Float64Array(n).fill(-1);
 		this.flags = new Uint8Array(n);
 		this.pins = new Int32Array(n);
@@ -1509,6 +1509,14 @@ export const cache: FilterDef<CacheEngine> = {
 	params: [
 		{ name: 'mode', type: 'enum', default: 'write-through', choices: CACHE_MODES, help: 'write-through: writes go to the datastore and the cache; write-back: writes complete on the SSD and are destaged later; write-around: writes bypass (and invalidate) the cache, reads populate it.' },
 		{ name: 'policy', type: 'enum', default: 'arc', choices: POLICY_NAMES, help: 'Eviction policy: lru, arc (adaptive replacement, scan resistant) or s3fifo (small/main/ghost FIFOs, scan resistant).' },
+		{
+			name: 's3PromoteHits',
+			type: 'int',
+			default: S3_PROMOTE_HITS_DEFAULT,
+			min: 1,
+			max: 3,
+			help: 'S3-FIFO only: hits a block needs while in the small queue to move to the main queue when the small queue evicts it; fewer hits and it leaves (its number goes to the ghost queue). 2 is the reference implementation\'s default (libCacheSim move-to-main-threshold); 1 promotes any block read again soon after it arrived.'
+		},
 		{ name: 'capacityMiB', type: 'number', default: 256, min: 0.00390625, max: 16_777_216, unit: 'MiB', help: 'Cache size on the SSD (clamped to the disk size).' },
 		{ name: 'capacityBlocks', type: 'int', default: 0, min: 0, max: 2 ** 32, unit: 'blocks', help: 'Cache size in 4 KiB blocks; 0 = use capacityMiB.' },
 		{ name: 'destageMBps', type: 'number', default: 40, min: 0, max: 100_000, unit: 'MB/s', help: 'Background destage rate of dirty blocks (write-back); 0 = destage only under pressure, on a flush or a control operation.' },

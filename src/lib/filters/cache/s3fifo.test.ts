@@ -33,4 +33,29 @@ describe('S3-FIFO', () => {
 		expect(resident.size).toBe(cap);
 		for (let b = 100; b < cap; b++) expect(p.has(b)).toBe(true);
 	});
+
+	it('moves a block from S to M after promoteHits hits (2 by default, as libCacheSim), else drops it to the ghost queue', () => {
+		const cap = 100;
+		// Fill, then push 200 one-time blocks through S so the cache has evicted and S is steady.
+		const run = (promoteHits: number | undefined, hitsOnProbe: number) => {
+			const p = promoteHits === undefined ? new S3FifoPolicy(cap) : new S3FifoPolicy(cap, promoteHits);
+			const resident = new Set<number>();
+			for (let b = 0; b < 3 * cap; b++) miss(p, b, resident, cap);
+			const probe = 10_000;
+			miss(p, probe, resident, cap);
+			for (let i = 0; i < hitsOnProbe; i++) p.hit(probe);
+			const before = p.stats().s3Promotions;
+			// Enough new blocks to cycle S (10 blocks) several times over.
+			for (let b = 20_000; b < 20_050; b++) miss(p, b, resident, cap);
+			return { resident: p.has(probe), promoted: p.stats().s3Promotions - before };
+		};
+		expect(run(undefined, 1)).toEqual({ resident: false, promoted: 0 });
+		expect(run(undefined, 2)).toEqual({ resident: true, promoted: 1 });
+		expect(run(2, 1).resident).toBe(false);
+		expect(run(1, 1)).toEqual({ resident: true, promoted: 1 });
+		expect(run(3, 2).resident).toBe(false);
+		expect(run(3, 3).resident).toBe(true);
+		expect(() => new S3FifoPolicy(cap, 0)).toThrow(RangeError);
+		expect(() => new S3FifoPolicy(cap, 4)).toThrow(RangeError);
+	});
 });

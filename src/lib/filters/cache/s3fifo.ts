@@ -2,7 +2,9 @@
  * S3-FIFO (Yang et al., "FIFO queues are all you need for cache eviction", SOSP 2023): a small
  * FIFO S (10 % of the cache) admits new blocks, a main FIFO M holds blocks that proved useful, a
  * ghost FIFO G remembers blocks recently evicted from S. Each resident block has a 2-bit access
- * counter. Evicting from S: a block accessed since insertion moves to M, else it leaves (into G).
+ * counter. Evicting from S: a block hit at least `promoteHits` times since insertion moves to M,
+ * else it leaves (into G). The default is 2, libCacheSim's `move-to-main-threshold=2`: a block
+ * hit once in S (one re-reference soon after a scan touched it) is not yet proof of reuse.
  * Evicting from M: a block with a non-zero counter is decremented and reinserted (a CLOCK pass),
  * else it leaves. A miss that finds the block in G inserts it straight into M. One-hit wonders
  * (a sequential scan) only pass through S, so M keeps the working set: scan resistant.
@@ -13,6 +15,9 @@
  * inserts into S, and only promotions shrink it.
  */
 import { BlockLists, VICTIM_SCAN_LIMIT, type CachePolicy } from './policy';
+
+/** libCacheSim's S3FIFO `move-to-main-threshold` default. */
+export const S3_PROMOTE_HITS_DEFAULT = 2;
 
 const S = 0;
 const M = 1;
@@ -28,7 +33,15 @@ export class S3FifoPolicy implements CachePolicy {
 	/** Whether anything was evicted yet (until then, S stops growing at its target). */
 	private evicted = false;
 
-	constructor(readonly capacity: number) {
+	/**
+	 * @param promoteHits hits in S that move a block to M when S evicts it (1..3: the counter
+	 *   saturates at 3).
+	 */
+	constructor(
+		readonly capacity: number,
+		readonly promoteHits = S3_PROMOTE_HITS_DEFAULT
+	) {
+		if (!Number.isInteger(promoteHits) || promoteHits < 1 || promoteHits > 3) throw new RangeError(`promoteHits ${promoteHits}: 1..3`);
 		this.smallTarget = Math.max(1, Math.round(capacity * 0.1));
 		this.ghostCap = capacity;
 		this.l = new BlockLists(capacity + this.ghostCap + 2, 3);
@@ -72,7 +85,7 @@ export class S3FifoPolicy implements CachePolicy {
 		let skipped = 0;
 		for (let n = l.head[S]; n >= 0 && skipped < VICTIM_SCAN_LIMIT; ) {
 			const next = l.next[n];
-			if (l.freq[n] > 0) {
+			if (l.freq[n] >= this.promoteHits) {
 				l.freq[n] = 0;
 				l.moveToTail(n, M);
 				this.promotions++;
