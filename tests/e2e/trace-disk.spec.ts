@@ -39,7 +39,7 @@ test('an MSR file of three disks: listed with their counts, the first by default
 	await expect(panel).toHaveAttribute('data-phase', 'ready');
 	const chooser = page.getByTestId('replay-disk');
 	await expect(chooser).toHaveValue('hm/0');
-	await expect(chooser.locator('option')).toHaveText(['hm/0: 3 records (first)', 'hm/1: 2 records', 'prn/0: 1 records', 'another id…']);
+	await expect(chooser.locator('option')).toHaveText(['hm/0: 3 records (first)', 'hm/1: 2 records', 'prn/0: 1 record', 'another id…']);
 	await expect(page.getByTestId('replay-disk-count')).toHaveText('3 disks in the file');
 	await page.getByTestId('replay-timing').selectOption('afap');
 	await panel.scrollIntoViewIfNeeded();
