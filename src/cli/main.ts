@@ -34,10 +34,10 @@ import { fioScenario, fioScenarioError, fioSummaryLines } from './workloads';
 import { FioOutError, fioJobText } from './fio-out';
 import { DEFAULT_TRACE_IODEPTH, scanTrace, traceReport, traceScenario, traceStreams, traceSummaryLines, type TraceRunOptions } from './traces';
 import {
-	BLKPARSE_DEVICE,
-	MSR_DISK,
+	TraceDiskError,
 	TraceFormatError,
 	traceFormatFromName,
+	traceReaderOptions as readerOptionsFor,
 	type TraceFormat,
 	type TraceReaderOptions,
 	type TraceSummary
@@ -271,17 +271,12 @@ function traceRunOptions(args: CliArgs): TraceRunOptions {
 
 /** The reader's options from --blkparse-event and --trace-disk (checked against the format). */
 function traceReaderOptions(format: TraceFormat, t: TraceArgs): TraceReaderOptions {
-	const disk = t.disk;
-	if (disk !== undefined && format === 'vscsi') throw new UsageError('--trace-disk: only with msr or blkparse traces (a vscsi trace is one disk)');
-	if (format === 'msr') {
-		if (disk !== undefined && !MSR_DISK.test(disk)) throw new UsageError(`--trace-disk: "${disk}" is not an MSR disk, HOST/DISK or DISK (e.g. hm/0 or 0)`);
-		return disk !== undefined ? { msr: { disk } } : {};
+	try {
+		return readerOptionsFor(format, t.disk, t.blkparseEvent);
+	} catch (e) {
+		if (e instanceof TraceDiskError) throw new UsageError(`--trace-disk: ${e.message}`);
+		throw e;
 	}
-	if (format === 'blkparse') {
-		if (disk !== undefined && !BLKPARSE_DEVICE.test(disk)) throw new UsageError(`--trace-disk: "${disk}" is not a blkparse device, MAJ,MIN (e.g. 8,0)`);
-		return { blkparse: { event: t.blkparseEvent, ...(disk !== undefined ? { device: disk } : {}) } };
-	}
-	return {};
 }
 
 /** The first pass over the trace, with file errors told as bad input. */
@@ -496,7 +491,9 @@ Options:
                        after merging: what a virtual disk sees) or Q (queued, before merging)
   --trace-disk ID      the disk to replay from a trace of several: an MSR disk as HOST/DISK
                        (hm/1) or its number (1), a blkparse device as MAJ,MIN (8,16); default:
-                       the first one in the file. The others' records are counted as other disks
+                       the first one in the file. The others' records are counted as other disks.
+                       A disk the file lacks, or a number several hosts have, is exit 2 (the
+                       page's Replay trace lists a file's disks to choose from)
   --ios N              every workload issues N I/Os (its runtimeUs is cleared); a trace replay
                        stops after N records
   --csv-out FILE       write the per-I/O trace as CSV: id, disk, op, origin, lba, sectors,

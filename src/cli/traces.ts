@@ -8,8 +8,11 @@ import * as path from 'node:path';
 import { defaultScenario, type ScenarioInput } from '../lib/engine/index';
 import type { AttachedStream, DiskStreamContext } from '../lib/engine/simulation';
 import {
+	askedTraceDisk,
 	ChunkedTraceSource,
 	createTraceReader,
+	traceDiskProblem,
+	traceDisks,
 	TraceStream,
 	type TraceFormat,
 	type TraceReaderOptions,
@@ -66,18 +69,10 @@ export function scanTrace(o: TraceRunOptions): TraceSummary {
 }
 
 function checkTraceDisk(o: TraceRunOptions, summary: TraceSummary): void {
-	const asked = o.reader.msr?.disk ?? o.reader.blkparse?.device;
+	const asked = askedTraceDisk(o.reader);
 	if (asked === undefined) return;
-	const ids = Object.keys(summary.otherDisks);
-	if (summary.disk === undefined) {
-		const what = o.format === 'blkparse' ? `${o.reader.blkparse?.event ?? 'D'} events of device` : 'records of disk';
-		throw new UsageError(`--trace-disk ${asked}: no ${what} ${asked} in ${o.file} (${ids.length ? `it has: ${ids.join(', ')}` : 'it has none'})`);
-	}
-	// MSR by number alone: the same number on another host is a different disk.
-	if (o.format === 'msr' && !asked.includes('/')) {
-		const same = ids.filter((id) => Number(id.slice(id.lastIndexOf('/') + 1)) === Number(asked));
-		if (same.length) throw new UsageError(`--trace-disk ${asked}: several hosts have disk ${asked} (${[summary.disk, ...same].join(', ')}): give HOST/DISK`);
-	}
+	const problem = traceDiskProblem(o.format, asked, traceDisks(summary).map((d) => d.id), o.file, o.reader.blkparse?.event);
+	if (problem) throw new UsageError(`--trace-disk ${asked}: ${problem.message}`);
 }
 
 /** The default VM and disk, sized to hold every sector the trace touches, with the given chain. */

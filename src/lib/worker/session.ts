@@ -575,7 +575,7 @@ export class EngineSession {
 				...(p.skipped ? [`${p.skipped} records without disk I/O skipped`] : []),
 				...(others.length ? [`records of other disks not replayed: ${others.map(([d, n]) => `${d}: ${n}`).join(', ')}`] : [])
 			];
-			this.sim?.addLog('replay', `${p.fileName}: all ${p.bytes} bytes read, ${p.records} I/O records${notes.length ? ` (${notes.join('; ')})` : ''}`);
+			this.sim?.addLog('replay', `${p.fileName}: all ${p.bytes} bytes read, ${p.records} I/O records${p.disk !== undefined ? ` of disk ${p.disk}` : ''}${notes.length ? ` (${notes.join('; ')})` : ''}`);
 		}
 		return p;
 	}

@@ -1,8 +1,8 @@
 /**
  * Trace replay streamed in chunks, as the page sends a file: the session replays exactly the
  * trace's records (whatever the chunk size, chunks arriving while it plays), the clock waits
- * while the next chunk is on its way, a large file is taken no faster than it is replayed, and a
- * malformed file fails with its position.
+ * while the next chunk is on its way, a large file is taken no faster than it is replayed, a
+ * malformed file fails with its position, and a disk the file does not hold fails with the reason.
  */
 import { HAVE_REAL_TRACE, REAL_VSCSI_TRACE } from '../../../tests/shared-data';
 import * as fs from 'node:fs';
@@ -117,6 +117,24 @@ describe('trace replay streamed from the page', () => {
 			expect(end).toMatchObject({ records: ios, skipped: 0, otherDisks: others });
 			expect((await done).ios).toBe(ios);
 			expect(s.frame().log.some((e) => e.source === 'replay' && e.message.includes(`records of other disks not replayed: ${Object.keys(others)[0]}`))).toBe(true);
+		}
+	});
+
+	it('a disk the whole file does not hold ends the replay with the reason; the disk replayed is in the progress', async () => {
+		const csv = new TextEncoder().encode(['128166372003061629,hm,0,Write,0,4096,1', '128166372003061639,prn,0,Write,4096,4096,1'].join('\n') + '\n');
+		for (const [disk, error] of [
+			['hm/7', 'no records of disk hm/7 in hm.csv (it has: hm/0, prn/0)'],
+			['0', 'several hosts have disk 0 (hm/0, prn/0): give HOST/DISK'],
+			['prn/0', undefined]
+		] as const) {
+			const s = session();
+			await s.load(defaultScenario(), false, { fileName: 'hm.csv', format: 'msr', timing: 'afap', totalBytes: csv.length, reader: { msr: { disk } } });
+			const done = s.runToEnd();
+			await s.replayPush(csv);
+			const end = s.replayEnd();
+			expect(end.error).toBe(error);
+			if (!error) expect(end).toMatchObject({ disk: 'prn/0', records: 1, otherDisks: { 'hm/0': 1 } });
+			await done;
 		}
 	});
 

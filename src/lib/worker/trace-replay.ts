@@ -17,9 +17,12 @@ import type { GuestStream } from '../engine/guest';
 import type { AttachedStream, DiskStreamContext } from '../engine/simulation';
 import type { GuestIoSpec } from '../engine/workload/types';
 import {
+	askedTraceDisk,
 	createTraceReader,
 	TraceFormatError,
 	TraceRecordBuffer,
+	traceDiskProblem,
+	traceDisks,
 	TraceStream,
 	type TraceFormat,
 	type TraceReader,
@@ -51,7 +54,10 @@ export interface ReplayOptions {
 	timeScale?: number;
 	/** The disk that replays it ("vm/disk"); default: the scenario's first disk. */
 	diskKey?: string;
-	/** The reader's options (which disk of an MSR file, which device and event of blkparse). */
+	/**
+	 * The reader's options (which disk of an MSR file, which device and event of blkparse; see
+	 * traceReaderOptions). A disk the whole file turns out not to hold ends the replay with an error.
+	 */
 	reader?: TraceReaderOptions;
 }
 
@@ -71,6 +77,8 @@ export interface ReplayProgress {
 	unmaps: number;
 	/** Well-formed records with no disk I/O (other SCSI commands, requests without data). */
 	skipped: number;
+	/** Formats with several disks in a file (msr, blkparse): the disk replayed, once a record of it is seen. */
+	disk?: string;
 	/** Records of the file's other disks (MSR disks, blkparse devices), by id: not replayed. */
 	otherDisks: Record<string, number>;
 	/** Records handed to the guest so far. */
@@ -138,6 +146,7 @@ export class TraceReplay implements GuestStream {
 		if (!this.ended && !this.error) {
 			try {
 				this.reader.end(this.queue.push);
+				this.checkDisk();
 			} catch (e) {
 				this.fail(e);
 			}
@@ -146,6 +155,15 @@ export class TraceReplay implements GuestStream {
 		this.wakeData();
 		this.wakeRoom();
 		return this.progress();
+	}
+
+	/** The whole file read: a disk asked for that it does not hold (or an MSR number several hosts have) is an error. */
+	private checkDisk(): void {
+		const asked = askedTraceDisk(this.options.reader);
+		if (asked === undefined) return;
+		const ids = traceDisks(this.reader.summary).map((d) => d.id);
+		const problem = traceDiskProblem(this.options.format, asked, ids, this.options.fileName, this.options.reader?.blkparse?.event);
+		if (problem) throw new Error(problem.message);
 	}
 
 	/** Stops the replay (a new scenario was loaded): waiting chunks are let go. */
@@ -209,6 +227,7 @@ export class TraceReplay implements GuestStream {
 			flushes: s.flushes,
 			unmaps: s.unmaps,
 			skipped: s.skipped,
+			...(s.disk !== undefined ? { disk: s.disk } : {}),
 			otherDisks: { ...s.otherDisks },
 			issued: i?.issued ?? 0,
 			wrapped: i?.wrapped ?? 0,

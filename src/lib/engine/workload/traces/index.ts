@@ -11,6 +11,7 @@ export { BlkparseReader, BLKPARSE_DEVICE, type BlkparseOptions } from './blkpars
 export { MsrReader, MSR_DISK, type MsrOptions } from './msr';
 export { VscsiReader } from './vscsi';
 export { TraceStream, type TraceStreamOptions, type TraceTiming } from './stream';
+export { askedTraceDisk, TraceDiskError, traceDiskProblem, traceDisks, traceReaderOptions, type TraceDisk } from './disks';
 
 export interface TraceReaderOptions {
 	msr?: MsrOptions;
