@@ -49,5 +49,8 @@ export interface RunOptions {
 export async function runScenario(scenario: unknown, options: RunOptions = {}): Promise<RunResult> {
 	const sim = await Simulation.create(scenario, { registry: options.registry ?? builtinRegistry(), stores: options.stores });
 	await sim.run();
-	return runResult(sim);
+	const result = runResult(sim);
+	// Stores of the run's own: nobody can read them after this, so their memory serves the next run.
+	if (!options.stores) await sim.stores.wipe();
+	return result;
 }

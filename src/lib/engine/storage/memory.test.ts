@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BLOCK_BYTES, SECTOR_BYTES, SECTORS_PER_BLOCK } from '../io';
 import { MemoryBlockStore, MemorySidecarStore, MemoryStoreFactory } from './memory';
 import { describeBlockStore, describeSidecarStore, describeStoreFactory, pattern } from './store-suite';
+import { SPARE_ARENAS_MAX, spareArenaCount } from './arena-pool';
 
 describeBlockStore('MemoryBlockStore', (sectors) => new MemoryBlockStore(sectors));
 describeSidecarStore('MemorySidecarStore', () => new MemorySidecarStore());
@@ -55,5 +56,37 @@ describe('MemoryBlockStore specifics', () => {
 		expect(f.blockStoreNames()).toEqual(['d']);
 		f.wipe();
 		expect(f.openBlockStore('d', 64)).not.toBe(a);
+	});
+
+	it('a wiped store gives its arenas to the next store, whose partial writes still see zeros around them', () => {
+		const f = new MemoryStoreFactory();
+		const old = f.openBlockStore('old', 1 << 16);
+		// Two arenas' worth of 0xff blocks.
+		const ones = new Uint8Array(BLOCK_BYTES).fill(0xff);
+		for (let b = 0; b < 512; b++) old.write(b * SECTORS_PER_BLOCK, ones);
+		const before = spareArenaCount();
+		f.wipe();
+		expect(spareArenaCount()).toBe(Math.min(SPARE_ARENAS_MAX, before + 2));
+		expect(old.allocatedBytes()).toBe(0);
+
+		const s = f.openBlockStore('new', 1 << 16);
+		s.write(3, pattern(2 * SECTOR_BYTES, 6)); // sectors 3..4 of block 0: a partial write
+		s.write(SECTORS_PER_BLOCK, pattern(BLOCK_BYTES, 7)); // block 1, whole
+		expect(spareArenaCount()).toBe(Math.min(SPARE_ARENAS_MAX, before + 2) - 1);
+		const b0 = new Uint8Array(BLOCK_BYTES);
+		s.read(0, b0);
+		expect(b0.subarray(0, 3 * SECTOR_BYTES).every((x) => x === 0)).toBe(true);
+		expect(b0.subarray(3 * SECTOR_BYTES, 5 * SECTOR_BYTES)).toEqual(pattern(2 * SECTOR_BYTES, 6));
+		expect(b0.subarray(5 * SECTOR_BYTES).every((x) => x === 0)).toBe(true);
+		const b1 = new Uint8Array(BLOCK_BYTES);
+		s.read(SECTORS_PER_BLOCK, b1);
+		expect(b1).toEqual(pattern(BLOCK_BYTES, 7));
+		const b2 = new Uint8Array(BLOCK_BYTES);
+		s.read(2 * SECTORS_PER_BLOCK, b2); // never written: zeros, whatever the arena held
+		expect(b2.every((x) => x === 0)).toBe(true);
+		// The old store, used again after the wipe, is empty and does not share the new one's bytes.
+		const o = new Uint8Array(BLOCK_BYTES);
+		old.read(SECTORS_PER_BLOCK, o);
+		expect(o.every((x) => x === 0)).toBe(true);
 	});
 });

@@ -10,6 +10,7 @@ import { BLOCK_BYTES, SECTOR_BYTES, SECTORS_PER_BLOCK } from '../io';
 import { checkRange, sectorsOf, wholeBlocks } from './range';
 import type { BlockStore, SidecarStore, StoreFactory } from './types';
 import { IntMap } from '../intmap';
+import { returnArenas, takeSpareArena } from './arena-pool';
 
 /** Blocks per arena (1 MiB). */
 const ARENA_SHIFT = 8;
@@ -21,7 +22,9 @@ export class MemoryBlockStore implements BlockStore {
 	private capacity: number;
 	/** block number -> slot */
 	private readonly slotOf = new IntMap<number>();
-	private readonly arenas: Uint8Array[] = [];
+	private arenas: Uint8Array[] = [];
+	/** Per arena: true when it came from the spare pool, so its never-used slots hold stale bytes. */
+	private stale: boolean[] = [];
 	/** Slots never used yet start here; slots of unmapped blocks are reused first. */
 	private nextSlot = 0;
 	private readonly freeSlots: number[] = [];
@@ -51,8 +54,13 @@ export class MemoryBlockStore implements BlockStore {
 			if (zero) this.bytesOf(slot).fill(0);
 		} else {
 			slot = this.nextSlot++;
-			// Fresh arenas are zero-filled.
-			if ((slot & ARENA_MASK) === 0) this.arenas.push(new Uint8Array(ARENA_BLOCKS * BLOCK_BYTES));
+			if ((slot & ARENA_MASK) === 0) {
+				const spare = takeSpareArena();
+				this.arenas.push(spare ?? new Uint8Array(ARENA_BLOCKS * BLOCK_BYTES));
+				this.stale.push(spare !== undefined);
+			}
+			// A new arena is zero-filled; a reused one is not.
+			if (zero && this.stale[slot >>> ARENA_SHIFT]) this.bytesOf(slot).fill(0);
 		}
 		this.slotOf.set(block, slot);
 		return slot;
@@ -187,6 +195,19 @@ export class MemoryBlockStore implements BlockStore {
 
 	/** Nothing to release; the bytes stay (the factory hands the same store out again). */
 	close(): void {}
+
+	/**
+	 * Forgets every block and gives the arenas to the spare pool for the next store (the factory's
+	 * wipe). The store is empty afterwards, as if new.
+	 */
+	release(): void {
+		returnArenas(this.arenas);
+		this.arenas = [];
+		this.stale = [];
+		this.slotOf.clear();
+		this.freeSlots.length = 0;
+		this.nextSlot = 0;
+	}
 }
 
 /** A read-only Map view of a store's blocks: block number -> its 4 KiB (a view into an arena). */
@@ -291,8 +312,12 @@ export class MemoryStoreFactory implements StoreFactory {
 		return [...this.stores.keys()].sort();
 	}
 
-	/** Forgets every store: opening a name afterwards gives a fresh, empty one. */
+	/**
+	 * Forgets every store: opening a name afterwards gives a fresh, empty one. Their memory goes
+	 * to the spare arena pool (wipe is called with every store closed).
+	 */
 	wipe(): void {
+		for (const store of this.stores.values()) store.release();
 		this.stores.clear();
 		this.sidecars.clear();
 	}
