@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScenarioError, parseScenario, type ScenarioInput } from '../../src/lib/engine/scenario/schema';
 import { Simulation } from '../../src/lib/engine/simulation';
+import { runResult } from '../../src/lib/engine/result';
 import { builtinRegistry } from '../../src/lib/filters';
 import { testFilter } from './driver';
 import { registryWith } from './scenarios';
@@ -64,6 +65,7 @@ describe('schema errors name the field path and the reason', () => {
 		['unknown datastore kind', disk((d) => (d.datastore = { kind: 'floppy' })), 'vms[0].disks[0].datastore.kind: Expected ("nvme" | "sata-ssd" | "hdd" | "null") but received "floppy"'],
 		['iodepth 0', disk((d) => (d.workload[0].iodepth = 0)), 'vms[0].disks[0].workload[0].iodepth: Expected >=1 but received 0'],
 		['randomMap not a flag', disk((d) => (d.workload[0].randomMap = 'yes')), 'vms[0].disks[0].workload[0].randomMap: Expected boolean but received "yes"'],
+		['zipf θ below -100', disk((d) => (d.workload[0].randomDistribution = { kind: 'zipf', theta: -101 })), 'vms[0].disks[0].workload[0].randomDistribution.theta: Expected >=-100 but received -101'],
 		['normal deviation 100, which fio refuses', disk((d) => (d.workload[0].randomDistribution = { kind: 'normal', sigmaPct: 100 })), 'vms[0].disks[0].workload[0].randomDistribution.sigmaPct: must be below 100 (fio refuses normal:100)']
 	])('%s', async (_what, edit, message) => {
 		expect((await errorOf(edit)).message).toBe(message);
@@ -71,6 +73,18 @@ describe('schema errors name the field path and the reason', () => {
 		const s = base();
 		edit(s);
 		expect(() => parseScenario(s)).toThrow(message);
+	});
+});
+
+describe('distributions fio accepts are valid scenarios', () => {
+	it('zipf θ = 0 (uniform) and θ < 0 build and run', async () => {
+		for (const theta of [0, -2, -100, 100]) {
+			const s = base();
+			disk((d) => (d.workload[0] = { rw: 'randread', bs: '4k', ios: 50, randomDistribution: { kind: 'zipf', theta } }))(s);
+			const sim = await Simulation.create(s as ScenarioInput, { registry: builtinRegistry() });
+			await sim.run();
+			expect(runResult(sim).ios).toBe(50);
+		}
 	});
 });
 

@@ -4,6 +4,7 @@
  * that trust the code they run): there is no isolation here, and an endless loop in the filter
  * hangs the caller. The page uses host.ts instead.
  */
+import { Prng } from '../engine/prng';
 import { sandboxRuntime, type RuntimePort } from './runtime';
 import type { PortLike, WatchdogTimers } from './proxy';
 
@@ -29,7 +30,8 @@ export function inProcessSandbox(wrap?: (sandboxSide: RuntimePort) => RuntimePor
 		port: wrap ? wrap(sandboxSide) : sandboxSide,
 		harden: false,
 		moduleUrl: dataUrl,
-		importModule: (u) => import(/* @vite-ignore */ u)
+		importModule: (u) => import(/* @vite-ignore */ u),
+		Prng
 	});
 	return {
 		port: ch.port1 as unknown as PortLike,

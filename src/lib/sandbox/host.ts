@@ -13,13 +13,23 @@
  */
 import { sandboxRuntime } from './runtime';
 import type { IframeEvent, IframeRequest } from './protocol';
+// The engine's PRNG module and what it imports, bundled into one script (vite.config.ts).
+import prngBundle from '../engine/prng.ts?bundle';
 
 /** The iframe's Content-Security-Policy: no network, no eval; inline script and blob: Workers only. */
 export const SANDBOX_CSP = "default-src 'none'; script-src 'unsafe-inline' blob:; worker-src blob:";
 
+/**
+ * An expression whose value is the engine's Prng class (engine/prng.ts), from its bundle: the
+ * bundle's top-level `var` stays inside the function, out of the filter's global scope.
+ */
+export function prngClassSource(): string {
+	return `(() => {\n${prngBundle}\nreturn bundle.Prng;\n})()`;
+}
+
 /** The sandbox Worker's whole program. `import()` is written here, in text no bundler rewrites. */
 export function runtimeSource(): string {
-	return `"use strict";\n(${sandboxRuntime.toString()})(self, { importModule: (u) => import(u) });\n`;
+	return `"use strict";\n(${sandboxRuntime.toString()})(self, { importModule: (u) => import(u), Prng: ${prngClassSource()} });\n`;
 }
 
 /** The iframe's program: starts Workers on request, terminates them on the control port's word. */

@@ -21,6 +21,7 @@ import { CustomFilters, type InstallResult } from './custom-filters';
 import { inProcessSandbox, ManualTimers, type InProcessSandbox } from './harness';
 import { SandboxConnection, describeProblem, type PortLike } from './proxy';
 import { sandboxRuntime, type RuntimePort } from './runtime';
+import { prngClassSource, runtimeSource } from './host';
 import type { ControlMessage, Reply, Request } from './protocol';
 
 const open: InProcessSandbox[] = [];
@@ -327,19 +328,71 @@ describe('custom filters through the sandbox protocol', () => {
 			};
 			return w;
 		};
+		// Every method, in an order that exercises normal's spare (an odd count, then a fork in
+		// between) and a fork of a fork; the same calls on the engine's Prng must give the same numbers.
+		const draws = (p: Prng) => {
+			const a = p.u32();
+			const b = p.u32();
+			const c = p.int(1000);
+			const big = p.int(2 ** 40);
+			const d = p.next();
+			const e1 = p.exp(250);
+			const e2 = p.exp(0.5);
+			const n1 = p.normal();
+			const n2 = p.normal();
+			const n3 = p.normal();
+			const f = p.fork(7);
+			const n4 = p.normal(); // the spare from n3's pair, after a fork
+			const f1 = f.u32();
+			const f2 = f.exp(3);
+			const f3 = f.normal();
+			const g = f.fork(0);
+			const g1 = g.normal();
+			const g2 = g.int(6);
+			const after = p.u32();
+			return { a, b, c, big, d, e1, e2, n1, n2, n3, n4, f1, f2, f3, g1, g2, after };
+		};
 		const name = await installed(
 			s,
 			filterSource(
 				'rng',
-				`	attach: (ctx) => ({ a: ctx.prng.u32(), b: ctx.prng.u32(), c: ctx.prng.int(1000), d: ctx.prng.next() }),
+				`	attach(ctx) {
+		const p = ctx.prng;
+		const a = p.u32();
+		const b = p.u32();
+		const c = p.int(1000);
+		const big = p.int(2 ** 40);
+		const d = p.next();
+		const e1 = p.exp(250);
+		const e2 = p.exp(0.5);
+		const n1 = p.normal();
+		const n2 = p.normal();
+		const n3 = p.normal();
+		const f = p.fork(7);
+		const n4 = p.normal();
+		const f1 = f.u32();
+		const f2 = f.exp(3);
+		const f3 = f.normal();
+		const g = f.fork(0);
+		const g1 = g.normal();
+		const g2 = g.int(6);
+		const after = p.u32();
+		const methods = Object.keys(p).sort().join(',');
+		const frozen = Object.isFrozen(p) && Object.isFrozen(f) ? 'yes' : 'no';
+		return { a, b, c, big, d, e1, e2, n1, n2, n3, n4, f1, f2, f3, g1, g2, after, methods, frozen };
+	},
 	onIo: () => PASS,
 	status: (ctx) => ({ ...ctx.state }),`
 			),
 			wrap
 		);
 		const { result } = await runSim(scenario(name), s.registry);
-		const p = new Prng(seed);
-		expect(result.filters[name]).toMatchObject({ a: p.u32(), b: p.u32(), c: p.int(1000), d: p.next() });
+		const want = draws(new Prng(seed));
+		expect(result.filters[name]).toMatchObject(want);
+		// The view has the methods only, not the generator's state.
+		expect(result.filters[name]).toMatchObject({ methods: 'exp,fork,int,next,normal,u32', frozen: 'yes' });
+		// Not vacuous: another seed gives other numbers.
+		expect(draws(new Prng(seed + 1))).not.toEqual(want);
 	});
 
 	// A write counter kept in the sidecar as a float64 (what an author would write).
@@ -630,8 +683,40 @@ describe('the sandbox runtime', () => {
 	it('is self-contained: its source runs in an empty context', () => {
 		const scope: Record<string, unknown> = { structuredClone };
 		// Only the parameters and the (fake) global scope are reachable.
-		runInNewContext(`(${sandboxRuntime.toString()})(scope, { importModule: () => Promise.reject(new Error('no')) })`, { scope });
+		runInNewContext(`(${sandboxRuntime.toString()})(scope, { importModule: () => Promise.reject(new Error('no')), Prng: class {} })`, { scope });
 		expect(typeof scope.onmessage).toBe('function');
+	});
+
+	it("is shipped whole: the Worker's program, the engine's PRNG bundled in, runs in an empty context", () => {
+		const self: Record<string, unknown> = { structuredClone };
+		runInNewContext(runtimeSource(), { self });
+		expect(typeof self.onmessage).toBe('function');
+		// The bundle's top-level name stays inside its function: nothing new in the global scope.
+		expect(Object.keys(self).sort()).toEqual(['onmessage', 'structuredClone']);
+	});
+
+	it("ships the engine's PRNG: the bundled class gives the engine's numbers, exp, normal and fork included", () => {
+		const Bundled = runInNewContext(prngClassSource(), {}) as typeof Prng;
+		expect(Bundled).not.toBe(Prng);
+		for (const seed of [0, 1, 42, 0xffffffff, 123456789]) {
+			const a = new Prng(seed);
+			const b = new Bundled(seed);
+			const seq = (p: Prng): number[] => {
+				const out: number[] = [];
+				for (let i = 0; i < 200; i++) {
+					out.push(p.u32(), p.next(), p.int(10 + i), p.int(2 ** 45), p.exp(1 + i), p.normal());
+					if (i % 7 === 0) out.push(p.normal()); // odd counts: the spare carries over
+					if (i % 50 === 0) {
+						const f = p.fork(i);
+						out.push(f.u32(), f.normal(), f.exp(2), f.fork(3).next());
+					}
+				}
+				return out;
+			};
+			const want = seq(a);
+			expect(seq(b)).toEqual(want);
+			expect(want.every(Number.isFinite)).toBe(true);
+		}
 	});
 
 	it('hardens the scope before any user code: network, storage, clocks, randomness', () => {
@@ -652,7 +737,7 @@ describe('the sandbox runtime', () => {
 			Date: fakeDate,
 			performance: { now: () => 1 }
 		};
-		sandboxRuntime(scope, { importModule: () => Promise.reject(new Error('no')) });
+		sandboxRuntime(scope, { importModule: () => Promise.reject(new Error('no')), Prng });
 		for (const name of ['fetch', 'XMLHttpRequest', 'WebSocket', 'EventSource', 'importScripts', 'indexedDB', 'caches', 'navigator', 'setTimeout', 'Worker', 'performance'])
 			expect(() => scope[name], name).toThrow(new RegExp(`^${name} is not available in a custom filter`));
 		expect(() => fakeMath.random()).toThrow(/use ctx.prng/);

@@ -43,7 +43,7 @@ export const VERDICTS: readonly ApiEntry[] = [
 
 export const CONTEXT_API: readonly ApiEntry[] = [
 	{ name: 'now', detail: 'number', info: 'Virtual time in µs (never the wall clock).', custom: 'yes' },
-	{ name: 'prng', detail: '{ next(), u32(), int(n) }', info: "This instance's seeded random numbers: the same every run.", custom: 'partly', note: 'custom filters have next, u32 and int (not exp, normal, fork)' },
+	{ name: 'prng', detail: '{ next(), u32(), int(n), exp(mean), normal(), fork(salt) }', info: "This instance's seeded random numbers, the same every run: uniform next() in [0, 1), u32() and int(n) in [0, n); exp(mean) exponential, normal() standard normal, fork(salt) an independent child generator. Custom filters get the engine's own generator: the same seed gives the same numbers.", custom: 'yes' },
 	{ name: 'params', detail: 'Record<string, number | boolean | string>', info: 'The parameter values, validated against the table, defaults filled in.', custom: 'yes' },
 	{ name: 'state', detail: 'S', info: 'The instance state that attach returned.', custom: 'yes' },
 	{ name: 'index', detail: 'number', info: "The filter's position in the chain (0 = guest side); also its slot in io.slots.", custom: 'yes' },

@@ -17,9 +17,12 @@
  *
  * `sandboxRuntime` must be self-contained: the page ships it to the Worker as its source text
  * (`sandboxRuntime.toString()`), so it may use only its parameters and the Worker's globals.
- * Only type imports above this line. Its PRNG is the engine's xoshiro128** (clock.ts), repeated
- * here for that reason; a test checks that both give the same numbers.
+ * Only type imports above this line. ctx.prng is the engine's own Prng (engine/prng.ts), handed in
+ * as `options.Prng`: the page ships that module bundled into the Worker's source (host.ts), the
+ * in-thread harness passes the class itself. One implementation, so custom and built-in filters
+ * draw the same numbers from the same seed.
  */
+import type { Prng } from '../engine/prng';
 import type { Effect, FilterDescription, HookError, IoMsg, IoPatch, Reply, Request, SdkConstants, VerdictMsg } from './protocol';
 
 /** The port the runtime answers on (a MessagePort, or a fake in tests). */
@@ -37,6 +40,18 @@ export interface RuntimeOptions {
 	port?: RuntimePort;
 	/** Harden the global scope (default true; tests that run in the test's own thread say false). */
 	harden?: boolean;
+	/** The engine's PRNG class (engine/prng.ts): in the Worker, from its bundled source (host.ts). */
+	Prng: new (seed: number) => Prng;
+}
+
+/** ctx.prng in a custom filter: the engine's Prng methods, and nothing else of it. */
+export interface SandboxPrng {
+	next(): number;
+	u32(): number;
+	int(n: number): number;
+	exp(mean: number): number;
+	normal(): number;
+	fork(salt: number): SandboxPrng;
 }
 
 /** The sandbox Worker's program. Self-contained: see the note at the top of this file. */
@@ -247,36 +262,22 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		return typeof code === 'string' && errorCodes.includes(code) ? code : 'EFILTER';
 	}
 
-	function prng(seed: number) {
-		// xoshiro128** seeded through splitmix32: the engine's Prng (clock.ts), bit for bit.
-		let s = seed >>> 0;
-		const split = () => {
-			s = (s + 0x9e3779b9) | 0;
-			let z = s;
-			z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-			z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-			return (z ^ (z >>> 16)) >>> 0;
+	const PrngClass = options.Prng;
+
+	/**
+	 * ctx.prng: a frozen view of one of the engine's Prng objects (its methods, not its state);
+	 * fork gives a view of the child the same way.
+	 */
+	function prngView(p: Prng): SandboxPrng {
+		const view: SandboxPrng = {
+			next: () => p.next(),
+			u32: () => p.u32(),
+			int: (n: number) => p.int(n),
+			exp: (mean: number) => p.exp(mean),
+			normal: () => p.normal(),
+			fork: (salt: number) => prngView(p.fork(salt))
 		};
-		let a = split();
-		let b = split();
-		let c = split();
-		let d = split();
-		const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
-		const u32 = () => {
-			const r = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-			const t = b << 9;
-			c ^= a;
-			d ^= b;
-			b ^= c;
-			a ^= d;
-			c ^= t;
-			d = rotl(d, 11);
-			return r;
-		};
-		const next = () => u32() / 4294967296;
-		const int = (n: number) =>
-			n <= 4294967296 ? Math.floor(next() * n) : Math.floor(((u32() * 2097152 + (u32() >>> 11)) / 9007199254740992) * n);
-		return Object.freeze({ u32, next, int });
+		return Object.freeze(view);
 	}
 
 	let sidecarLimits: SdkConstants['SIDECAR_LIMITS'] = { keys: 0, keyChars: 0, bytes: 0 };
@@ -384,7 +385,7 @@ export function sandboxRuntime(scope: Record<string, any>, options: RuntimeOptio
 		const rec = (io: unknown, what: string) => inst.ios.get(idOf(io, what));
 		const ctx: Record<string, any> = {
 			now: 0,
-			prng: prng(info.seed),
+			prng: prngView(new PrngClass(info.seed)),
 			params: Object.freeze({ ...info.params }),
 			index: info.index,
 			disk: Object.freeze({ ...info.disk }),

@@ -69,7 +69,7 @@ export const PolicySchema = v.strictObject({
 const DistributionSchema = v.union(
 	[
 		v.strictObject({ kind: v.literal('random') }),
-		v.strictObject({ kind: v.literal('zipf'), theta: num(0, 100) }),
+		v.strictObject({ kind: v.literal('zipf'), theta: num(-100, 100) }),
 		v.strictObject({ kind: v.literal('pareto'), h: num(0, 1) }),
 		v.strictObject({ kind: v.literal('normal'), sigmaPct: v.pipe(num(0, 100), v.ltValue(100, 'must be below 100 (fio refuses normal:100)')) })
 	],

@@ -6,6 +6,7 @@ import {
 	ParetoPicker,
 	RandomMapPicker,
 	RankScrambler,
+	RisingZipfPicker,
 	UniformPicker,
 	ZipfPicker
 } from './distributions';
@@ -72,6 +73,65 @@ describe('uniform', () => {
 		const xs = draw(new UniformPicker(n), 2, 1000);
 		expect(xs.every((x) => x >= 0 && x < n && Number.isInteger(x))).toBe(true);
 		expect(Math.max(...xs)).toBeGreaterThan(2 ** 39);
+	});
+});
+
+describe('zipf with θ = 0 and θ < 0 (fio accepts both)', () => {
+	it('θ = 0 is uniform, as in fio: the uniform picker, the same draws as random', () => {
+		for (const theta of [0, -0]) {
+			const z = createOffsetPicker({ kind: 'zipf', theta }, 1000);
+			expect(z).toBeInstanceOf(UniformPicker);
+			expect(draw(z, 3, 500)).toEqual(draw(createOffsetPicker({ kind: 'random' }, 1000), 3, 500));
+		}
+		// Every unit gets its share (16 units, as measured with fio: no unit stands out).
+		const counts = new Array(16).fill(0);
+		for (const u of draw(createOffsetPicker({ kind: 'zipf', theta: 0 }, 16), 9, 160_000)) counts[u]++;
+		for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(500);
+	});
+
+	for (const [n, a] of [
+		[16, 1],
+		[16, 50],
+		[1000, 0.5],
+		[1000, 1.8],
+		[1000, 3],
+		[3, 0.01]
+	]) {
+		it(`θ = -${a} over ${n} units: rank frequencies follow k^${a} (k = 1..N, rank N the hottest)`, () => {
+			const z = createOffsetPicker({ kind: 'zipf', theta: -a }, n) as RisingZipfPicker;
+			expect(z).toBeInstanceOf(RisingZipfPicker);
+			let total = 0;
+			for (let k = 1; k <= n; k++) total += Math.pow(k, a);
+			const prng = new Prng(5);
+			// Count the uniforms drawn: the rejection keeps about 3/4 of its proposals or more.
+			let uniforms = 0;
+			const counting = { next: () => (uniforms++, prng.next()) } as Prng;
+			const samples = 100_000;
+			const counts = new Float64Array(n);
+			let bad = 0;
+			for (let i = 0; i < samples; i++) {
+				const r = z.rank(counting);
+				if (Number.isInteger(r) && r >= 0 && r < n) counts[r]++;
+				else bad++;
+			}
+			expect(bad).toBe(0);
+			for (let j = 0; j < Math.min(n, 5); j++) {
+				const expected = Math.pow(n - j, a) / total; // rank j is k = N − j
+				expect(Math.abs(counts[j] / samples - expected), `rank ${j}`).toBeLessThan(Math.max(0.004, expected * 0.05));
+			}
+			expect(uniforms / samples).toBeLessThan(2 / 0.74);
+		});
+	}
+
+	it('θ < 0: picks are scrambled ranks, deterministic per seed; a single unit is always 0', () => {
+		const z = createOffsetPicker({ kind: 'zipf', theta: -2 }, 1_000_000) as RisingZipfPicker;
+		expect(draw(z, 5, 200)).toEqual(draw(z, 5, 200));
+		expect(draw(z, 5, 200)).not.toEqual(draw(z, 6, 200));
+		const prng = new Prng(5);
+		const first = draw(z, 5, 20);
+		expect(first).toEqual(Array.from({ length: 20 }, () => z.scrambler.map(z.rank(prng))));
+		expect(draw(createOffsetPicker({ kind: 'zipf', theta: -3 }, 1), 1, 50).every((u) => u === 0)).toBe(true);
+		expect(() => new RisingZipfPicker(10, Infinity)).toThrow(/finite/);
 	});
 });
 

@@ -5,6 +5,7 @@
  * - `random`: uniform.
  * - `zipf:θ`: P(rank k) ∝ 1/(k+1)^θ, sampled by rejection-inversion (Hörmann & Derflinger 1996),
  *   O(1) expected time and memory for any number of units (fio precomputes ζ(N) in O(N)).
+ *   θ = 0 is uniform and θ < 0 puts the weight on the high ranks, as in fio (see createOffsetPicker).
  * - `pareto:h`: fio's formula, n = (N−1)·u^p with p = ln h / ln(1−h): a share max(h, 1−h) of the
  *   accesses lands on the hottest min(h, 1−h) of the units (h = 0.2 or 0.8 ⇒ 80/20, 0.9 ⇒ 90/10).
  * - `normal[:dev%]`: fio's gauss.c, the mean of 12 uniforms (σ ≈ 1/12 of the region) plus a
@@ -44,6 +45,16 @@ export function createOffsetPicker(dist: RandomDistribution, units: number, rand
 		case 'random':
 			return randomMap ? new RandomMapPicker(units) : new UniformPicker(units);
 		case 'zipf':
+			// fio refuses only θ = 1, so zipf:0 and negative θ are valid job files. fio's zipf
+			// weighs rank k (1..N) by 1/k^θ (zipf.c: ζ(N) = Σ 1/k^θ, then Gray et al.'s
+			// approximate inverse with α = 1/(1−θ), η = (1 − (2/N)^(1−θ)) / (1 − ζ(2)/ζ(N))).
+			// With θ = 0 every weight is 1: ζ(N) = N, α = 1, η = 1, and fio draws 1 + ⌊N·u⌋, a
+			// uniform rank (measured with fio 3.33: zipf:0 spreads I/O over the blocks like
+			// random). So θ = 0 is the uniform picker here, not a special case of the sampler.
+			if (dist.theta === 0) return new UniformPicker(units);
+			// θ < 0: the weights k^|θ| grow with the rank (fio measured: zipf:-1 over 16 blocks
+			// gives them I/O roughly in proportion 1..16, zipf:-50 nearly all on one block).
+			if (dist.theta < 0) return new RisingZipfPicker(units, -dist.theta);
 			return new ZipfPicker(units, dist.theta);
 		case 'pareto':
 			return new ParetoPicker(units, dist.h);
@@ -252,6 +263,47 @@ export class ZipfPicker implements OffsetPicker {
 		let t = x * (1 - this.theta);
 		if (t < -1) t = -1; // limit for rounding errors
 		return exp(helper1(t) * x);
+	}
+}
+
+/**
+ * Zipf with a negative exponent −a (a > 0): P(rank k) ∝ k^a over ranks 1..N, so the last rank is
+ * the hottest. Counted from it, j = N − k (returned as the rank, 0 = hottest), P(j) ∝ (1 − j/N)^a.
+ * Sampled by rejection from a geometric proposal P'(j) ∝ e^(−a·j/N), truncated to [0, N):
+ * (1 − x)^a ≤ e^(−a·x), so a draw is kept with probability (1 − j/N)^a / e^(−a·j/N) ≤ 1
+ * (about 3/4 of the draws or more, for any a and N). O(1) memory and expected time.
+ */
+export class RisingZipfPicker implements OffsetPicker {
+	readonly units: number;
+	readonly scrambler: RankScrambler;
+	private readonly a: number;
+	/** Rate of the proposal per rank, a/N. */
+	private readonly lambda: number;
+	/** 1 − e^(−a): the proposal's mass below N, for inverting its truncated CDF. */
+	private readonly mass: number;
+
+	constructor(units: number, a: number) {
+		if (!(a > 0) || !Number.isFinite(a)) throw new RangeError(`zipf: a negative theta must be finite, got ${-a}`);
+		this.units = units;
+		this.a = a;
+		this.scrambler = new RankScrambler(units);
+		this.lambda = a / units;
+		this.mass = -expm1(-a);
+	}
+
+	/** A popularity rank in [0, units): 0 is the most frequent. */
+	rank(prng: Prng): number {
+		const n = this.units;
+		for (;;) {
+			let j = Math.floor(-log1p(-prng.next() * this.mass) / this.lambda);
+			if (j > n - 1) j = n - 1; // rounding
+			if (j <= 0) return 0; // the ratio is 1 there
+			if (prng.next() < exp(this.a * log1p(-j / n) + this.lambda * j)) return j;
+		}
+	}
+
+	pick(prng: Prng): number {
+		return this.scrambler.map(this.rank(prng));
 	}
 }
 

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Prng } from '../clock';
 import { ContentSource } from './contents';
 import { WorkloadStream } from './generator';
 import { FioParseError, fioDefaultSpec, formatFioJob, parseFioJob, parseFioSize, type FioJob } from './fio';
-import { isSequential, WORKLOAD_PRESETS, validateWorkload } from './spec';
+import { isSequential, parseRandomDistribution, WORKLOAD_PRESETS, validateWorkload } from './spec';
 import type { RwMode, WorkloadSpec } from './types';
 
 const KiB = 1024;
@@ -398,6 +402,8 @@ const BAD: BadCase[] = [
 	{ file: '[job]\nrandom_distribution=zoned:50/10:50/90\n', error: /^bad\.fio:2: random_distribution "zoned:50\/10:50\/90": zoned distributions are not supported/ },
 	{ file: '[job]\nrandom_distribution=zoned_abs:50/10:50/90\n', error: /zoned_abs distributions are not supported/ },
 	{ file: '[job]\nrw=randread\nrandom_distribution=zipf:1\n', error: /^bad\.fio:3: random_distribution "zipf:1": zipf theta must not be 1: fio refuses zipf:1/ },
+	{ file: '[job]\nrw=randread\nrandom_distribution=pareto:0\n', error: /^bad\.fio:3: random_distribution "pareto:0": pareto h must be between 0 and 1/ },
+	{ file: '[job]\nrw=randread\nrandom_distribution=zipf:inf\n', error: /^bad\.fio:3: random_distribution "zipf:inf": zipf theta must be a finite number/ },
 	{ file: '[job]\nrw=randread\nrandom_distribution=normal:100\n', error: /^bad\.fio:3: random_distribution "normal:100": normal deviation must be a percentage in \[0, 100\)/ },
 	{ file: '[job]\nbsrange=512-1m\n', error: /^bad\.fio:2: blocksize_range=512-1m spans more than 256 block sizes/ },
 	{ file: '[job]\niodpeth=32\n', error: /^bad\.fio:2: unknown option "iodpeth" \(did you mean iodepth\?\)$/ },
@@ -455,7 +461,7 @@ function randomSpec(p: Prng): WorkloadSpec {
 	if (rw.startsWith('rand')) {
 		const k = p.int(4);
 		s.randomDistribution =
-			k === 0 ? { kind: 'random' } : k === 1 ? { kind: 'zipf', theta: 0.55 + p.int(20) / 10 } : k === 2 ? { kind: 'pareto', h: (1 + p.int(9)) / 10 } : { kind: 'normal', sigmaPct: 1 + p.int(99) };
+			k === 0 ? { kind: 'random' } : k === 1 ? { kind: 'zipf', theta: [0, -1.5, 1e-9][p.int(4)] ?? 0.55 + p.int(20) / 10 } : k === 2 ? { kind: 'pareto', h: (1 + p.int(9)) / 10 } : { kind: 'normal', sigmaPct: 1 + p.int(99) };
 	}
 	if (!isSequential(s.rw) && s.randomDistribution.kind === 'random' && p.next() < 0.5) s.randomMap = true;
 	return s;
@@ -554,5 +560,64 @@ describe('io_size (WorkloadSpec.ioSize) in the generator', () => {
 		expect(run({ rw: 'read', size: 16 * KiB, ios: 100 })).toBe(100);
 		expect(run(parseFioJob('[a]\nsize=16k\nnumber_ios=100\n', 'a.fio').jobs[0].spec)).toBe(4);
 		expect(run(parseFioJob('[a]\nsize=16k\nnumber_ios=100\ntime_based\n', 'a.fio').jobs[0].spec)).toBe(100);
+	});
+});
+
+/** Whether a fio binary is on the PATH (the tests below compare with it, and skip without it). */
+const HAS_FIO = spawnSync('fio', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe.runIf(HAS_FIO)('random_distribution: the import accepts what fio accepts (fio --parse-only)', () => {
+	/** fio's verdict on a job file: does --parse-only take it? */
+	function fioAccepts(text: string): boolean {
+		const dir = mkdtempSync(join(tmpdir(), 'vaio-fio-'));
+		try {
+			const file = join(dir, 'job.fio');
+			writeFileSync(file, text);
+			return spawnSync('fio', ['--parse-only', file], { encoding: 'utf8' }).status === 0;
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
+	}
+
+	it('agrees with fio on zipf:0, zipf:0.0, pareto:0 and their neighbours', () => {
+		// zipf:inf and zipf:-inf are left out: fio reads them, the playground refuses them (no
+		// infinity in JSON; see parseRandomDistribution).
+		const values = [
+			'zipf', 'zipf:0', 'zipf:0.0', 'zipf:-0', 'zipf:1e-9', 'zipf:-1', 'zipf:-2.5', 'zipf:0.5', 'zipf:1', 'zipf:1.0', 'zipf:1.2', 'zipf:', 'zipf:abc',
+			'pareto', 'pareto:0', 'pareto:0.0', 'pareto:0.5', 'pareto:1', 'pareto:-0.5',
+			'normal', 'normal:0', 'normal:10', 'normal:100', 'random'
+		];
+		const verdicts = values.map((v) => {
+			let ours = true;
+			try {
+				parseRandomDistribution(v);
+			} catch {
+				ours = false;
+			}
+			return { v, fio: fioAccepts(`[job]\nfilename=vaio-disk.img\nsize=1m\nrw=randread\nrandom_distribution=${v}\n`), ours };
+		});
+		expect(verdicts.filter((x) => x.fio !== x.ours)).toEqual([]);
+		// Not vacuous: fio refuses some of them and takes zipf:0.
+		expect(verdicts.find((x) => x.v === 'zipf:1')?.fio).toBe(false);
+		expect(verdicts.find((x) => x.v === 'pareto:0')?.fio).toBe(false);
+		expect(verdicts.find((x) => x.v === 'zipf:0')?.fio).toBe(true);
+	});
+
+	it('exports only files fio accepts, zipf:0 and negative θ included', () => {
+		const dists = [
+			{ kind: 'zipf', theta: 0 },
+			{ kind: 'zipf', theta: -0 },
+			{ kind: 'zipf', theta: -1.5 },
+			{ kind: 'zipf', theta: 1e-9 },
+			{ kind: 'zipf', theta: 0.999 },
+			{ kind: 'pareto', h: 0.5 },
+			{ kind: 'normal', sigmaPct: 10 }
+		] as const;
+		const jobs = dists.map((d, i) => ({ name: `j${i}`, spec: spec({ rw: 'randread', size: MiB, randomDistribution: d }) }));
+		const text = formatFioJob(jobs, { seed: 1 });
+		expect(text).toMatch(/^random_distribution=zipf:0$/m);
+		expect(text).toMatch(/^random_distribution=zipf:-1\.5$/m);
+		expect(fioAccepts(text)).toBe(true);
+		expect(parseFioJob(text, 'x.fio').jobs.map((j) => j.spec.randomDistribution)).toEqual(dists.map((d) => ({ ...d, ...('theta' in d ? { theta: d.theta + 0 } : {}) })));
 	});
 });

@@ -106,6 +106,12 @@ describe('parseRandomDistribution', () => {
 		expect(parseRandomDistribution('pareto')).toEqual({ kind: 'pareto', h: 0.2 });
 		expect(parseRandomDistribution('normal')).toEqual({ kind: 'normal', sigmaPct: 0 });
 		expect(parseRandomDistribution('normal:0')).toEqual({ kind: 'normal', sigmaPct: 0 });
+		// fio refuses only zipf:1: θ = 0 (uniform), tiny and negative θ are valid job files.
+		expect(parseRandomDistribution('zipf:0')).toEqual({ kind: 'zipf', theta: 0 });
+		expect(parseRandomDistribution('zipf:0.0')).toEqual({ kind: 'zipf', theta: 0 });
+		expect(parseRandomDistribution('zipf:1e-9')).toEqual({ kind: 'zipf', theta: 1e-9 });
+		expect(parseRandomDistribution('zipf:-1.5')).toEqual({ kind: 'zipf', theta: -1.5 });
+		expect(parseRandomDistribution('zipf:0.999')).toEqual({ kind: 'zipf', theta: 0.999 });
 	});
 
 	it('writes bare normal for the default deviation (fio reads normal:8.33 as a wider bell)', () => {
@@ -117,12 +123,16 @@ describe('parseRandomDistribution', () => {
 		const bad = (d: RandomDistribution) => validateWorkload({ ...defaultWorkload(), rw: 'randread', randomDistribution: d });
 		// zipf:1 is only fio's limit: the sampler handles it (a lesson uses it).
 		expect(bad({ kind: 'zipf', theta: 1 })).toEqual([]);
+		expect(bad({ kind: 'zipf', theta: 0 })).toEqual([]);
+		expect(bad({ kind: 'zipf', theta: -2 })).toEqual([]);
+		expect(bad({ kind: 'zipf', theta: Number.NaN })[0]).toMatch(/zipf theta must be a finite number/);
+		expect(bad({ kind: 'zipf', theta: Infinity })[0]).toMatch(/zipf theta must be a finite number/);
 		expect(bad({ kind: 'normal', sigmaPct: 100 })[0]).toMatch(/\[0, 100\)/);
 		expect(bad({ kind: 'normal', sigmaPct: 0 })).toEqual([]);
 	});
 
 	it('round-trips through formatRandomDistribution', () => {
-		for (const s of ['random', 'zipf:1.2', 'pareto:0.9', 'normal:10', 'normal']) {
+		for (const s of ['random', 'zipf:1.2', 'zipf:0', 'zipf:-1.5', 'pareto:0.9', 'normal:10', 'normal']) {
 			expect(formatRandomDistribution(parseRandomDistribution(s))).toBe(s);
 		}
 	});
@@ -130,7 +140,11 @@ describe('parseRandomDistribution', () => {
 	it('errors name the value and the reason', () => {
 		const cases: [string, RegExp][] = [
 			['zipf:abc', /"zipf:abc".*theta "abc" is not a number/],
-			['zipf:0', /"zipf:0".*theta must be > 0/],
+			['zipf:inf', /"zipf:inf".*theta must be a finite number, got inf \(fio puts every I\/O on one block/],
+			['zipf:-Infinity', /"zipf:-Infinity".*theta must be a finite number/],
+			['zipf:1.0', /"zipf:1.0": zipf theta must not be 1/],
+			['pareto:0', /"pareto:0".*between 0 and 1/],
+			['pareto:0.0', /"pareto:0.0".*between 0 and 1/],
 			['zipf:', /"zipf:".*missing theta/],
 			['pareto:1.5', /"pareto:1.5".*between 0 and 1/],
 			['normal:100', /"normal:100".*\[0, 100\)/],

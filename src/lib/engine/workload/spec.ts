@@ -144,8 +144,9 @@ export function distributionProblem(d: RandomDistribution): string | null {
 		case 'random':
 			return null;
 		case 'zipf':
-			// θ = 1 is fine for the sampler; only fio refuses it (see fioDistributionProblem).
-			return d.theta > 0 && Number.isFinite(d.theta) ? null : `zipf theta must be a number > 0, got ${d.theta}`;
+			// Any finite θ, as fio: 0 is uniform, below 0 the weights grow with the rank (see
+			// createOffsetPicker). θ = 1 is fine for the sampler; only fio refuses it (fioDistributionProblem).
+			return Number.isFinite(d.theta) ? null : `zipf theta must be a finite number, got ${d.theta}`;
 		case 'pareto':
 			return d.h > 0 && d.h < 1 ? null : `pareto h must be between 0 and 1 (exclusive), got ${d.h}`;
 		case 'normal':
@@ -227,9 +228,11 @@ function parseNumber(text: string): number | null {
 export const DEFAULT_NORMAL_SIGMA_PCT = 0;
 
 /**
- * Parses fio's random_distribution with fio 3.33's limits: `random`, `zipf[:θ]` (θ > 0, θ ≠ 1,
- * default 1.1), `pareto[:h]` (0 < h < 1, default 0.2), `normal[:dev%]` or `gauss[:dev%]`
- * (0 ≤ dev < 100, default 0).
+ * Parses fio's random_distribution with fio 3.33's limits: `random`, `zipf[:θ]` (any number but 1,
+ * default 1.1: fio refuses only θ = 1, so zipf:0 (uniform) and negative θ are accepted),
+ * `pareto[:h]` (0 < h < 1, default 0.2), `normal[:dev%]` or `gauss[:dev%]` (0 ≤ dev < 100,
+ * default 0). One exception: fio also reads zipf:inf and zipf:-inf (every I/O on one block);
+ * they are refused here, as a scenario stores numbers as JSON, which has no infinity.
  */
 export function parseRandomDistribution(text: string): RandomDistribution {
 	const raw = String(text);
@@ -254,8 +257,9 @@ export function parseRandomDistribution(text: string): RandomDistribution {
 			if (arg !== undefined) fail('random takes no parameter');
 			return { kind: 'random' };
 		case 'zipf': {
+			if (arg !== undefined && /^[+-]?inf(inity)?$/.test(arg))
+				fail(`zipf theta must be a finite number, got ${arg} (fio puts every I/O on one block then: a large θ such as zipf:100 does nearly that)`);
 			const theta = value('theta', 1.1);
-			if (!(theta > 0)) fail(`zipf theta must be > 0, got ${theta}`);
 			const fioProblem = fioDistributionProblem({ kind: 'zipf', theta });
 			if (fioProblem) fail(fioProblem);
 			return { kind: 'zipf', theta };

@@ -3,7 +3,8 @@ import type { OpCode } from '../io';
 export type RwMode = 'read' | 'write' | 'randread' | 'randwrite' | 'randrw' | 'rw' | 'trim' | 'randtrim';
 
 /**
- * fio's random_distribution: random, zipf:θ (θ ≠ 1), pareto:h, normal (sigmaPct: fio's normal:N,
+ * fio's random_distribution: random, zipf:θ (θ ≠ 1 for fio; 0 is uniform, θ < 0 favours the
+ * high ranks), pareto:h, normal (sigmaPct: fio's normal:N,
  * the deviation added to the 12-uniform bell, as % of the region; 0 = bare `normal`).
  */
 export type RandomDistribution =

@@ -38,7 +38,10 @@ const IO = IO_FIELDS.map((e) => entry(e, 'property'));
 const PRNG: Completion[] = [
 	{ label: 'next', type: 'method', detail: '(): number', info: 'Uniform in [0, 1).' },
 	{ label: 'u32', type: 'method', detail: '(): number', info: 'Uniform 32-bit unsigned integer.' },
-	{ label: 'int', type: 'method', detail: '(n: number): number', info: 'Uniform integer in [0, n).' }
+	{ label: 'int', type: 'method', detail: '(n: number): number', info: 'Uniform integer in [0, n).' },
+	{ label: 'exp', type: 'method', detail: '(mean: number): number', info: 'Exponential with the given mean.' },
+	{ label: 'normal', type: 'method', detail: '(): number', info: 'Standard normal (mean 0, σ 1).' },
+	{ label: 'fork', type: 'method', detail: '(salt: number): Prng', info: 'A child generator with an independent stream, derived deterministically from this one and salt.' }
 ];
 const DISK: Completion[] = ['name', 'vm', 'host', 'sectors'].map((label) => ({ label, type: 'property' }));
 const OP: Completion[] = ['read', 'write', 'flush', 'unmap'].map((label, i) => ({ label, type: 'constant', detail: String(i) }));
