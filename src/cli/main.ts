@@ -180,7 +180,13 @@ async function run(args: CliArgs): Promise<number> {
 			...(fio ? { fio: { file: args.fioFile, jobs: fio.jobs.map((j) => j.name), ignored: fio.ignored, warnings: fio.warnings, notes: fio.notes } } : {}),
 			...(report ? { trace: report } : {})
 		};
-		const exported = exports.write(sim, { ...result, store, wall, ...source });
+		// The trace exports name each guest I/O's job: a fio file's (its one disk), a replay's file.
+		const jobs = fio
+			? [fio.jobs.map((j) => j.name)]
+			: trace
+				? sim.disks.map((d) => (d.key === TRACE_DISK ? [path.basename(trace!.options.file)] : undefined))
+				: undefined;
+		const exported = exports.write(sim, { ...result, store, wall, ...source }, jobs);
 		if (exported.rows?.truncated)
 			process.stderr.write(
 				`vaio: note: the exported trace holds the last ${exported.rows.count} of the ${exported.rows.completed} I/Os (the trace ring); keep more with --rows N (at most ${MAX_TRACE_ROWS})\n`
@@ -496,13 +502,16 @@ Options:
                        page's Replay trace lists a file's disks to choose from)
   --ios N              every workload issues N I/Os (its runtimeUs is cleared); a trace replay
                        stops after N records
-  --csv-out FILE       write the per-I/O trace as CSV: id, disk, op, origin, lba, sectors,
+  --csv-out FILE       write the per-I/O trace as CSV: id, disk, op, origin, job, lba, sectors,
                        issuedAt, doneAt, latency, deviceStart, deviceDone, deferredUs, status,
-                       endedBy, and per filter name, down/up in/out times and verdicts (µs)
+                       endedBy, and per filter name, down/up in/out times and verdicts (µs);
+                       job is the fio job that issued a guest I/O: with --fio its [job] name,
+                       in a --trace replay the trace file's name, else vaio, vaio-1, … as
+                       --fio-out names the streams; empty for filter I/O
   --perfetto-out FILE  write the per-I/O trace as Chrome Trace Event JSON for ui.perfetto.dev:
                        a process per disk, a track per filter, one for the guest and one for
                        the device; each I/O a slice on each track it passed, with the time a
-                       filter held it (deferred) inside
+                       filter held it (deferred) inside; guest slices named by their fio job
   --metrics-out FILE   write the summary as JSON (what --json prints)
   --fio-out FILE       write the first disk's workload as a fio job file (one [job] per stream,
                        randseed and filesize from the scenario) that fio accepts, then run

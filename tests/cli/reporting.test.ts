@@ -177,6 +177,36 @@ describe.concurrent('vaio run reports', () => {
 		expect(same.stderr).toMatch(/--metrics-out and --analytics-out name the same file "x\.json"/);
 	});
 
+	test('--csv-out and --perfetto-out name the fio job of each guest I/O; the digest is as before', { timeout: TIMEOUT }, async ({ expect }) => {
+		const o = await vaio('run', '--fio', 'two.fio', '--json', '--csv-out', 'two.csv', '--perfetto-out', 'two.perfetto.json');
+		expect(o.code, o.stderr).toBe(0);
+		const r = JSON.parse(o.stdout);
+		expect(r.streams.map((s: { job: string }) => s.job)).toEqual(['reader', 'writer']);
+		// The trace digest of this run before the trace recorded streams (commit 7bfb7c4).
+		expect(r.traceDigest).toBe('ebcf1308c0709f1b');
+		const csv = read('two.csv');
+		expect(csv.slice(0, csv.indexOf('\n'))).toMatch(/^id,disk,op,origin,job,lba,/);
+		// The writer's region starts at 512 MiB: the LBA tells the job, independently of the trace.
+		const lba = csvColumn(csv, 'lba').map(Number);
+		const job = csvColumn(csv, 'job');
+		expect(csvColumn(csv, 'origin').every((x) => x === 'guest')).toBe(true);
+		expect(job.every((j, i) => j === (lba[i] < (512 * 2 ** 20) / 512 ? 'reader' : 'writer'))).toBe(true);
+		expect(job.filter((j) => j === 'reader')).toHaveLength(3000);
+		expect(job.filter((j) => j === 'writer')).toHaveLength(500);
+		const events: { ph: string; tid: number; name: string; args?: { job?: string } }[] = JSON.parse(read('two.perfetto.json')).traceEvents;
+		const guest = events.filter((e) => e.ph === 'b' && e.tid === 1);
+		expect(guest).toHaveLength(3500);
+		expect(guest.every((e) => e.name === e.args?.job && (e.name === 'reader' || e.name === 'writer'))).toBe(true);
+		// The drain run's filter I/O (destages) has no job; its guest I/O is the one stream "vaio".
+		const drain = await vaio('run', 'drain.json', '--csv-out', 'drain-jobs.csv');
+		expect(drain.code, drain.stderr).toBe(0);
+		const d = read('drain-jobs.csv');
+		const origin = csvColumn(d, 'origin');
+		const djob = csvColumn(d, 'job');
+		expect(origin.filter((x) => x === 'filter').length).toBeGreaterThan(0);
+		expect(djob.every((j, i) => j === (origin[i] === 'guest' ? 'vaio' : ''))).toBe(true);
+	});
+
 	test('background work after the workload: endUs and "ended at" show it, IOPS stay over the workload', { timeout: TIMEOUT }, async ({ expect }) => {
 		const [js, text] = await Promise.all([vaio('run', 'drain.json', '--json', '--csv-out', 'drain.csv'), vaio('run', 'drain.json')]);
 		expect(js.code, js.stderr).toBe(0);

@@ -233,8 +233,8 @@ describe.concurrent('vaio run exports', () => {
 		expect(r.exports).toEqual({ rows: { first: 0, count: 500, completed: 500, truncated: false }, files: { csv: 'io.csv', perfetto: 'io.json', metrics: 'm.json' } });
 		const csv = fs.readFileSync(path.join(dir, 'io.csv'), 'utf8').trimEnd().split('\n');
 		expect(csv).toHaveLength(501);
-		expect(csv[0]).toMatch(/^id,disk,op,origin,lba,sectors,issuedAt,doneAt,latency,deviceStart,deviceDone,deferredUs,status,endedBy,f1\.name,/);
-		expect(csv[1]).toMatch(/^1,vm-01\/disk-0,(read|write),guest,\d+,8,0,/);
+		expect(csv[0]).toMatch(/^id,disk,op,origin,job,lba,sectors,issuedAt,doneAt,latency,deviceStart,deviceDone,deferredUs,status,endedBy,f1\.name,/);
+		expect(csv[1]).toMatch(/^1,vm-01\/disk-0,(read|write),guest,vaio,\d+,8,0,/);
 		const trace = JSON.parse(fs.readFileSync(path.join(dir, 'io.json'), 'utf8'));
 		expect(trace.traceEvents.filter((e: { name: string }) => e.name === 'thread_name').map((e: { args: { name: string } }) => e.args.name)).toEqual(['guest', 'passthrough', 'delay', 'device']);
 		expect(trace.otherData).toMatchObject({ scenario: 'chain: passthrough+delay', rowsExported: 500, truncated: false });

@@ -165,7 +165,7 @@ test('trace: filter by verdict, sort, the waterfall of a failed I/O, export, and
 	expect(csv.suggestedFilename()).toMatch(/-trace\.csv$/);
 	const text = await readFile((await csv.path())!, 'utf8');
 	const lines = text.trimEnd().split('\n');
-	expect(lines[0].startsWith('id,disk,op,origin,lba,sectors,issuedAt,doneAt,latency,deviceStart,deviceDone,deferredUs,status,endedBy,f1.name')).toBe(true);
+	expect(lines[0].startsWith('id,disk,op,origin,job,lba,sectors,issuedAt,doneAt,latency,deviceStart,deviceDone,deferredUs,status,endedBy,f1.name')).toBe(true);
 	expect(lines).toHaveLength(1 + all);
 	const [pf] = await Promise.all([page.waitForEvent('download'), page.getByTestId('trace-export-perfetto').click()]);
 	expect(pf.suggestedFilename()).toMatch(/-trace\.perfetto\.json$/);

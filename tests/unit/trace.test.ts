@@ -100,6 +100,7 @@ describe('Trace', () => {
 				disk: 3,
 				op: 0,
 				origin: 'filter',
+				stream: -1,
 				lba: 1024,
 				sectors: 16,
 				issuedAt: 500,
@@ -114,6 +115,39 @@ describe('Trace', () => {
 					{ downIn: 504, downOut: 505, upIn: 506, upOut: 507, down: VerdictCode.defer, up: VerdictCode.complete }
 				]
 			});
+		});
+
+		it("keeps each row's stream (the workload stream that issued it) through the ring and a growing pool", () => {
+			const t = new Trace({ capacity: 50 });
+			// 100 rows in flight at once: the live pool grows from 64 while rows hold streams.
+			const rows = Array.from({ length: 100 }, (_, k) => t.open(k, 0, 1, k % 5 === 0 ? 1 : 0, k * 8, 8, k, 1, k % 5 === 0 ? -1 : k % 3));
+			for (const r of rows) t.close(r, 1000, 0);
+			expect(t.held).toBe(50);
+			for (let n = 50; n < 100; n++) {
+				const row = t.row(n)!;
+				expect(row.id).toBe(n);
+				expect(row.stream).toBe(n % 5 === 0 ? -1 : n % 3);
+				expect(row.origin).toBe(n % 5 === 0 ? 'filter' : 'guest');
+			}
+			// Without a stream a row has none.
+			const r = t.open(7, 0, 1, 1, 0, 8, 0, 0);
+			t.close(r, 1, 0);
+			expect(t.row(100)!.stream).toBe(-1);
+		});
+
+		it('the stream is not in the digest: the same rows from other streams digest alike', () => {
+			const digest = (stream: (k: number) => number) => {
+				const t = new Trace({ capacity: 16 });
+				for (let k = 0; k < 1500; k++) {
+					const r = t.open(k + 1, 0, k % 2, 0, k * 8, 8, k * 10, 2, stream(k));
+					t.live[r * F64_STRIDE + Col.deviceStart] = k * 10 + 1;
+					t.close(r, k * 10 + 3, 0);
+				}
+				return t.digest();
+			};
+			const none = digest(() => -1);
+			expect(digest((k) => k % 7)).toBe(none);
+			expect(digest(() => 1023)).toBe(none);
 		});
 
 		it('a fresh row has no device times, no verdicts, endedBy 255 (none) and deferredUs 0', () => {

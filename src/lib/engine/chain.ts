@@ -336,7 +336,8 @@ export class FilterChain {
 			io.lba,
 			io.sectors,
 			io.issuedAt,
-			this.filters.length
+			this.filters.length,
+			io.stream
 		);
 	}
 

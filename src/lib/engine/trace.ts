@@ -3,6 +3,10 @@
  * each filter's verdict, the time it spent deferred and the device time. Rows live in columnar
  * typed arrays: in-flight rows in a small pool, completed rows in a bounded ring (oldest dropped),
  * and every completed row is folded into a digest (xxh64) so two runs can be compared bit for bit.
+ *
+ * The workload stream that issued each guest I/O (its fio job) is kept beside the rows, in an
+ * Int32Array per pool and ring, and is not digested: the digest covers the float64 and uint8
+ * columns only, and stays what it was before streams were recorded.
  */
 import xxhash from 'xxhash-wasm';
 import type { XXHash } from 'xxhash-wasm';
@@ -53,6 +57,11 @@ export interface TraceRow {
 	disk: number;
 	op: number;
 	origin: 'guest' | 'filter';
+	/**
+	 * The workload stream (a fio job) of its disk that issued it; -1 for filter I/O and for the
+	 * framework's own I/O through the chain (a clone's reads, a recovery scan). Not digested.
+	 */
+	stream: number;
 	lba: number;
 	sectors: number;
 	issuedAt: number;
@@ -80,12 +89,16 @@ export class Trace {
 	/** Completed rows, ring (float64 columns: a view into `rows`, replaced when the pool grows). */
 	f64: Float64Array;
 	readonly u8: Uint8Array;
+	/** Completed rows' workload streams, ring (-1: filter I/O). Not in the digest. */
+	readonly streams: Int32Array;
 	/** Number of rows completed so far (the ring holds the last `capacity`). */
 	completed = 0;
 
 	// In-flight rows: a growable pool with a free list (float64 columns: a view into `rows`).
 	live: Float64Array;
 	liveU8: Uint8Array;
+	/** In-flight rows' workload streams (one per row). */
+	liveStreams: Int32Array;
 	private free: number[] = [];
 	private liveRows = 0;
 	/**
@@ -116,13 +129,28 @@ export class Trace {
 		this.live = this.f64 = this.rows; // set by place()
 		this.place();
 		this.liveU8 = new Uint8Array(64 * U8_STRIDE);
+		this.streams = new Int32Array(this.capacity);
+		this.liveStreams = new Int32Array(64);
 		for (let i = 63; i >= 0; i--) this.free.push(i);
 		this.hasher = hasherApi.create64(0n);
 		this.hasherU8 = hasherApi.create64(0n);
 	}
 
-	/** Allocates an in-flight row; returns its index in `live`. */
-	open(id: number, disk: number, op: number, origin: number, lba: number, sectors: number, issuedAt: number, filters: number): number {
+	/**
+	 * Allocates an in-flight row; returns its index in `live`. `stream` is the workload stream
+	 * that issued a guest I/O (-1 for filter I/O); it is kept but not digested.
+	 */
+	open(
+		id: number,
+		disk: number,
+		op: number,
+		origin: number,
+		lba: number,
+		sectors: number,
+		issuedAt: number,
+		filters: number,
+		stream = -1
+	): number {
 		if (this.free.length === 0) this.grow();
 		const r = this.free.pop()!;
 		const f = r * F64_STRIDE;
@@ -142,6 +170,7 @@ export class Trace {
 		this.liveU8[b + ByteCol.origin] = origin;
 		this.liveU8[b + ByteCol.endedBy] = 255;
 		this.liveU8[b + ByteCol.filters] = filters;
+		this.liveStreams[r] = stream;
 		return r;
 	}
 
@@ -165,6 +194,7 @@ export class Trace {
 		// A plain loop for the ~20 bytes: shorter than a call.
 		const rb = slot * U8_STRIDE;
 		for (let i = 0; i < uLen; i++) ringU8[rb + i] = liveU8[b + i];
+		this.streams[slot] = this.liveStreams[r];
 		this.completed++;
 		const bf = this.batchF64Len;
 		rows.copyWithin(this.batchAt + bf, f, f + fLen);
@@ -216,6 +246,7 @@ export class Trace {
 			disk: a[f + Col.disk],
 			op: u[b + ByteCol.op],
 			origin: u[b + ByteCol.origin] === 0 ? 'guest' : 'filter',
+			stream: this.streams[slot],
 			lba: a[f + Col.lba],
 			sectors: a[f + Col.sectors],
 			issuedAt: a[f + Col.issuedAt],
@@ -259,6 +290,9 @@ export class Trace {
 		const liveU8 = new Uint8Array(n * U8_STRIDE);
 		liveU8.set(this.liveU8);
 		this.liveU8 = liveU8;
+		const liveStreams = new Int32Array(n);
+		liveStreams.set(this.liveStreams);
+		this.liveStreams = liveStreams;
 		for (let i = n - 1; i >= old; i--) this.free.push(i);
 	}
 }

@@ -158,8 +158,12 @@ describe('trace queries over a real simulation', () => {
 	it('exports the ring as CSV and as Perfetto JSON', async () => {
 		const csv = await s.exportTrace('csv').text();
 		const lines = csv.trimEnd().split('\n');
-		expect(lines[0].startsWith('id,disk,op,origin,lba,sectors,issuedAt,doneAt,latency')).toBe(true);
+		expect(lines[0].startsWith('id,disk,op,origin,job,lba,sectors,issuedAt,doneAt,latency')).toBe(true);
 		expect(lines).toHaveLength(1 + s.traceRange().end);
+		// The page names a disk's streams as its fio job export does: one stream, "vaio".
+		const origin = lines.slice(1).map((l) => l.split(',').slice(3, 5));
+		expect(origin.some(([o]) => o === 'guest')).toBe(true);
+		for (const [o, job] of origin) expect(job).toBe(o === 'guest' ? 'vaio' : '');
 		const json = JSON.parse(await s.exportTrace('perfetto').text()) as { traceEvents: unknown[]; otherData: Record<string, unknown> };
 		expect(json.traceEvents.length).toBeGreaterThan(1000);
 		expect(json.otherData).toMatchObject({ scenario: 'trace-query' });

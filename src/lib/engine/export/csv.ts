@@ -3,7 +3,9 @@
  * first. Times are virtual µs; a time that never happened (the I/O did not reach the device, or
  * that filter) is an empty cell. Columns:
  *
- *   id, disk ("vm/disk"), op, origin (guest | filter), lba, sectors, issuedAt, doneAt, latency
+ *   id, disk ("vm/disk"), op, origin (guest | filter), job (the fio job, i.e. workload stream,
+ *   that issued a guest I/O: the job file's [job] name, or vaio, vaio-1, … as a job file export
+ *   names the streams; empty for filter I/O), lba, sectors, issuedAt, doneAt, latency
  *   (doneAt − issuedAt), deviceStart, deviceDone, deferredUs (total time held by filters),
  *   status (ok or an error code), endedBy (device, a filter's name, or empty),
  *   then for each filter position k = 1, 2, … of the longest chain:
@@ -11,13 +13,19 @@
  *   (the verdicts on the way down and up: pass, complete, fail, defer, or empty).
  */
 import type { TraceRow } from '../trace';
-import { diskKey, endedByName, filterNames, heldRows, opName, verdictName, type ExportSource } from './rows';
+import { diskKey, endedByName, filterNames, heldRows, jobName, opName, verdictName, type ExportSource, type JobNames } from './rows';
+
+export interface CsvOptions {
+	/** Names of the disks' workload streams (see JobNames); unnamed ones get vaio, vaio-1, … */
+	jobs?: JobNames;
+}
 
 const FIXED = [
 	'id',
 	'disk',
 	'op',
 	'origin',
+	'job',
 	'lba',
 	'sectors',
 	'issuedAt',
@@ -43,7 +51,7 @@ export function csvHeader(src: ExportSource): string[] {
 }
 
 /** A row's cells, as strings, in header order. */
-export function csvCells(src: ExportSource, r: TraceRow, slots = filterSlots(src)): string[] {
+export function csvCells(src: ExportSource, r: TraceRow, slots = filterSlots(src), jobs?: JobNames): string[] {
 	const t = (x: number) => (x < 0 ? '' : String(x));
 	const names = filterNames(src, r.disk);
 	const out = [
@@ -51,6 +59,7 @@ export function csvCells(src: ExportSource, r: TraceRow, slots = filterSlots(src
 		diskKey(src, r.disk),
 		opName(r.op),
 		r.origin,
+		jobName(jobs, r),
 		String(r.lba),
 		String(r.sectors),
 		t(r.issuedAt),
@@ -75,11 +84,11 @@ function csvLine(cells: string[]): string {
 }
 
 /** The CSV text in pieces of up to `linesPerChunk` lines (write them as they come). */
-export function* csvChunks(src: ExportSource, linesPerChunk = 4096): Generator<string> {
+export function* csvChunks(src: ExportSource, options: CsvOptions = {}, linesPerChunk = 4096): Generator<string> {
 	const slots = filterSlots(src);
 	let buf: string[] = [csvLine(csvHeader(src))];
 	for (const r of heldRows(src)) {
-		buf.push(csvLine(csvCells(src, r, slots)));
+		buf.push(csvLine(csvCells(src, r, slots, options.jobs)));
 		if (buf.length >= linesPerChunk) {
 			yield buf.join('\n') + '\n';
 			buf = [];
@@ -88,8 +97,8 @@ export function* csvChunks(src: ExportSource, linesPerChunk = 4096): Generator<s
 	if (buf.length > 0) yield buf.join('\n') + '\n';
 }
 
-export function toCsv(src: ExportSource): string {
+export function toCsv(src: ExportSource, options: CsvOptions = {}): string {
 	let s = '';
-	for (const c of csvChunks(src)) s += c;
+	for (const c of csvChunks(src, options)) s += c;
 	return s;
 }

@@ -53,8 +53,8 @@ describe('CSV export', () => {
 		const lines = parseCsv(toCsv(sim));
 		const header = lines[0];
 		expect(header).toEqual(csvHeader(sim));
-		expect(header.slice(0, 14)).toEqual(['id', 'disk', 'op', 'origin', 'lba', 'sectors', 'issuedAt', 'doneAt', 'latency', 'deviceStart', 'deviceDone', 'deferredUs', 'status', 'endedBy']);
-		expect(header.slice(14)).toEqual(['f1.name', 'f1.downIn', 'f1.downOut', 'f1.upIn', 'f1.upOut', 'f1.down', 'f1.up', 'f2.name', 'f2.downIn', 'f2.downOut', 'f2.upIn', 'f2.upOut', 'f2.down', 'f2.up']);
+		expect(header.slice(0, 15)).toEqual(['id', 'disk', 'op', 'origin', 'job', 'lba', 'sectors', 'issuedAt', 'doneAt', 'latency', 'deviceStart', 'deviceDone', 'deferredUs', 'status', 'endedBy']);
+		expect(header.slice(15)).toEqual(['f1.name', 'f1.downIn', 'f1.downOut', 'f1.upIn', 'f1.upOut', 'f1.down', 'f1.up', 'f2.name', 'f2.downIn', 'f2.downOut', 'f2.upIn', 'f2.upOut', 'f2.down', 'f2.up']);
 		expect(lines).toHaveLength(1 + sim.trace.completed);
 		expect(sim.trace.completed).toBe(450);
 		const col = (name: string) => header.indexOf(name);
@@ -65,6 +65,8 @@ describe('CSV export', () => {
 			expect(cells[col('disk')]).toBe(sim.disks[row.disk].key);
 			expect(cells[col('op')]).toBe(OP_NAMES[row.op]);
 			expect(cells[col('origin')]).toBe(row.origin);
+			// One workload stream per disk, named as a fio job file export names it.
+			expect(cells[col('job')]).toBe('vaio');
 			expect(Number(cells[col('lba')])).toBe(row.lba);
 			expect(Number(cells[col('sectors')])).toBe(row.sectors);
 			expect(Number(cells[col('issuedAt')])).toBe(row.issuedAt);
@@ -85,7 +87,7 @@ describe('CSV export', () => {
 				expect(row.deferredUs).toBe(row.op === 0 ? 40 : 15);
 			} else {
 				// A disk without filters leaves the filter columns empty.
-				expect(cells.slice(14).every((c) => c === '')).toBe(true);
+				expect(cells.slice(15).every((c) => c === '')).toBe(true);
 			}
 		}
 	});
@@ -172,11 +174,12 @@ describe('Perfetto (Chrome Trace Event) export', () => {
 
 		// Every guest I/O on the guest track, every filter it passed and the device.
 		const count = (pid: number, tid: number, name: string) => outer.get(`${pid}/${tid}/${name}`)?.size ?? 0;
-		expect(count(1, 1, 'guest')).toBe(400);
+		// Guest slices are named by their job (one stream per disk: "vaio").
+		expect(count(1, 1, 'vaio')).toBe(400);
 		expect(count(1, 2, 'passthrough')).toBe(400);
 		expect(count(1, 3, 'delay')).toBe(400);
 		expect(count(1, 4, 'device')).toBe(400);
-		expect(count(2, 1, 'guest')).toBe(50);
+		expect(count(2, 1, 'vaio')).toBe(50);
 		expect(count(2, 2, 'device')).toBe(50);
 		// The delay filter defers every I/O: a deferred slice each.
 		expect(deferred).toBe(400);
@@ -218,6 +221,133 @@ describe('Perfetto export in pieces', () => {
 			const doc = JSON.parse(toPerfetto(sim));
 			// 3 metadata events for the process, 2 per track, 4 per I/O (b/e on guest and device).
 			expect(doc.traceEvents).toHaveLength(3 + 4 + 4 * ios);
+		}
+	});
+});
+
+/**
+ * Two fio-like jobs on one disk, in disjoint regions: a writer in [0, 16 MiB) and a reader-writer
+ * in [32 MiB, 48 MiB). The LBA tells which job issued a guest I/O, independently of the trace's
+ * stream column. The write-back cache destages dirty blocks: filter I/O, which has no job.
+ */
+const TWO_JOBS = {
+	version: 1,
+	name: 'two-jobs',
+	seed: 11,
+	vms: [
+		{
+			name: 'vm',
+			disks: [
+				{
+					name: 'd',
+					size: '64m',
+					policy: { filters: [{ type: 'cache', params: { mode: 'write-back', destageMBps: 20 } }] },
+					workload: [
+						{ rw: 'randwrite', bs: '4k', iodepth: 4, offset: 0, size: '16m', ios: 400 },
+						{ rw: 'randrw', bs: '8k', iodepth: 2, offset: '32m', size: '16m', ios: 300 }
+					]
+				}
+			]
+		}
+	]
+};
+/** The second job's region starts here (sectors). */
+const SECOND_JOB_LBA = (32 * 2 ** 20) / 512;
+/**
+ * The trace digest of TWO_JOBS, computed with the code before the trace recorded streams
+ * (commit 7bfb7c4): recording each I/O's stream must leave the digest as it was.
+ */
+const TWO_JOBS_DIGEST = '3a001cf211f13c0c';
+
+async function twoJobs(traceCapacity = 65_536): Promise<Simulation> {
+	const sim = await Simulation.create({ ...TWO_JOBS, run: { traceCapacity } }, { registry: builtinRegistry() });
+	await sim.run();
+	return sim;
+}
+
+/** The job of a guest row by its LBA (the jobs' regions do not overlap). */
+const jobByLba = (lba: number, names: readonly string[]) => (lba < SECOND_JOB_LBA ? names[0] : names[1]);
+
+describe('the job column: which workload stream (fio job) issued each I/O', () => {
+	it('leaves the trace digest as it was before streams were recorded', async () => {
+		const [all, ring] = await Promise.all([twoJobs(), twoJobs(100)]);
+		expect(all.trace.completed).toBe(756);
+		expect(all.trace.digest()).toBe(TWO_JOBS_DIGEST);
+		expect(ring.trace.digest()).toBe(TWO_JOBS_DIGEST);
+	});
+
+	it('CSV: a guest row names the job that issued it, filter I/O has none', async () => {
+		const sim = await twoJobs();
+		for (const [jobs, names] of [
+			[undefined, ['vaio', 'vaio-1']],
+			[[['writer', 'mixed, 8k']], ['writer', 'mixed, 8k']]
+		] as const) {
+			const text = toCsv(sim, jobs ? { jobs } : {});
+			// The names are quoted when they must be: read the one with a comma by its quotes.
+			const lines = parseCsv(text.replaceAll('"mixed, 8k"', 'mixed; 8k'));
+			const header = lines[0];
+			expect(header.slice(3, 6)).toEqual(['origin', 'job', 'lba']);
+			const col = (name: string) => header.indexOf(name);
+			const seen = { guest: new Map<string, number>(), filter: 0 };
+			for (const cells of lines.slice(1)) {
+				const job = cells[col('job')].replace('mixed; 8k', 'mixed, 8k');
+				if (cells[col('origin')] === 'filter') {
+					expect(job).toBe('');
+					seen.filter++;
+					continue;
+				}
+				expect(job).toBe(jobByLba(Number(cells[col('lba')]), names));
+				// The first job only writes.
+				if (job === names[0]) expect(cells[col('op')]).toBe('write');
+				seen.guest.set(job, (seen.guest.get(job) ?? 0) + 1);
+			}
+			expect(Object.fromEntries(seen.guest)).toEqual({ [names[0]]: 400, [names[1]]: 300 });
+			expect(seen.filter).toBe(56);
+		}
+	});
+
+	it('the ring keeps each row\'s stream when it wraps, and TraceRow carries it', async () => {
+		const sim = await twoJobs(100);
+		const lines = parseCsv(toCsv(sim));
+		expect(lines).toHaveLength(101);
+		const header = lines[0];
+		let guest = 0;
+		for (const [i, cells] of lines.slice(1).entries()) {
+			const row = sim.trace.row(sim.trace.completed - 100 + i)!;
+			expect(Number(cells[0])).toBe(row.id);
+			if (row.origin === 'filter') {
+				expect(row.stream).toBe(-1);
+				expect(cells[header.indexOf('job')]).toBe('');
+			} else {
+				guest++;
+				expect(row.stream).toBe(row.lba < SECOND_JOB_LBA ? 0 : 1);
+				expect(cells[header.indexOf('job')]).toBe(jobByLba(row.lba, ['vaio', 'vaio-1']));
+			}
+		}
+		expect(guest).toBeGreaterThan(0);
+	});
+
+	it('Perfetto: guest slices are named by their job, and every slice of a guest I/O has it in args', async () => {
+		const sim = await twoJobs();
+		const names = ['writer', 'mixed'];
+		const events: Ev[] = JSON.parse(toPerfetto(sim, { jobs: [names] })).traceEvents;
+		const outer = events.filter((e) => e.ph === 'b' && e.args?.origin !== undefined);
+		const guestTrack = outer.filter((e) => e.tid === 1);
+		expect(guestTrack).toHaveLength(700);
+		for (const e of guestTrack) {
+			const job = jobByLba(e.args!.lba as number, names);
+			expect(e.name).toBe(job);
+			expect(e.args!.job).toBe(job);
+		}
+		// The ends carry the same names (a slice's begin and end match by name).
+		const ends = events.filter((e) => e.ph === 'e' && e.tid === 1).map((e) => e.name);
+		expect(new Set(ends)).toEqual(new Set(names));
+		// The cache's and the device's slices: the guest I/O's job, none for the cache's own I/O.
+		const others = outer.filter((e) => e.tid !== 1);
+		expect(others.filter((e) => e.args!.origin === 'filter').length).toBeGreaterThan(0);
+		for (const e of others) {
+			if (e.args!.origin === 'filter') expect(e.args).not.toHaveProperty('job');
+			else expect(e.args!.job).toBe(jobByLba(e.args!.lba as number, names));
 		}
 	});
 });

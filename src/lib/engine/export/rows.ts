@@ -1,9 +1,11 @@
 /**
  * What the exports read from a finished (or paused) simulation: the completed trace rows the
- * ring still holds, and for each disk its key and its filters' names in chain order.
+ * ring still holds, for each disk its key and its filters' names in chain order, and the names
+ * of the workload streams (fio jobs) that issued the guest I/O.
  */
 import { OP_NAMES } from '../io';
 import type { Trace, TraceRow } from '../trace';
+import { exportedJobName } from '../workload/fio';
 
 /** The parts of a Simulation an export needs (a Simulation is one). */
 export interface ExportSource {
@@ -59,4 +61,18 @@ export function endedByName(src: ExportSource, row: TraceRow): string {
 
 export function diskKey(src: ExportSource, disk: number): string {
 	return src.disks[disk]?.key ?? `disk ${disk}`;
+}
+
+/**
+ * Names of the workload streams (fio jobs), by disk index, then stream index: a fio job file's
+ * [job] names (numjobs clones "name.0", "name.1", …) when a disk's workload came from one, as
+ * `--json` names its `streams`. Streams not named here get the [job] name a fio job file export
+ * gives them (`--fio-out`, the page's Export fio job): "vaio", "vaio-1", …
+ */
+export type JobNames = readonly (readonly string[] | undefined)[];
+
+/** The job that issued a row's I/O; "" for filter I/O and the framework's own (no stream). */
+export function jobName(jobs: JobNames | undefined, row: TraceRow): string {
+	if (row.stream < 0) return '';
+	return jobs?.[row.disk]?.[row.stream] ?? exportedJobName(row.stream);
 }
