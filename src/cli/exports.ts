@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { csvChunks } from '../lib/engine/export/csv';
 import { perfettoChunks } from '../lib/engine/export/perfetto';
-import { exportedRows, type ExportedRows, type JobNames } from '../lib/engine/export/rows';
+import { exportedRows, type ExportedRows } from '../lib/engine/export/rows';
 import type { Simulation } from '../lib/engine/simulation';
 import { analyticsFile } from './analytics';
 
@@ -44,18 +44,15 @@ export class ExportFiles {
 		return this.targets.csv !== undefined || this.targets.perfetto !== undefined;
 	}
 
-	/**
-	 * Writes the exports; returns what the JSON output and the notes say about them. `jobs` names
-	 * the disks' workload streams in the trace exports (a fio file's jobs; see JobNames).
-	 */
-	write(sim: Simulation, metrics: object, jobs?: JobNames): { rows?: ExportedRows; files: Partial<Record<ExportKind, string>> } {
+	/** Writes the exports; returns what the JSON output and the notes say about them. */
+	write(sim: Simulation, metrics: object): { rows?: ExportedRows; files: Partial<Record<ExportKind, string>> } {
 		const put = (kind: ExportKind, chunks: Iterable<string>) => {
 			const fd = this.fds.get(kind);
 			if (fd === undefined) return;
 			for (const c of chunks) fs.writeSync(fd, c);
 		};
-		put('csv', csvChunks(sim, { jobs }));
-		put('perfetto', perfettoChunks(sim, { scenario: sim.scenario.name, seed: sim.scenario.seed, jobs }));
+		put('csv', csvChunks(sim));
+		put('perfetto', perfettoChunks(sim, { scenario: sim.scenario.name, seed: sim.scenario.seed }));
 		put('metrics', [JSON.stringify(metrics, null, 2) + '\n']);
 		if (this.fds.has('analytics')) put('analytics', [JSON.stringify(analyticsFile(sim), null, 2) + '\n']);
 		this.close();

@@ -10,15 +10,15 @@ import type { Scenario } from '../lib/engine/scenario/schema';
 
 export class FioOutError extends Error {}
 
-/** The job file's text; `names` are the fio job names when the workload came from a job file. */
-export function fioJobText(scenario: Scenario, names: readonly string[] = []): string {
+/** The job file's text: a stream's [job] is its name (a --fio file's job names), else vaio, vaio-1, … */
+export function fioJobText(scenario: Scenario): string {
 	const vm = scenario.vms[0];
 	const disk = vm?.disks[0];
 	if (!disk || disk.workload.length === 0) throw new FioOutError('the first disk has no workload to export');
 	const more = scenario.vms.reduce((n, v) => n + v.disks.length, 0) - 1;
 	try {
 		const text = formatFioJob(
-			disk.workload.map((w, i) => ({ name: names[i] ?? exportedJobName(i), spec: workloadSpec(w) })),
+			disk.workload.map((w, i) => ({ name: w.name ?? exportedJobName(i), spec: workloadSpec(w) })),
 			{ title: `VAIO Playground: ${scenario.name} (${vm.name}/${disk.name})`, seed: scenario.seed, diskBytes: disk.size }
 		);
 		return more > 0 ? text.replace('\n', `\n; Only ${vm.name}/${disk.name}: the scenario's ${more} other disk(s) are not in this file.\n`) : text;

@@ -26,7 +26,6 @@ import { ExportFiles } from './exports';
 import { applyOverrides, chainScenario, parseChain, type ChainFilter } from './chain';
 import { JsonSyntaxError, parseJson } from './json-error';
 import { formatSummary } from './summary';
-import { withJobNames } from './streams';
 import { analyticsLines, analyticsReports, scenarioHasAnalytics } from './analytics';
 import { certifyCommand, CERTIFY_HELP } from './certify';
 import { FioParseError, parseFioJob, type FioParseResult } from '../lib/engine/workload/fio';
@@ -135,7 +134,7 @@ async function run(args: CliArgs): Promise<number> {
 			if (trace) throw new InputError(`--fio-out ${args.fioOut}`, 'a trace replay has no generated workload to export as a fio job file');
 			let text: string;
 			try {
-				text = fioJobText(parseScenario(input), fio?.jobs.map((j) => j.name));
+				text = fioJobText(parseScenario(input));
 			} catch (e) {
 				if (!(e instanceof FioOutError)) throw e;
 				throw new InputError(`--fio-out ${args.fioOut}`, e.message);
@@ -171,7 +170,7 @@ async function run(args: CliArgs): Promise<number> {
 		const streams = trace ? new Map([[TRACE_DISK, trace.streams.factory]]) : undefined;
 		const sim = await Simulation.create(input, { registry, stores, streams });
 		await sim.run();
-		const result = fio ? withJobNames(runResult(sim), fio.jobs.map((j) => j.name)) : runResult(sim);
+		const result = runResult(sim);
 		const ms = performance.now() - t0;
 		const wall = { ms, iops: ms > 0 ? result.ios / (ms / 1000) : 0 };
 		const store = args.store === 'file' ? `file:${args.storeDir ?? 'temporary'}` : 'memory';
@@ -180,13 +179,7 @@ async function run(args: CliArgs): Promise<number> {
 			...(fio ? { fio: { file: args.fioFile, jobs: fio.jobs.map((j) => j.name), ignored: fio.ignored, warnings: fio.warnings, notes: fio.notes } } : {}),
 			...(report ? { trace: report } : {})
 		};
-		// The trace exports name each guest I/O's job: a fio file's (its one disk), a replay's file.
-		const jobs = fio
-			? [fio.jobs.map((j) => j.name)]
-			: trace
-				? sim.disks.map((d) => (d.key === TRACE_DISK ? [path.basename(trace!.options.file)] : undefined))
-				: undefined;
-		const exported = exports.write(sim, { ...result, store, wall, ...source }, jobs);
+		const exported = exports.write(sim, { ...result, store, wall, ...source });
 		if (exported.rows?.truncated)
 			process.stderr.write(
 				`vaio: note: the exported trace holds the last ${exported.rows.count} of the ${exported.rows.completed} I/Os (the trace ring); keep more with --rows N (at most ${MAX_TRACE_ROWS})\n`
@@ -505,9 +498,10 @@ Options:
   --csv-out FILE       write the per-I/O trace as CSV: id, disk, op, origin, job, lba, sectors,
                        issuedAt, doneAt, latency, deviceStart, deviceDone, deferredUs, status,
                        endedBy, and per filter name, down/up in/out times and verdicts (µs);
-                       job is the fio job that issued a guest I/O: with --fio its [job] name,
-                       in a --trace replay the trace file's name, else vaio, vaio-1, … as
-                       --fio-out names the streams; empty for filter I/O
+                       job is the fio job that issued a guest I/O: its stream's name (a
+                       scenario's workload[].name; with --fio the [job] name), in a --trace
+                       replay the trace file's name, else vaio, vaio-1, … as --fio-out names
+                       unnamed streams; empty for filter I/O
   --perfetto-out FILE  write the per-I/O trace as Chrome Trace Event JSON for ui.perfetto.dev:
                        a process per disk, a track per filter, one for the guest and one for
                        the device; each I/O a slice on each track it passed, with the time a

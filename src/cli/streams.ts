@@ -1,24 +1,17 @@
 /**
  * Per-stream results in the summary: a disk with several workload streams (a fio file's jobs)
- * gets a block per stream, as fio reports each job before the group totals.
+ * gets a block per stream, as fio reports each job before the group totals; a named stream (its
+ * workload[k].name, a fio file's [job]) by its name.
  */
 import { OP_NAMES } from '../lib/engine/io';
-import type { RunResult, StreamResult } from '../lib/engine/result';
+import type { RunResult } from '../lib/engine/result';
 import { binary, count, duration } from './units';
-
-/** A stream's result with the fio job it came from. */
-export type NamedStream = StreamResult & { job?: string };
-
-/** The streams of a fio scenario's one disk named by their jobs (stream k is the file's k-th job). */
-export function withJobNames(r: RunResult, jobs: readonly string[]): RunResult {
-	return { ...r, streams: r.streams.map((s): NamedStream => (jobs[s.stream] !== undefined ? { ...s, job: jobs[s.stream] } : s)) };
-}
 
 /** Summary lines per stream; none when the run has only one stream (the totals say it all). */
 export function streamLines(r: RunResult): string[] {
 	if (r.streams.length < 2) return [];
 	const out: string[] = [];
-	for (const s of r.streams as NamedStream[]) {
+	for (const s of r.streams) {
 		const name = s.job !== undefined ? `job ${s.job}` : `stream ${s.stream}`;
 		const where = r.disks.length > 1 || s.job === undefined ? ` (${s.disk}${s.job !== undefined ? ` stream ${s.stream}` : ''})` : '';
 		out.push(`  ${name}${where}: ios=${s.ios}, IOPS=${count(s.iops)}, BW=${binary(s.mbps * 1e6)}/s, elapsed=${duration(s.elapsedUs)}`);

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultScenario, type ScenarioInput } from '../lib/engine/index';
 import type { AttachedStream, DiskStreamContext } from '../lib/engine/simulation';
+import { streamNameFrom } from '../lib/engine/workload/spec';
 import {
 	askedTraceDisk,
 	ChunkedTraceSource,
@@ -120,7 +121,8 @@ export function traceStreams(o: TraceRunOptions): {
 			timeScale: 1 / o.speed,
 			maxRecords: o.maxRecords
 		});
-		return [{ stream, iodepth: o.iodepth }];
+		// Named by its file: the exports' job column and --json's streams[].job.
+		return [{ stream, iodepth: o.iodepth, name: streamNameFrom(path.basename(o.file)) }];
 	};
 	return { factory, stream: () => stream, close };
 }

@@ -29,7 +29,8 @@ export function fioScenario(fio: FioParseResult, file: string, chain: ChainFilte
 	for (const j of fio.jobs) if (j.spec.size > 0) reach = Math.max(reach, j.spec.offset + j.spec.size);
 	for (const j of fio.jobs) if (j.spec.offset >= reach) reach = j.spec.offset + MiB;
 	disk.size = Math.ceil(reach / MiB) * MiB;
-	disk.workload = fio.jobs.map((j) => ({ ...j.spec, ...(j.spec.bssplit ? { bssplit: j.spec.bssplit.map((b) => ({ ...b })) } : {}) }));
+	// Each stream is named by its job: the exports' job column, --json's streams[].job, --fio-out.
+	disk.workload = fio.jobs.map((j) => ({ name: j.name, ...j.spec, ...(j.spec.bssplit ? { bssplit: j.spec.bssplit.map((b) => ({ ...b })) } : {}) }));
 	return s;
 }
 

@@ -64,8 +64,37 @@ const DRAIN = {
 	operations: [{ atUs: 50_000, op: 'power-off', vm: 'vm' }]
 };
 
+/** Two named streams in a scenario file (not a --fio run) in disjoint regions; the second's starts at 512 MiB. */
+const NAMED = {
+	version: 1,
+	name: 'named',
+	seed: 3,
+	vms: [
+		{
+			name: 'vm',
+			disks: [
+				{
+					name: 'd',
+					size: '1g',
+					workload: [
+						{ name: 'oltp [hot]', rw: 'randrw', bs: '8k', iodepth: 8, size: '256m', ios: 1500 },
+						{ name: 'log=writer', rw: 'write', bs: '64k', iodepth: 2, offset: '512m', ios: 300 }
+					]
+				}
+			]
+		}
+	]
+};
+
 beforeAll(() => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaio-report-test-'));
+	fs.writeFileSync(path.join(dir, 'named.json'), JSON.stringify(NAMED));
+	const unnamed = structuredClone(NAMED) as { vms: { disks: { workload: { name?: string }[] }[] }[] };
+	for (const w of unnamed.vms[0].disks[0].workload) delete w.name;
+	fs.writeFileSync(path.join(dir, 'unnamed.json'), JSON.stringify(unnamed));
+	const twice = structuredClone(NAMED);
+	twice.vms[0].disks[0].workload[1].name = 'oltp [hot]';
+	fs.writeFileSync(path.join(dir, 'twice.json'), JSON.stringify(twice));
 	fs.writeFileSync(path.join(dir, 'two.fio'), TWO_JOBS);
 	fs.writeFileSync(path.join(dir, 'drain.json'), JSON.stringify(DRAIN));
 });
@@ -205,6 +234,37 @@ describe.concurrent('vaio run reports', () => {
 		const djob = csvColumn(d, 'job');
 		expect(origin.filter((x) => x === 'filter').length).toBeGreaterThan(0);
 		expect(djob.every((j, i) => j === (origin[i] === 'guest' ? 'vaio' : ''))).toBe(true);
+	});
+
+	test('a scenario file names its streams: --json streams[].job, the CSV job column, Perfetto, --fio-out', { timeout: TIMEOUT }, async ({ expect }) => {
+		const [o, unnamed, twice] = await Promise.all([
+			vaio('run', 'named.json', '--json', '--csv-out', 'named.csv', '--perfetto-out', 'named.perfetto.json', '--fio-out', 'named.fio'),
+			vaio('run', 'unnamed.json', '--json'),
+			vaio('run', 'twice.json', '--json')
+		]);
+		expect(o.code, o.stderr).toBe(0);
+		const r = JSON.parse(o.stdout);
+		expect(r.streams.map((s: { job?: string; stream: number }) => [s.job, s.stream])).toEqual([
+			['oltp [hot]', 0],
+			['log=writer', 1]
+		]);
+		// Names are not in the trace: the digest is that of the same scenario without them.
+		expect(unnamed.code, unnamed.stderr).toBe(0);
+		const u = JSON.parse(unnamed.stdout);
+		expect(u.traceDigest).toBe(r.traceDigest);
+		expect(u.streams.every((s: object) => !('job' in s))).toBe(true);
+		const csv = read('named.csv');
+		const lba = csvColumn(csv, 'lba').map(Number);
+		const job = csvColumn(csv, 'job');
+		expect(job.every((j, i) => j === (lba[i] < (512 * 2 ** 20) / 512 ? 'oltp [hot]' : 'log=writer'))).toBe(true);
+		expect(job.filter((j) => j === 'log=writer')).toHaveLength(300);
+		const events: { ph: string; tid: number; name: string }[] = JSON.parse(read('named.perfetto.json')).traceEvents;
+		expect(new Set(events.filter((e) => e.ph === 'b' && e.tid === 1).map((e) => e.name))).toEqual(new Set(['oltp [hot]', 'log=writer']));
+		expect(read('named.fio')).toMatch(/^\[oltp \[hot\]\]\nrw=randrw$/m);
+		expect(read('named.fio')).toMatch(/^\[log=writer\]$/m);
+		// Two streams of a disk with one name: exit 2, naming the second and the first.
+		expect(twice.code).toBe(2);
+		expect(twice.stderr).toContain('vms[0].disks[0].workload[1].name: duplicate stream name "oltp [hot]": workload[0] has it too');
 	});
 
 	test('background work after the workload: endUs and "ended at" show it, IOPS stay over the workload', { timeout: TIMEOUT }, async ({ expect }) => {

@@ -171,8 +171,11 @@ describe.concurrent('vaio run --trace', () => {
 		// The replay takes the trace's 20 ms (the last record issues at 20 ms).
 		expect(m.elapsedUs).toBeGreaterThan(20_000);
 		expect(m.verify.sectorsChecked).toBe(8 + 128);
+		// The replayed stream is named by its file (the exports' job column too).
+		expect(m.streams.map((s: { job?: string }) => s.job)).toEqual(['hm_0.csv']);
 		const r = JSON.parse(q.stdout);
 		expect(r.ios).toBe(3);
+		expect(r.streams.map((s: { job?: string }) => s.job)).toEqual(['sda.txt']);
 		expect(r.trace).toMatchObject({ format: 'blkparse', event: 'Q', records: 3, writes: 2, reads: 1, speed: 10 });
 		// The Q events span 201 µs of trace; at ten times the speed the last one issues at 20.1 µs.
 		expect(r.elapsedUs).toBeLessThan(201);

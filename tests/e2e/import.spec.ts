@@ -44,6 +44,7 @@ test('import a fio job file: the workload panel takes it; ignored options are li
 	await expect(note).toContainText('Imported oltp.fio: 1 job (oltp)');
 	await expect(page.getByTestId('fio-ignored')).toHaveText(/ioengine, direct, filename$/);
 	const w = workload(page);
+	await expect(w.getByLabel('name', { exact: true })).toHaveValue('oltp');
 	await expect(w.getByLabel('rw', { exact: true })).toHaveValue('randwrite');
 	await expect(w.getByLabel(/^iodepth/)).toHaveValue('16');
 	await expect(w.getByLabel(/^ios/)).toHaveValue('3000');
@@ -107,6 +108,7 @@ test('export the workload as a fio job file: it parses back to the same workload
 	const orig = parseFioJob(JOB, 'oltp.fio');
 	expect(back.jobs).toHaveLength(1);
 	expect(back.jobs[0].spec).toEqual(orig.jobs[0].spec);
+	expect(back.jobs[0].name).toBe('oltp');
 	expect(text).toMatch(/^ioengine=libaio$/m);
 	expect(errors).toEqual([]);
 });

@@ -48,6 +48,30 @@ describe('page links', () => {
 		expect(openJsonFile(JSON.stringify(defaultScenario())).scenario.vms[0].name).toBe('vm-01');
 	});
 
+	it('stream names round-trip through a link and a JSON file, and do not change the digest', async () => {
+		const named = defaultEditableScenario();
+		const disk = named.vms[0].disks[0];
+		disk.workload = [
+			{ ...disk.workload[0], name: 'oltp [hot].0' },
+			{ ...disk.workload[0], name: 'log=writer', rw: 'write', ios: 500 },
+			{ ...disk.workload[0], rw: 'randread', ios: 500 }
+		];
+		const names = (s: { vms: { disks: { workload: { name?: string }[] }[] }[] }) => s.vms[0].disks[0].workload.map((w) => w.name);
+		const byLink = openLink(pageLink({ scenario: named, speed: 1 })).scenario;
+		const byFile = openJsonFile(jsonFileText(pageLinkState({ scenario: named, speed: 1 }))).scenario;
+		expect(names(byLink)).toEqual(['oltp [hot].0', 'log=writer', undefined]);
+		expect(byLink.vms[0].disks[0].workload).toEqual(disk.workload);
+		expect(byFile.vms[0].disks[0].workload).toEqual(disk.workload);
+		const unnamed = structuredClone(named);
+		for (const w of unnamed.vms[0].disks[0].workload) delete w.name;
+		const [a, b] = await Promise.all([runScenario(byLink), runScenario(unnamed)]);
+		expect(a.traceDigest).toBe(b.traceDigest);
+		expect(a.streams.map((s) => s.job)).toEqual(['oltp [hot].0', 'log=writer', undefined]);
+		// A name the schema refuses is a LinkError naming the field.
+		disk.workload[2].name = 'log=writer';
+		expect(() => openLink(pageLink({ scenario: named, speed: 1 }))).toThrow(/workload\[2\]\.name: duplicate stream name "log=writer": workload\[1\] has it too/);
+	});
+
 	it('what is not a valid scenario is a LinkError naming the step', () => {
 		expect(stepOf(() => openJsonFile('{'))).toBe('json');
 		expect(stepOf(() => openJsonFile('[1]'))).toBe('content');

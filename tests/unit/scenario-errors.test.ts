@@ -66,13 +66,48 @@ describe('schema errors name the field path and the reason', () => {
 		['iodepth 0', disk((d) => (d.workload[0].iodepth = 0)), 'vms[0].disks[0].workload[0].iodepth: Expected >=1 but received 0'],
 		['randomMap not a flag', disk((d) => (d.workload[0].randomMap = 'yes')), 'vms[0].disks[0].workload[0].randomMap: Expected boolean but received "yes"'],
 		['zipf θ below -100', disk((d) => (d.workload[0].randomDistribution = { kind: 'zipf', theta: -101 })), 'vms[0].disks[0].workload[0].randomDistribution.theta: Expected >=-100 but received -101'],
-		['normal deviation 100, which fio refuses', disk((d) => (d.workload[0].randomDistribution = { kind: 'normal', sigmaPct: 100 })), 'vms[0].disks[0].workload[0].randomDistribution.sigmaPct: must be below 100 (fio refuses normal:100)']
+		['normal deviation 100, which fio refuses', disk((d) => (d.workload[0].randomDistribution = { kind: 'normal', sigmaPct: 100 })), 'vms[0].disks[0].workload[0].randomDistribution.sigmaPct: must be below 100 (fio refuses normal:100)'],
+		['stream name empty', disk((d) => (d.workload[0].name = '')), 'vms[0].disks[0].workload[0].name: must not be empty (leave the name out for the default vaio, vaio-1, …)'],
+		['stream name not a string', disk((d) => (d.workload[0].name = 7)), 'vms[0].disks[0].workload[0].name: must be a string (a fio job name)'],
+		['stream name too long', disk((d) => (d.workload[0].name = 'j'.repeat(65))), 'vms[0].disks[0].workload[0].name: must be at most 64 characters, got 65'],
+		['stream name with ";"', disk((d) => (d.workload[0].name = 'a;b')), 'vms[0].disks[0].workload[0].name: must not contain ";" or "#" (fio reads them as the start of a comment, in a [section] line too)'],
+		['stream name with "#"', disk((d) => (d.workload[0].name = '#1')), 'vms[0].disks[0].workload[0].name: must not contain ";" or "#" (fio reads them as the start of a comment, in a [section] line too)'],
+		['stream name with a line break', disk((d) => (d.workload[0].name = 'a\nb')), 'vms[0].disks[0].workload[0].name: must not contain tabs, line breaks or other control characters'],
+		['stream name with a blank at the end', disk((d) => (d.workload[0].name = 'reader ')), 'vms[0].disks[0].workload[0].name: must not begin or end with a blank'],
+		['stream name fio reads as [global]', disk((d) => (d.workload[0].name = 'global-reader')), 'vms[0].disks[0].workload[0].name: must not start with "global" (fio reads a [global…] section as options for the jobs, not as a job)'],
+		[
+			'two streams of a disk with one name',
+			disk((d) => (d.workload = [{ name: 'r' }, { name: 'w' }, { name: 'r' }])),
+			'vms[0].disks[0].workload[2].name: duplicate stream name "r": workload[0] has it too (the streams of a disk need different names)'
+		],
+		[
+			'two streams of a clone with one name',
+			(s) => (s.operations = [{ atUs: 0, op: 'clone', vm: 'vm-01', workload: [{ name: 'x' }, { name: 'x' }] }]),
+			'operations[0].workload[1].name: duplicate stream name "x": workload[0] has it too (the streams of a disk need different names)'
+		]
 	])('%s', async (_what, edit, message) => {
 		expect((await errorOf(edit)).message).toBe(message);
 		// parseScenario alone gives the same error for what the schema can see
 		const s = base();
 		edit(s);
 		expect(() => parseScenario(s)).toThrow(message);
+	});
+});
+
+describe('stream names', () => {
+	it('take what fio takes in a section name: blanks, brackets, "=", quotes, non-ASCII; the same name on two disks', async () => {
+		const s = base();
+		s.vms[0].disks[0].workload = [{ name: 'oltp [hot].0', ios: 5 }, { name: 'log=writer "a"', ios: 5 }, { name: 'ünï', ios: 5 }, { ios: 5 }];
+		s.vms[0].disks.push({ name: 'disk-1', size: '1g', datastore: { kind: 'null' }, workload: [{ name: 'oltp [hot].0', ios: 5 }] });
+		const sim = await Simulation.create(s as ScenarioInput, { registry: builtinRegistry() });
+		await sim.run();
+		expect(runResult(sim).streams.map((x) => [x.disk, x.stream, x.job])).toEqual([
+			['vm-01/disk-0', 0, 'oltp [hot].0'],
+			['vm-01/disk-0', 1, 'log=writer "a"'],
+			['vm-01/disk-0', 2, 'ünï'],
+			['vm-01/disk-0', 3, undefined],
+			['vm-01/disk-1', 0, 'oltp [hot].0']
+		]);
 	});
 });
 

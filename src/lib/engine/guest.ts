@@ -32,6 +32,8 @@ export interface GuestStream {
 interface StreamState {
 	stream: GuestStream;
 	index: number;
+	/** The stream's name (its fio job's), when it has one: the exports' job column. */
+	name: string | undefined;
 	iodepth: number;
 	thinktimeUs: number;
 	inFlight: number;
@@ -96,10 +98,11 @@ export class Guest {
 		private readonly timingOnly = false
 	) {}
 
-	addStream(stream: GuestStream, iodepth: number, thinktimeUs: number): void {
+	addStream(stream: GuestStream, iodepth: number, thinktimeUs: number, name?: string): void {
 		this.streams.push({
 			stream,
 			index: this.streams.length,
+			name,
 			iodepth: Math.max(1, iodepth),
 			thinktimeUs,
 			inFlight: 0,
@@ -109,6 +112,11 @@ export class Guest {
 		});
 		// Every stream is added before the guest issues its first I/O, so each sees all of its own.
 		if (this.streams.length > 1) for (const t of this.streams) t.metrics ??= new GuestMetrics();
+	}
+
+	/** The name of stream `i` (a scenario's workload[i].name, a trace replay's file), if it has one. */
+	streamName(i: number): string | undefined {
+		return this.streams[i]?.name;
 	}
 
 	/** The metrics of stream `i`: its own, or the disk's when it is the only one. */

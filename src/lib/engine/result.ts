@@ -61,6 +61,8 @@ export interface StreamResult {
 	disk: string;
 	/** The stream's index on its disk (its workload[k], a fio file's k-th job). */
 	stream: number;
+	/** The stream's name when it has one: its workload[k].name (a fio file's [job]), a trace replay's file. */
+	job?: string;
 	ios: number;
 	/** Over the stream's own elapsed time (its first issue to its last completion), as fio's per job. */
 	iops: number;
@@ -103,8 +105,8 @@ export function runResult(sim: Simulation): RunResult {
 	// latencies twice would cost a timing-only run a tenth of its time).
 	const only = sim.disks.length === 1 && sim.disks[0].guest.streams.length === 1 ? sim.disks[0] : undefined;
 	const streams = only
-		? [{ disk: only.key, stream: 0, ios: all.ios, iops: all.iops, mbps, elapsedUs: elapsedS * 1e6, latencyUs, ops }]
-		: sim.disks.flatMap((d) => d.guest.streams.map((_, k) => streamResult(d.key, k, d.guest.streamMetrics(k))));
+		? [{ disk: only.key, stream: 0, ...named(only.guest.streamName(0)), ios: all.ios, iops: all.iops, mbps, elapsedUs: elapsedS * 1e6, latencyUs, ops }]
+		: sim.disks.flatMap((d) => d.guest.streams.map((_, k) => streamResult(d.key, k, d.guest.streamName(k), d.guest.streamMetrics(k))));
 	return {
 		scenario: sim.scenario.name,
 		seed: sim.scenario.seed,
@@ -158,11 +160,17 @@ function opResults(m: GuestMetrics, live = false): Record<OpName, OpResult> {
 	return ops;
 }
 
-function streamResult(disk: string, stream: number, m: GuestMetrics): StreamResult {
+/** `job` when the stream has a name (unnamed streams' results are as they were). */
+function named(job: string | undefined): { job?: string } {
+	return job === undefined ? {} : { job };
+}
+
+function streamResult(disk: string, stream: number, job: string | undefined, m: GuestMetrics): StreamResult {
 	const s = m.elapsedS;
 	return {
 		disk,
 		stream,
+		...named(job),
 		ios: m.ios,
 		iops: m.iops,
 		mbps: s > 0 ? m.bytes / 1e6 / s : 0,

@@ -55,6 +55,8 @@ export interface AttachedStream {
 	stream: GuestStream;
 	iodepth: number;
 	thinktimeUs?: number;
+	/** The stream's name in the exports and results (a trace replay: its file's); see Guest.streamName. */
+	name?: string;
 }
 
 export interface LogEntry {
@@ -158,12 +160,12 @@ export class Simulation {
 				const contents = new ContentSource(diskPrng.fork(3));
 				const wprng = diskPrng.fork(4);
 				const custom = this.options.streams?.get(key);
-				if (custom) for (const a of custom({ key, sectors, contents, prng: wprng })) guest.addStream(a.stream, a.iodepth, a.thinktimeUs ?? 0);
+				if (custom) for (const a of custom({ key, sectors, contents, prng: wprng })) guest.addStream(a.stream, a.iodepth, a.thinktimeUs ?? 0, a.name);
 				else
 					d.workload.forEach((w, k) => {
 						const spec = workloadSpec(w);
 						const stream = at(`${path}.workload[${k}]`, () => new WorkloadStream(spec, sectors, wprng.fork(k), contents, k));
-						guest.addStream(stream, spec.iodepth, spec.thinktimeUs);
+						guest.addStream(stream, spec.iodepth, spec.thinktimeUs, w.name);
 					});
 				this.disks.push({ info, key, config: d, chain, guest, store, expected });
 			}

@@ -26,6 +26,8 @@ export type RandomDistributionEntry =
 	| { kind: 'normal'; sigmaPct: number };
 
 export interface WorkloadEntry {
+	/** The stream's name (its fio job's [section]); absent: vaio, vaio-1, … by position. */
+	name?: string;
 	rw: string;
 	bs: number;
 	iodepth: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseField, rangeText, sizeField, sliderStep, type FieldSpec } from './fields';
+import { parseField, rangeText, sizeField, sliderStep, streamNameField, type FieldSpec } from './fields';
 
 describe('fields from parameter tables', () => {
 	const int: FieldSpec = { type: 'int', name: 'destageDepth', default: 4, min: 1, max: 256, help: '' };
@@ -33,6 +33,17 @@ describe('fields from parameter tables', () => {
 		expect(bs.format(1048576)).toBe('1m');
 		const size = sizeField({ name: 'size', help: '', min: 0, max: 2 ** 40, optional: true });
 		expect(parseField(size, '')).toEqual({ ok: true, value: undefined });
+	});
+
+	it('stream names: trimmed, empty for none, the engine\'s rules, not another stream\'s name', () => {
+		const name = streamNameField({ name: 'name', help: '', placeholder: 'vaio', others: () => ['log', undefined] });
+		expect(parseField(name, '  oltp [hot] ')).toEqual({ ok: true, value: 'oltp [hot]' });
+		expect(parseField(name, ' ')).toEqual({ ok: true, value: undefined });
+		expect(parseField(name, 'a;b')).toMatchObject({ ok: false, error: expect.stringContaining('must not contain ";" or "#"') });
+		expect(parseField(name, 'global')).toMatchObject({ ok: false, error: expect.stringContaining('must not start with "global"') });
+		expect(parseField(name, 'log')).toEqual({ ok: false, error: 'another stream of this disk is named "log"' });
+		expect(name.format(undefined)).toBe('');
+		expect(name.format('x')).toBe('x');
 	});
 
 	it('ranges and sliders', () => {

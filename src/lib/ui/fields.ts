@@ -6,6 +6,7 @@
  */
 import type { ParamSpec, ParamValue } from '../engine/filter';
 import { parseSize } from '../engine/io';
+import { streamNameProblem } from '../engine/workload/spec';
 import { fmtNumber, fmtSize } from './format';
 
 /** A free-text field whose text a parser turns into a value (throws Error with the reason). */
@@ -119,6 +120,38 @@ export function sizeField(o: {
 		},
 		format(v) {
 			return v === undefined ? '' : fmtSize(v);
+		}
+	};
+}
+
+/**
+ * A workload stream's name (its fio job's [section]): blanks at either end are dropped, empty
+ * text means no name (the default, shown as the placeholder), and the engine's rules apply
+ * (streamNameProblem). `others` gives the names of the disk's other streams, which it must not repeat.
+ */
+export function streamNameField(o: {
+	name: string;
+	label?: string;
+	help: string;
+	placeholder: string;
+	others: () => readonly (string | undefined)[];
+}): TextFieldSpec<string | undefined> & { label?: string } {
+	return {
+		type: 'text',
+		name: o.name,
+		label: o.label,
+		help: o.help,
+		placeholder: o.placeholder,
+		parse(raw: string) {
+			const name = raw.trim();
+			if (name === '') return undefined;
+			const problem = streamNameProblem(name);
+			if (problem) throw new Error(problem);
+			if (o.others().includes(name)) throw new Error(`another stream of this disk is named "${name}"`);
+			return name;
+		},
+		format(v) {
+			return v ?? '';
 		}
 	};
 }

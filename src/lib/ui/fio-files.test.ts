@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseFioJob } from '../engine/workload/fio';
 import { defaultEditableScenario } from './editable-scenario';
 import { DEFAULT_NORMAL_SIGMA_PCT } from '../engine/workload/spec';
+import { editableScenario } from './links';
 import { applyFioImport, entryFromSpec, exportFioJob, FioParseError, importFioJob, looksLikeFioJob, specFromEntry } from './fio-files';
 
 const JOB = `; a mixed job
@@ -48,6 +49,21 @@ describe('fio job files in the page', () => {
 		expect(s.vms[0].disks[0].size).toBe(32 * 2 ** 30);
 	});
 
+	it('names each stream by its job, numjobs clones name.0, name.1, …; the export writes the names back', () => {
+		const s = defaultEditableScenario();
+		applyFioImport(s, importFioJob('[oltp [hot]]\nrw=randrw\nnumjobs=2\n\n[log]\nrw=write\n', 'n.fio'));
+		const w = s.vms[0].disks[0].workload;
+		expect(w.map((x) => x.name)).toEqual(['oltp [hot].0', 'oltp [hot].1', 'log']);
+		// The scenario the page runs takes them (the engine's schema checks names).
+		expect(() => editableScenario(s)).not.toThrow();
+		const text = exportFioJob(s);
+		expect(text.match(/^\[.*\]$/gm)).toEqual(['[global]', '[oltp [hot].0]', '[oltp [hot].1]', '[log]']);
+		expect(parseFioJob(text, 'back.fio').jobs.map((j) => j.name)).toEqual(['oltp [hot].0', 'oltp [hot].1', 'log']);
+		// An unnamed stream is exported as vaio, vaio-1, … by its position.
+		delete w[1].name;
+		expect(exportFioJob(s).match(/^\[.*\]$/gm)).toEqual(['[global]', '[oltp [hot].0]', '[vaio-1]', '[log]']);
+	});
+
 	it('a malformed file throws FILE:LINE: reason', () => {
 		expect(() => importFioJob('[job]\nrw=randrw\nbs=4q\n', 'bad.fio')).toThrow(FioParseError);
 		expect(() => importFioJob('[job]\nrw=randrw\nbs=4q\n', 'bad.fio')).toThrow(/^bad\.fio:3: /);
@@ -81,7 +97,7 @@ describe('fio job files in the page', () => {
 		expect(map.randomMap).toBe(true);
 		expect(nomap.randomMap).toBeUndefined();
 		const text = exportFioJob(s);
-		expect(text).toMatch(/\[vaio\]\n(?:(?!norandommap)[^[])*\n\[vaio-1\][^[]*\nnorandommap\n/);
+		expect(text).toMatch(/\[map\]\n(?:(?!norandommap)[^[])*\n\[nomap\][^[]*\nnorandommap\n/);
 		expect(parseFioJob(text).jobs.map((j) => j.spec.randomMap)).toEqual([true, undefined]);
 	});
 

@@ -90,7 +90,8 @@ export function importFioJob(text: string, fileName: string): FioImport {
 	for (const j of r.jobs) if (j.spec.offset >= reach) reach = Math.max(reach, Math.min(j.spec.offset + MiB, MAX_DISK_BYTES));
 	return {
 		fileName,
-		workloads: r.jobs.map((j) => entryFromSpec(j.spec)),
+		// Each stream is named by its job (numjobs clones "name.0", "name.1", …).
+		workloads: r.jobs.map((j) => ({ name: j.name, ...entryFromSpec(j.spec) })),
 		jobNames: r.jobs.map((j) => j.name),
 		ignored: r.ignored,
 		warnings: r.warnings,
@@ -111,11 +112,11 @@ export function applyFioImport(scenario: EditableScenario, imp: FioImport): void
 	if (imp.reachBytes > disk.size) disk.size = Math.ceil(imp.reachBytes / MiB) * MiB;
 }
 
-/** The first disk's workload as a fio job file (one [job] per stream). */
+/** The first disk's workload as a fio job file (one [job] per stream, named by the stream's name). */
 export function exportFioJob(scenario: EditableScenario): string {
 	const disk = scenario.vms[0].disks[0];
 	return formatFioJob(
-		disk.workload.map((w, i) => ({ name: exportedJobName(i), spec: specFromEntry(w) })),
+		disk.workload.map((w, i) => ({ name: w.name ?? exportedJobName(i), spec: specFromEntry(w) })),
 		{ title: `VAIO Playground: ${scenario.name}`, seed: scenario.seed, diskBytes: disk.size }
 	);
 }

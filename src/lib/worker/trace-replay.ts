@@ -15,6 +15,7 @@
  */
 import type { GuestStream } from '../engine/guest';
 import type { AttachedStream, DiskStreamContext } from '../engine/simulation';
+import { streamNameFrom } from '../engine/workload/spec';
 import type { GuestIoSpec } from '../engine/workload/types';
 import {
 	askedTraceDisk,
@@ -118,7 +119,8 @@ export class TraceReplay implements GuestStream {
 	/** The stream factory for SimulationOptions.streams. */
 	attach = (disk: DiskStreamContext): AttachedStream[] => {
 		this.disk = disk;
-		return [{ stream: this, iodepth: this.iodepth }];
+		// Named by its file, as the CLI's --trace names its stream: the CSV's job column.
+		return [{ stream: this, iodepth: this.iodepth, name: streamNameFrom(this.options.fileName) }];
 	};
 
 	// ------------------------------------------------------------------ input (the page's chunks)

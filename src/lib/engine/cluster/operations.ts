@@ -417,7 +417,7 @@ export async function createDisk(
 	const wprng = prng.fork(4);
 	spec.workload.forEach((w, k) => {
 		const ws = workloadSpec(w);
-		guest.addStream(new WorkloadStream(ws, spec.sectors, wprng.fork(k), contents, k), ws.iodepth, ws.thinktimeUs);
+		guest.addStream(new WorkloadStream(ws, spec.sectors, wprng.fork(k), contents, k), ws.iodepth, ws.thinktimeUs, w.name);
 	});
 	const config: DiskConfig = { name: spec.name, size: spec.sectors * 512, datastore: spec.datastore, policy: spec.policy, workload: spec.workload };
 	const rt: DiskRuntime = { info, key, config, chain, guest, store: raw, expected };

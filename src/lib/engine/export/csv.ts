@@ -4,8 +4,8 @@
  * that filter) is an empty cell. Columns:
  *
  *   id, disk ("vm/disk"), op, origin (guest | filter), job (the fio job, i.e. workload stream,
- *   that issued a guest I/O: the job file's [job] name, or vaio, vaio-1, … as a job file export
- *   names the streams; empty for filter I/O), lba, sectors, issuedAt, doneAt, latency
+ *   that issued a guest I/O: the stream's name, e.g. a job file's [job] name, or vaio, vaio-1, …
+ *   as a job file export names unnamed streams; empty for filter I/O), lba, sectors, issuedAt, doneAt, latency
  *   (doneAt − issuedAt), deviceStart, deviceDone, deferredUs (total time held by filters),
  *   status (ok or an error code), endedBy (device, a filter's name, or empty),
  *   then for each filter position k = 1, 2, … of the longest chain:
@@ -13,12 +13,7 @@
  *   (the verdicts on the way down and up: pass, complete, fail, defer, or empty).
  */
 import type { TraceRow } from '../trace';
-import { diskKey, endedByName, filterNames, heldRows, jobName, opName, verdictName, type ExportSource, type JobNames } from './rows';
-
-export interface CsvOptions {
-	/** Names of the disks' workload streams (see JobNames); unnamed ones get vaio, vaio-1, … */
-	jobs?: JobNames;
-}
+import { diskKey, endedByName, filterNames, heldRows, jobName, opName, verdictName, type ExportSource } from './rows';
 
 const FIXED = [
 	'id',
@@ -51,7 +46,7 @@ export function csvHeader(src: ExportSource): string[] {
 }
 
 /** A row's cells, as strings, in header order. */
-export function csvCells(src: ExportSource, r: TraceRow, slots = filterSlots(src), jobs?: JobNames): string[] {
+export function csvCells(src: ExportSource, r: TraceRow, slots = filterSlots(src)): string[] {
 	const t = (x: number) => (x < 0 ? '' : String(x));
 	const names = filterNames(src, r.disk);
 	const out = [
@@ -59,7 +54,7 @@ export function csvCells(src: ExportSource, r: TraceRow, slots = filterSlots(src
 		diskKey(src, r.disk),
 		opName(r.op),
 		r.origin,
-		jobName(jobs, r),
+		jobName(src, r),
 		String(r.lba),
 		String(r.sectors),
 		t(r.issuedAt),
@@ -84,11 +79,11 @@ function csvLine(cells: string[]): string {
 }
 
 /** The CSV text in pieces of up to `linesPerChunk` lines (write them as they come). */
-export function* csvChunks(src: ExportSource, options: CsvOptions = {}, linesPerChunk = 4096): Generator<string> {
+export function* csvChunks(src: ExportSource, linesPerChunk = 4096): Generator<string> {
 	const slots = filterSlots(src);
 	let buf: string[] = [csvLine(csvHeader(src))];
 	for (const r of heldRows(src)) {
-		buf.push(csvLine(csvCells(src, r, slots, options.jobs)));
+		buf.push(csvLine(csvCells(src, r, slots)));
 		if (buf.length >= linesPerChunk) {
 			yield buf.join('\n') + '\n';
 			buf = [];
@@ -97,8 +92,8 @@ export function* csvChunks(src: ExportSource, options: CsvOptions = {}, linesPer
 	if (buf.length > 0) yield buf.join('\n') + '\n';
 }
 
-export function toCsv(src: ExportSource, options: CsvOptions = {}): string {
+export function toCsv(src: ExportSource): string {
 	let s = '';
-	for (const c of csvChunks(src, options)) s += c;
+	for (const c of csvChunks(src)) s += c;
 	return s;
 }

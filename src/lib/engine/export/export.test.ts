@@ -259,8 +259,11 @@ const SECOND_JOB_LBA = (32 * 2 ** 20) / 512;
  */
 const TWO_JOBS_DIGEST = '3a001cf211f13c0c';
 
-async function twoJobs(traceCapacity = 65_536): Promise<Simulation> {
-	const sim = await Simulation.create({ ...TWO_JOBS, run: { traceCapacity } }, { registry: builtinRegistry() });
+/** TWO_JOBS, its streams named `names` when given (workload[k].name). */
+async function twoJobs(traceCapacity = 65_536, names?: readonly string[]): Promise<Simulation> {
+	const scenario = structuredClone(TWO_JOBS);
+	if (names) scenario.vms[0].disks[0].workload.forEach((w, k) => Object.assign(w, { name: names[k] }));
+	const sim = await Simulation.create({ ...scenario, run: { traceCapacity } }, { registry: builtinRegistry() });
 	await sim.run();
 	return sim;
 }
@@ -269,20 +272,20 @@ async function twoJobs(traceCapacity = 65_536): Promise<Simulation> {
 const jobByLba = (lba: number, names: readonly string[]) => (lba < SECOND_JOB_LBA ? names[0] : names[1]);
 
 describe('the job column: which workload stream (fio job) issued each I/O', () => {
-	it('leaves the trace digest as it was before streams were recorded', async () => {
-		const [all, ring] = await Promise.all([twoJobs(), twoJobs(100)]);
+	it('leaves the trace digest as it was before streams were recorded, and names do not enter it', async () => {
+		const [all, ring, named] = await Promise.all([twoJobs(), twoJobs(100), twoJobs(65_536, ['writer', 'mixed'])]);
 		expect(all.trace.completed).toBe(756);
 		expect(all.trace.digest()).toBe(TWO_JOBS_DIGEST);
 		expect(ring.trace.digest()).toBe(TWO_JOBS_DIGEST);
+		expect(named.trace.digest()).toBe(TWO_JOBS_DIGEST);
 	});
 
-	it('CSV: a guest row names the job that issued it, filter I/O has none', async () => {
-		const sim = await twoJobs();
-		for (const [jobs, names] of [
+	it('CSV: a guest row names the job (the stream\'s workload[k].name) that issued it, filter I/O has none', async () => {
+		for (const [given, names] of [
 			[undefined, ['vaio', 'vaio-1']],
-			[[['writer', 'mixed, 8k']], ['writer', 'mixed, 8k']]
+			[['writer', 'mixed, 8k'], ['writer', 'mixed, 8k']]
 		] as const) {
-			const text = toCsv(sim, jobs ? { jobs } : {});
+			const text = toCsv(await twoJobs(65_536, given));
 			// The names are quoted when they must be: read the one with a comma by its quotes.
 			const lines = parseCsv(text.replaceAll('"mixed, 8k"', 'mixed; 8k'));
 			const header = lines[0];
@@ -328,9 +331,9 @@ describe('the job column: which workload stream (fio job) issued each I/O', () =
 	});
 
 	it('Perfetto: guest slices are named by their job, and every slice of a guest I/O has it in args', async () => {
-		const sim = await twoJobs();
 		const names = ['writer', 'mixed'];
-		const events: Ev[] = JSON.parse(toPerfetto(sim, { jobs: [names] })).traceEvents;
+		const sim = await twoJobs(65_536, names);
+		const events: Ev[] = JSON.parse(toPerfetto(sim)).traceEvents;
 		const outer = events.filter((e) => e.ph === 'b' && e.args?.origin !== undefined);
 		const guestTrack = outer.filter((e) => e.tid === 1);
 		expect(guestTrack).toHaveLength(700);

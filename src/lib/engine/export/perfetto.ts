@@ -13,8 +13,8 @@
  * The fio job (workload stream) that issued a guest I/O names its slice on the guest track (so
  * Perfetto colours each job's I/O alike; I/O of no job, such as a clone's reads, is "guest")
  * and is in the args of the I/O's outer slice on every track (args.job), as fio's per-job logs
- * keep each job's I/O apart. Job names: the fio job file's [job] names when given (options.jobs),
- * else vaio, vaio-1, … as a job file export names the streams.
+ * keep each job's I/O apart. Job names: the streams' names (a scenario's workload[k].name, e.g.
+ * a fio job file's [job] names), else vaio, vaio-1, … as a job file export names the streams.
  *
  * Why async slices: many I/Os are inside one filter or the device at once, and the format (and
  * Perfetto, which drops them) allows complete ("X") slices on one thread only when they nest.
@@ -29,14 +29,12 @@
  */
 import type { TraceRow } from '../trace';
 import { VerdictCode } from '../filter';
-import { diskKey, endedByName, exportedRows, filterNames, heldRows, jobName, opName, verdictName, type ExportSource, type JobNames } from './rows';
+import { diskKey, endedByName, exportedRows, filterNames, heldRows, jobName, opName, verdictName, type ExportSource } from './rows';
 
 export interface PerfettoOptions {
 	/** The scenario's name and seed, written to otherData. */
 	scenario?: string;
 	seed?: number;
-	/** Names of the disks' workload streams (see JobNames); unnamed ones get vaio, vaio-1, … */
-	jobs?: JobNames;
 }
 
 /** Kinds of events, in the order they are made for one I/O on one track. */
@@ -174,7 +172,7 @@ export function* perfettoChunks(src: ExportSource, options: PerfettoOptions = {}
 	};
 	for (let j = 0; j < order.length; j++) {
 		const e = order[j];
-		buf.push(event(src, rows[rowOf[e]], kind[e], ts[e], trackOf[e], laneOf[e], options.jobs));
+		buf.push(event(src, rows[rowOf[e]], kind[e], ts[e], trackOf[e], laneOf[e]));
 		if (buf.length >= 4096) yield flush();
 	}
 	yield flush() + `\n],"displayTimeUnit":"ns","otherData":${JSON.stringify(other)}}\n`;
@@ -192,11 +190,11 @@ function countDefers(r: TraceRow): number {
 	return n;
 }
 
-function event(src: ExportSource, r: TraceRow, k: number, ts: number, key: number, lane: number, jobs: JobNames | undefined): string {
+function event(src: ExportSource, r: TraceRow, k: number, ts: number, key: number, lane: number): string {
 	const t = key % TRACKS_PER_DISK;
 	const pid = Math.floor(key / TRACKS_PER_DISK) + 1;
 	const names = filterNames(src, r.disk);
-	const job = jobName(jobs, r);
+	const job = jobName(src, r);
 	// The begin and end of a slice get the same name (Perfetto matches them by it).
 	const trackName = t === 0 ? job || 'guest' : t <= names.length ? names[t - 1] : 'device';
 	const begin = k === OUTER_B || k === DOWN_B || k === DEF_DOWN_B || k === UP_B || k === DEF_UP_B;

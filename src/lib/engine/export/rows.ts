@@ -1,7 +1,7 @@
 /**
  * What the exports read from a finished (or paused) simulation: the completed trace rows the
- * ring still holds, for each disk its key and its filters' names in chain order, and the names
- * of the workload streams (fio jobs) that issued the guest I/O.
+ * ring still holds, for each disk its key, its filters' names in chain order, and the names of
+ * its workload streams (fio jobs), which issued the guest I/O.
  */
 import { OP_NAMES } from '../io';
 import type { Trace, TraceRow } from '../trace';
@@ -10,7 +10,12 @@ import { exportedJobName } from '../workload/fio';
 /** The parts of a Simulation an export needs (a Simulation is one). */
 export interface ExportSource {
 	readonly trace: Trace;
-	readonly disks: readonly { readonly key: string; readonly chain: { readonly filters: readonly { readonly def: { readonly name: string } }[] } }[];
+	readonly disks: readonly {
+		readonly key: string;
+		readonly chain: { readonly filters: readonly { readonly def: { readonly name: string } }[] };
+		/** The names of the disk's streams (Guest.streamName). */
+		readonly guest: { streamName(stream: number): string | undefined };
+	}[];
 }
 
 /** Which rows an export holds: completion indices [first, first + count) out of `completed`. */
@@ -64,15 +69,13 @@ export function diskKey(src: ExportSource, disk: number): string {
 }
 
 /**
- * Names of the workload streams (fio jobs), by disk index, then stream index: a fio job file's
- * [job] names (numjobs clones "name.0", "name.1", …) when a disk's workload came from one, as
- * `--json` names its `streams`. Streams not named here get the [job] name a fio job file export
- * gives them (`--fio-out`, the page's Export fio job): "vaio", "vaio-1", …
+ * The job (workload stream) that issued a row's I/O: the stream's name, i.e. its scenario's
+ * workload[k].name (a fio job file's [job] name, numjobs clones "name.0", "name.1", …, as
+ * `--json` names its `streams`) or a trace replay's file; an unnamed stream gets the [job] name a
+ * fio job file export gives it (`--fio-out`, the page's Export fio job): "vaio", "vaio-1", …
+ * "" for filter I/O and the framework's own (no stream).
  */
-export type JobNames = readonly (readonly string[] | undefined)[];
-
-/** The job that issued a row's I/O; "" for filter I/O and the framework's own (no stream). */
-export function jobName(jobs: JobNames | undefined, row: TraceRow): string {
+export function jobName(src: ExportSource, row: TraceRow): string {
 	if (row.stream < 0) return '';
-	return jobs?.[row.disk]?.[row.stream] ?? exportedJobName(row.stream);
+	return src.disks[row.disk]?.guest.streamName(row.stream) ?? exportedJobName(row.stream);
 }

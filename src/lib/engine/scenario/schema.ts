@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { MAX_DISK_BYTES, parseSize } from '../io';
 import { FILTER_CLASSES } from '../filter';
+import { streamNameProblem } from '../workload/spec';
 
 export const SCENARIO_VERSION = 1;
 
@@ -76,7 +77,22 @@ const DistributionSchema = v.union(
 	'must be {kind: "random"}, {kind: "zipf", theta}, {kind: "pareto", h} or {kind: "normal", sigmaPct}'
 );
 
+/** A workload stream's name: its fio job's [section] name (see streamNameProblem). */
+const streamName = v.pipe(
+	v.string('must be a string (a fio job name)'),
+	v.rawCheck(({ dataset, addIssue }) => {
+		const problem = dataset.typed ? streamNameProblem(dataset.value) : null;
+		if (problem) addIssue({ message: problem });
+	})
+);
+
 export const WorkloadSchema = v.strictObject({
+	/**
+	 * The stream's name, as fio names a job: the [section] of an imported or exported job file,
+	 * the CSV's job column, --json's streams[].job. Absent: vaio, vaio-1, … by position. Unique
+	 * on a disk. Not in the trace digest.
+	 */
+	name: v.optional(streamName),
 	rw: v.optional(v.picklist(['read', 'write', 'randread', 'randwrite', 'randrw', 'rw', 'trim', 'randtrim'])),
 	/** A flush after every N writes (fio fsync). */
 	fsync: v.optional(int(0, 1e9)),
@@ -309,7 +325,20 @@ function checkReferences(s: Scenario): void {
 				if (w.offset !== undefined && w.offset >= d.size)
 					throw new ScenarioError(`vms[${i}].disks[${j}].workload[${k}].offset`, `${w.offset} is beyond the disk's ${d.size} bytes`);
 			});
+			checkStreamNames(d.workload, `vms[${i}].disks[${j}].workload`);
 		});
+	});
+}
+
+/** Two streams of one disk must not share a name (the exports tell the streams apart by it). */
+function checkStreamNames(workload: readonly { name?: string }[], path: string): void {
+	const seen = new Map<string, number>();
+	workload.forEach((w, k) => {
+		if (w.name === undefined) return;
+		const first = seen.get(w.name);
+		if (first !== undefined)
+			throw new ScenarioError(`${path}[${k}].name`, `duplicate stream name "${w.name}": ${path.slice(path.lastIndexOf('.') + 1)}[${first}] has it too (the streams of a disk need different names)`);
+		seen.set(w.name, k);
 	});
 }
 
@@ -330,6 +359,7 @@ function checkOperationReferences(s: Scenario): void {
 				throw new ScenarioError(`operations[${i}].${k}`, `host "${o[k]}" is not in hosts (${[...hosts].join(', ')})`);
 		if (op.op === 'host-add') hosts.add(op.host);
 		if (op.op === 'clone') {
+			if (op.workload) checkStreamNames(op.workload, `operations[${i}].workload`);
 			vms.add(op.targetVm ?? `${op.vm}-clone`);
 			if (op.host !== undefined && !hosts.has(op.host))
 				throw new ScenarioError(`operations[${i}].host`, `host "${op.host}" is not in hosts (${[...hosts].join(', ')})`);

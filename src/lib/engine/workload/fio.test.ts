@@ -342,6 +342,20 @@ describe('parseFioJob', () => {
 	});
 });
 
+describe('job names: the streams\' names in the scenario', () => {
+	it('are the section names as fio reads them, brackets included, numjobs clones name.0, name.1, …', () => {
+		const r = parseFioJob('[oltp [hot]] ; a comment\nnumjobs=2\n[a]b] # fio takes it\n[x=y z]\nname=renamed log\n', 'n.fio');
+		expect(r.jobs.map((j) => j.name)).toEqual(['oltp [hot].0', 'oltp [hot].1', 'a]b', 'renamed log']);
+	});
+
+	it('are written back as the section names', () => {
+		const jobs = parseFioJob('[oltp [hot]]\nnumjobs=2\n[a]b]\n[log=writer]\nrw=write\n', 'n.fio').jobs;
+		const text = formatFioJob(jobs);
+		expect(text.match(/^\[.*\]$/gm)).toEqual(['[global]', '[oltp [hot].0]', '[oltp [hot].1]', '[a]b]', '[log=writer]']);
+		expect(parseFioJob(text, 'back.fio').jobs).toEqual(jobs);
+	});
+});
+
 describe('parseFioSize follows fio (parse.c)', () => {
 	it.each([
 		['4096', 1024, 4096],
@@ -381,6 +395,10 @@ const BAD: BadCase[] = [
 	{ file: 'rw=read\n[job]\n', error: /^bad\.fio:1: option "rw=read" outside of a \[section\]/ },
 	{ file: '[job\nrw=read\n', error: /^bad\.fio:1: a section header is "\[name\]" alone on its line/ },
 	{ file: '[]\n', error: /^bad\.fio:1: empty section name/ },
+	{ file: '[a] b\nrw=read\n', error: /^bad\.fio:1: a section header is "\[name\]" alone on its line/ },
+	{ file: `[${'x'.repeat(65)}]\nrw=read\n`, error: /^bad\.fio:1: job name "x{57}…" must be at most 64 characters, got 65$/ },
+	{ file: `[${'x'.repeat(62)}]\nnumjobs=12\n`, error: /^bad\.fio:1: job name "x{57}…" must be at most 64 characters, got 65$/ },
+	{ file: '[job]\nname=a\tb\n', error: /^bad\.fio:2: job name "a\tb" must not contain tabs, line breaks or other control characters$/ },
 	{ file: '[job]\n\n\nrw=sideways\n', error: /^bad\.fio:4: rw=sideways: not a mode/ },
 	{ file: '[job]\nrw=randread:8\n', error: /^bad\.fio:2: rw=randread:8: the ":8" modifier \(a new random offset only every N I\/Os\) is not supported/ },
 	{ file: '[job]\nrw=write:4k\n', error: /^bad\.fio:2: rw=write:4k: the ":4k" modifier \(holes between sequential I\/Os\) is not supported/ },
@@ -518,7 +536,7 @@ describe('formatFioJob', () => {
 				'filesize=20g',
 				'randseed=9',
 				'',
-				'[job-global-ish_]',
+				'[job-global-ish]]',
 				'rw=randrw',
 				'rwmixread=70',
 				'bs=4k',
@@ -601,6 +619,26 @@ describe.runIf(HAS_FIO)('random_distribution: the import accepts what fio accept
 		expect(verdicts.find((x) => x.v === 'zipf:1')?.fio).toBe(false);
 		expect(verdicts.find((x) => x.v === 'pareto:0')?.fio).toBe(false);
 		expect(verdicts.find((x) => x.v === 'zipf:0')?.fio).toBe(true);
+	});
+
+	it('takes the stream names as job names: --parse-only accepts them and a run reports them', () => {
+		const names = ['oltp [hot]', 'a]b', 'log=writer', 'x.y-z_1', 'ünï', 'with  two blanks', 'q"uote\'s', 'back\\slash', '$HOME'];
+		const jobs = names.map((name) => ({ name, spec: spec({ rw: 'read', size: 64 * KiB }) }));
+		const text = formatFioJob(jobs, { seed: 1 });
+		expect(fioAccepts(text)).toBe(true);
+		// The null engine moves no bytes: fio runs the file as it is and names each job in its report.
+		const dir = mkdtempSync(join(tmpdir(), 'vaio-fio-'));
+		try {
+			const file = join(dir, 'names.fio');
+			writeFileSync(file, text.replace('ioengine=libaio', 'ioengine=null'));
+			const run = spawnSync('fio', ['--output-format=json', file], { encoding: 'utf8', cwd: dir });
+			expect(run.status, run.stderr).toBe(0);
+			const report = JSON.parse(run.stdout.slice(run.stdout.indexOf('{'))) as { jobs: { jobname: string }[] };
+			expect(report.jobs.map((j) => j.jobname)).toEqual(names);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
+		expect(parseFioJob(text, 'names.fio').jobs.map((j) => j.name)).toEqual(names);
 	});
 
 	it('exports only files fio accepts, zipf:0 and negative θ included', () => {

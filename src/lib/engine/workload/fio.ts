@@ -5,7 +5,9 @@
  * The file format follows fio's own parser (init.c, parse.c):
  * - `[name]` starts a job; a section whose name starts with "global" sets defaults for the jobs
  *   after it (a later [global] does not reach back to earlier jobs). Options before the first
- *   section are an error, as in fio.
+ *   section are an error, as in fio. The name is everything between the first "[" and the last
+ *   "]" (`[a[1]]` is the job "a[1]", as in fio); it becomes the stream's name in the scenario, so
+ *   it must be one (streamNameProblem: no ";" or "#", at most 64 characters, …).
  * - `key=value` or a bare `key` (a flag); blanks around "=" are allowed. A line whose first
  *   non-blank character is `;` or `#` is a comment, and everything after a `;` or `#` on an option
  *   line is dropped (so values cannot contain them).
@@ -43,6 +45,7 @@ import {
 	isSequential,
 	parseBsSplit,
 	parseRandomDistribution,
+	streamNameProblem,
 	validateWorkload
 } from './spec';
 import type { BsSplit, RandomDistribution, RwMode, WorkloadSpec } from './types';
@@ -265,7 +268,10 @@ export function parseFioJob(text: string, fileName = 'job.fio'): FioParseResult 
 		const ctl = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.exec(line);
 		if (ctl) fail(lineNo, `unexpected control character U+${ctl[0].charCodeAt(0).toString(16).padStart(4, '0')} (is this a job file?)`);
 		if (line[0] === '[') {
-			const m = /^\[([^\]]*)\]\s*(?:[;#].*)?$/.exec(line);
+			// As fio: the line is cut at a comment, and the name is what lies between the first "["
+			// and the last "]" (brackets inside are part of it: [a[1]] is the job "a[1]").
+			const cut = line.search(/[;#]/);
+			const m = /^\[(.*)\]$/.exec((cut >= 0 ? line.slice(0, cut) : line).trimEnd());
 			if (!m) fail(lineNo, `a section header is "[name]" alone on its line, got "${clip(line)}"`);
 			const name = m![1].trim();
 			if (name === '') fail(lineNo, 'empty section name "[]"');
@@ -334,6 +340,8 @@ interface JobContext {
 /** What one job section says, before it becomes specs. */
 interface JobState {
 	name: string;
+	/** Where the name was given: the section, or its name= option. */
+	nameLine: number;
 	rw: RwMode;
 	rwLine: number;
 	rwmixread: number;
@@ -376,6 +384,7 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 	const d = fioDefaultSpec();
 	const st: JobState = {
 		name: section.name,
+		nameLine: section.line,
 		rw: d.rw,
 		rwLine: section.line,
 		rwmixread: d.rwmixread,
@@ -467,7 +476,11 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		};
 		const problems = validateWorkload(spec);
 		if (problems.length > 0) fail(section.line, `job "${st.name}": ${problems.join('; ')}`);
-		jobs.push({ name: st.numjobs > 1 ? `${st.name}.${k}` : st.name, spec });
+		// The job's name becomes its stream's name in the scenario, which takes fewer names than fio.
+		const name = st.numjobs > 1 ? `${st.name}.${k}` : st.name;
+		const nameProblem = streamNameProblem(name);
+		if (nameProblem) fail(st.nameLine, `job name "${clip(name)}" ${nameProblem}`);
+		jobs.push({ name, spec });
 	}
 	return jobs;
 }
@@ -649,6 +662,7 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 			return; // read first, above
 		case 'name':
 			st.name = need();
+			st.nameLine = line;
 			return;
 	}
 }
@@ -944,8 +958,12 @@ function fioBytes(bytes: number): string {
 	return String(bytes);
 }
 
+/**
+ * The [section] name fio reads back as `name`: a stream name (see streamNameProblem) as it is;
+ * anything else made one (fio would cut it at ";" or "#", or read "global…" as [global]).
+ */
 function sectionName(name: string, i: number): string {
-	let n = oneLine(name).replace(/[\][;#]/g, '_').trim();
+	let n = oneLine(name).replace(/[;#]/g, '_').trim();
 	if (n === '') n = `stream${i}`;
 	if (n.startsWith('global')) n = `job-${n}`;
 	return n.slice(0, 255);

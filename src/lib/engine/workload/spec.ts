@@ -213,6 +213,39 @@ export function validateWorkload(spec: WorkloadSpec): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Stream names
+
+/** The longest name a workload stream (a fio job) may have, in characters. */
+export const MAX_STREAM_NAME = 64;
+
+/**
+ * What is wrong with `name` as the name of a workload stream, or null. A name is the section name
+ * of its fio job, so it follows what fio 3.33 takes as a job name: any printable characters
+ * (blanks, brackets, "=" and non-ASCII included), except ";" and "#" (fio cuts every line at them,
+ * a [section] line too: the job would be nameless), and not starting with "global" (fio reads such
+ * a section as options for the jobs after it). Unlike fio, no blank at either end (the importer
+ * drops them), no tabs or other control characters, and at most 64 characters (fio keeps 127
+ * bytes of a job name in its reports).
+ */
+export function streamNameProblem(name: unknown): string | null {
+	if (typeof name !== 'string') return 'must be a string (a fio job name)';
+	if (name === '') return 'must not be empty (leave the name out for the default vaio, vaio-1, …)';
+	if (name.length > MAX_STREAM_NAME) return `must be at most ${MAX_STREAM_NAME} characters, got ${name.length}`;
+	if (/[\x00-\x1f\x7f]/.test(name)) return 'must not contain tabs, line breaks or other control characters';
+	if (/[;#]/.test(name)) return 'must not contain ";" or "#" (fio reads them as the start of a comment, in a [section] line too)';
+	if (name.trim() !== name) return 'must not begin or end with a blank';
+	if (name.startsWith('global')) return 'must not start with "global" (fio reads a [global…] section as options for the jobs, not as a job)';
+	return null;
+}
+
+/** `text` (a file name) made a valid stream name, or undefined when nothing of it is left. */
+export function streamNameFrom(text: string): string | undefined {
+	let n = text.replace(/[\x00-\x1f\x7f;#]+/g, '_').slice(0, MAX_STREAM_NAME).trim();
+	if (n.startsWith('global')) n = `job-${n}`.slice(0, MAX_STREAM_NAME).trim();
+	return n === '' ? undefined : n;
+}
+
+// ---------------------------------------------------------------------------------------------
 // fio string forms
 
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
