@@ -25,6 +25,7 @@ export const scanResistantCache: Lesson = {
 	learn: [
 		'Why "least recently used" fails when a scan reads many blocks once.',
 		'How ARC splits recency from frequency (T1/T2 lists and ghosts) and adapts between them.',
+		'That S3-FIFO gets the same protection from a small admission FIFO and a ghost queue.',
 		'That the cache policy is the filter\'s decision maker: policies decide, the filter moves the data.'
 	],
 	scenario: base,
@@ -34,7 +35,11 @@ export const scanResistantCache: Lesson = {
 		{ text: 'Press Play. Two workloads run at once: random reads of a 0.75 MiB hot set, and a scan that reads 512 MiB once; the cache holds 1 MiB.' },
 		{ text: 'Watch the Cache hit ratio: about half the reads are the scan and always miss, so ≈ 45 % is nearly every hot read hitting.', watch: 'Cache hit ratio' },
 		{ text: 'In the filter table, arcT2 holds the hot blocks (seen twice); the scan passes through T1 without flushing them.', watch: 'Filter table' },
-		{ text: 'Set policy to lru and Play again (or open Compare): each scanned block now evicts a hot one, and the hit ratio drops to ≈ 29 %.' }
+		{ text: 'Set policy to lru and Play again (or open Compare): each scanned block now evicts a hot one, and the hit ratio drops to ≈ 29 %.' },
+		{
+			text: 'Set policy to s3fifo and Play again: new blocks enter a small FIFO (10 % of the cache) and only those hit twice there (s3PromoteHits) move to the main FIFO, so the scan leaves through the small queue and the hit ratio is back at ≈ 45 %, with plain FIFO queues instead of ARC\'s four lists.',
+			watch: 'Filter table'
+		}
 	],
 	expected: {
 		text: 'With ARC at least 40 % of all reads hit (nearly every hot-set read), although half of the reads are a scan.',
