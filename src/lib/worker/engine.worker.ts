@@ -11,6 +11,7 @@ import { EngineSession } from './session';
 import type { EngineApi, StoreChoice } from './api';
 import { defaultScenario } from '../engine/index';
 import { MemoryStoreFactory } from '../engine/storage/memory';
+import { dropSpareArenas } from '../engine/storage/arena-pool';
 import { OpfsStoreFactory, opfsAvailable } from '../engine/storage/opfs';
 import { IdbStoreFactory } from '../engine/storage/idb';
 import type { StoreFactory } from '../engine/storage/types';
@@ -65,6 +66,8 @@ async function ensureSession(choice: StoreChoice): Promise<EngineSession> {
 			factories.delete(previous);
 			await f?.then((x) => (x as { release?: () => Promise<void> }).release?.()).catch(() => undefined);
 		}
+		// Memory the disks kept in memory gave back (arena-pool.ts): not needed by disks elsewhere.
+		if (choice !== 'memory') dropSpareArenas();
 		const stores = await openStores(choice);
 		storeChoice = choice;
 		session = new EngineSession({ registry, stores, yieldNow });

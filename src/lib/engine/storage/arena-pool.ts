@@ -8,7 +8,8 @@
  * block only when a write covers part of it (a whole-block write overwrites it).
  *
  * The pool keeps at most SPARE_ARENAS_MAX arenas; beyond that, wiped arenas are left to the
- * garbage collector as before.
+ * garbage collector as before. A program that stops using memory stores (the page's worker when
+ * the disks move to OPFS or IndexedDB) drops the pool.
  */
 
 /** Arenas the pool keeps at most (1 MiB each). */
@@ -35,4 +36,9 @@ export function returnArenas(arenas: readonly Uint8Array[]): number {
 /** Arenas in the pool now. */
 export function spareArenaCount(): number {
 	return spare.length;
+}
+
+/** Lets the garbage collector have every spare arena (no memory store will need them soon). */
+export function dropSpareArenas(): void {
+	spare.length = 0;
 }

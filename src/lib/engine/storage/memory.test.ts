@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BLOCK_BYTES, SECTOR_BYTES, SECTORS_PER_BLOCK } from '../io';
 import { MemoryBlockStore, MemorySidecarStore, MemoryStoreFactory } from './memory';
 import { describeBlockStore, describeSidecarStore, describeStoreFactory, pattern } from './store-suite';
-import { SPARE_ARENAS_MAX, spareArenaCount } from './arena-pool';
+import { SPARE_ARENAS_MAX, dropSpareArenas, spareArenaCount } from './arena-pool';
 
 describeBlockStore('MemoryBlockStore', (sectors) => new MemoryBlockStore(sectors));
 describeSidecarStore('MemorySidecarStore', () => new MemorySidecarStore());
@@ -84,6 +84,8 @@ describe('MemoryBlockStore specifics', () => {
 		const b2 = new Uint8Array(BLOCK_BYTES);
 		s.read(2 * SECTORS_PER_BLOCK, b2); // never written: zeros, whatever the arena held
 		expect(b2.every((x) => x === 0)).toBe(true);
+		dropSpareArenas();
+		expect(spareArenaCount()).toBe(0);
 		// The old store, used again after the wipe, is empty and does not share the new one's bytes.
 		const o = new Uint8Array(BLOCK_BYTES);
 		old.read(SECTORS_PER_BLOCK, o);
