@@ -479,8 +479,13 @@ Options:
                        The file is streamed (read in chunks, twice: to size the disk, then to
                        replay). ios in the summary counts the trace's I/O records replayed
   --format F           the trace's format: vscsi (VMware vscsiStats binary, v1 or v2 records),
-                       msr (SNIA MSR Cambridge CSV) or blkparse (blkparse's default text);
-                       default: from the file name (.vscsi, .csv, .blkparse/.blktrace/.txt)
+                       msr (SNIA MSR Cambridge CSV, with or without its header line) or
+                       blkparse (blkparse's default text, with its statistics at the end, -s
+                       per program too); default: from the file name (.vscsi, .csv,
+                       .blkparse/.blktrace/.txt). blkparse RWBS: W (and ZA, zone append) a
+                       write, R a read, D a discard (unmap), FN or F without sectors a flush, a
+                       leading F with data (preflush) a flush then the write; N and zone
+                       management (ZR, ZF, ZO, ZC) are skipped, counted with their reason
   --timing trace|afap  trace (default): each record is issued at its time in the trace;
                        afap: as fast as possible, whenever the queue has room
   --speed N            with --timing trace: replay N times faster (0.5: half speed)

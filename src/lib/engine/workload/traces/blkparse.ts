@@ -5,29 +5,42 @@
  *   MAJ,MIN CPU   SEQ    SECONDS.NANOS  PID ACTION RWBS SECTOR + COUNT [PROCESS]
  *
  * A request appears several times as it moves through the block layer (Q queued, G get
- * request, I inserted, D dispatched to the driver, C completed, M/F merged, …). One action is
- * replayed; the others are read and passed over:
+ * request, I inserted, D dispatched to the driver, C completed, M/F merged, A remapped, X split,
+ * B bounced, P/U plug and unplug, m a scheduler's message, …). One action is replayed; the
+ * others are read and passed over:
  * - D (the default): what the driver handed to the device, after the block layer merged and
  *   sorted requests. A trace taken inside a VM shows at D exactly what its virtual disk received,
  *   which is what a VAIO filter sees; merged requests appear once, as they reached the device.
  * - Q (`event: 'Q'`): what was submitted to the block layer, before merging, i.e. what the
  *   application and file system asked for.
- * RWBS: D (discard) is an unmap, W a write, R a read; an F without data (a flush request, or a
- * FUA/preflush marker on an empty request) is a flush; a write with F (FWS) is a write. N and
- * records with no sectors otherwise carry no I/O and are skipped. Times are the trace's seconds
- * since its start, in µs. The first device seen (or the one asked for, "8,0") is replayed;
- * events of other devices are counted by device in the summary's otherDisks. The summary blkparse prints at the end
- * ("CPU0 (8,0):", "Total (8,0):", …) ends the events; a line that is none of these is an error.
  *
- * Events of the replayed action are read strictly: after RWBS (letters of F?[DWRN]F?A?S?M?, and
- * B for barrier in old versions) blkparse prints one of "SECTOR + COUNT", nothing (a request
- * without sectors), or the byte count of a SCSI pass-through command, each optionally followed
- * by "(ELAPSED)" or "(CDB bytes)" and "[PROCESS]". Anything else there is a broken line, not a
- * request without data. Other actions (G, I, M, C, P, U, m, …) print other fields: not checked.
+ * RWBS is [F]OP[F][A][B][S][M]: a leading F is a preflush, OP one of D (discard), W (write),
+ * R (read), N (no data) or, from blkparse with zoned commands, ZA (zone append) and ZR, ZRA, ZF,
+ * ZO, ZC (zone reset, reset all, finish, open, close); a trailing F is FUA, A read-ahead, B a
+ * barrier (old versions), S sync, M metadata. With sectors: D is an unmap, W and ZA a write
+ * (a zone append at the sector printed, the zone's start), R a read; a leading F makes the
+ * request two I/Os, a flush and then the data (what the block layer sends to a disk with a
+ * write cache; at D it has already split them, "FN" then "WS"). FUA is a plain write (the
+ * engine has no write-through flag). Without sectors, a request with an F (the flush "FN", a
+ * preflush on an empty write "FWS") is a flush; N and other requests without data are skipped,
+ * and so are the zone management commands (no data moves). Times are the trace's seconds since
+ * its start, in µs. The first device seen (or the one asked for, "8,0") is replayed; events of
+ * other devices are counted by device in the summary's otherDisks.
+ *
+ * The statistics blkparse prints at the end end the events: per program with -s ("NAME (PID)"
+ * or "NAME" then " Reads Queued: …"), per CPU and in total ("CPU0 (8,0):", "Total (8,0):"),
+ * "Throughput", "Events", "Skips". Any other line that is not an event is an error, named by its
+ * line number.
+ *
+ * Events of the replayed action are read strictly: after RWBS blkparse prints one of
+ * "SECTOR + COUNT", nothing (a request without sectors), or the byte count of a SCSI
+ * pass-through command, each optionally followed by "(ELAPSED)" or "(CDB bytes)" and
+ * "[PROCESS]". Anything else there is a broken line, not a request without data. Other actions
+ * (G, I, M, C, P, U, m, …) print other fields: not checked.
  */
 import { Op, type OpCode } from '../../io';
 import { LineTraceReader, quote } from './lines';
-import { emit, extentProblem, otherDisk, skip, type TraceSink } from './types';
+import { emit, extentProblem, otherDisk, skip, TraceFormatError, type TraceSink } from './types';
 
 export interface BlkparseOptions {
 	/** The action replayed: D (dispatch, the default) or Q (queue). */
@@ -37,8 +50,8 @@ export interface BlkparseOptions {
 }
 
 const EVENT = /^\s*(\d+),(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\.(\d+)\s+(\d+)\s+([A-Za-z]{1,2})\s+([A-Z]+)(?:\s+(.*))?$/;
-const RWBS = /^[DWRNFASMB]+$/;
-const RWBS_OP = /[DWRN]/;
+/** RWBS: a preflush F, the operation, then FUA F, read-ahead A, barrier B, sync S, metadata M. */
+const RWBS = /^(F?)(Z(?:RA|[ARFOC])|[DWRN])[FABSM]*$/;
 /** After RWBS: the fields before "[PROCESS]" (PROCESS may hold anything, spaces and brackets too). */
 const FIELDS = /^([^[]*?)\s*(?:\[.*\])?$/;
 const ELAPSED = /^\(\s*\d+\)$/;
@@ -48,12 +61,16 @@ const DIGITS = /^\d+$/;
 /** A device as asked for: "MAJ,MIN". */
 export const BLKPARSE_DEVICE = /^(\d+)\s*,\s*(\d+)$/;
 const TRAILER = /^(?:(?:CPU\d+|Total|Throughput|Events)\s*\(|Skips:)/;
+/** The first line of a block of statistics, after its title (per program with -s: "NAME (PID)"). */
+const STATS = /^\s*Reads Queued:/;
 
 export class BlkparseReader extends LineTraceReader {
 	readonly format = 'blkparse' as const;
 	readonly event: 'D' | 'Q';
 	private device: string | undefined;
 	private inTrailer = false;
+	/** A line that is not an event, held until the next tells whether it titles statistics. */
+	private held: { line: string; at: number } | undefined;
 
 	constructor(options: BlkparseOptions = {}) {
 		super();
@@ -68,6 +85,14 @@ export class BlkparseReader extends LineTraceReader {
 
 	protected parseLine(line: string, sink: TraceSink): void {
 		if (this.inTrailer) return;
+		if (this.held) {
+			// blkparse -s titles each program's statistics with its name: the events are over.
+			if (STATS.test(line)) {
+				this.inTrailer = true;
+				return;
+			}
+			this.failHeld();
+		}
 		if (line.trim() === '') return;
 		if (TRAILER.test(line)) {
 			this.inTrailer = true;
@@ -76,13 +101,16 @@ export class BlkparseReader extends LineTraceReader {
 		const m = EVENT.exec(line);
 		if (!m) {
 			if (/^Input file .* added$/.test(line)) return;
-			this.fail(`not a blkparse event (expected "MAJ,MIN CPU SEQ SECONDS PID ACTION RWBS …"): ${quote(line)}`);
+			this.held = { line, at: this.line };
+			return;
 		}
 		const action = m![8];
 		if (action !== this.event) return;
 		const rwbs = m![9];
-		if (!RWBS.test(rwbs) || !RWBS_OP.test(rwbs))
-			this.fail(`RWBS ${quote(rwbs)} is not one blkparse prints (R, W, D or N, with F, A, S, M): ${quote(line)}`);
+		const r = RWBS.exec(rwbs);
+		if (!r) this.fail(`RWBS ${quote(rwbs)} is not one blkparse prints ([F]OP[F][A][S][M], OP one of R, W, D, N, ZA, ZR, ZRA, ZF, ZO, ZC): ${quote(line)}`);
+		const preflush = r![1] === 'F';
+		const kind = r![2];
 		const fields = FIELDS.exec((m![10] ?? '').trim());
 		if (!fields) this.fail(`text after [PROCESS]: ${quote(line)}`);
 		const ext = this.extent(fields![1], rwbs);
@@ -102,8 +130,12 @@ export class BlkparseReader extends LineTraceReader {
 		const timeUs = Number(m![5]) * 1e6 + Number(nanos.padEnd(9, '0')) / 1000;
 		if (!Number.isFinite(timeUs) || timeUs > 1e15) this.fail(`time ${m![5]}.${nanos} is out of range`);
 		const sectors = ext ? ext.sectors : 0;
+		if (kind.startsWith('Z') && kind !== 'ZA') {
+			skip(this.summary, `zone management (${kind})`);
+			return;
+		}
 		let op: OpCode | -1;
-		if (sectors > 0) op = rwbs.includes('D') ? Op.unmap : rwbs.includes('W') ? Op.write : rwbs.includes('R') ? Op.read : -1;
+		if (sectors > 0) op = kind === 'D' ? Op.unmap : kind === 'W' || kind === 'ZA' ? Op.write : kind === 'R' ? Op.read : -1;
 		else op = rwbs.includes('F') ? Op.flush : -1;
 		if (op === -1) {
 			skip(this.summary, sectors > 0 ? `RWBS ${rwbs}` : `no data (${rwbs})`);
@@ -116,7 +148,23 @@ export class BlkparseReader extends LineTraceReader {
 		const lba = ext!.lba;
 		const problem = extentProblem(lba, sectors);
 		if (problem) this.fail(problem);
+		// A preflush: the device's cache is flushed before the data is written.
+		if (preflush) emit(this.summary, sink, timeUs, Op.flush, 0, 0);
 		emit(this.summary, sink, timeUs, op, lba, sectors);
+	}
+
+	protected override finish(): void {
+		if (this.held && !this.inTrailer) this.failHeld();
+	}
+
+	/** The held line was not a statistics title: it is not blkparse output. */
+	private failHeld(): never {
+		const { line, at } = this.held!;
+		throw new TraceFormatError(
+			this.format,
+			`line ${at}`,
+			`not a blkparse event (expected "MAJ,MIN CPU SEQ SECONDS PID ACTION RWBS …"): ${quote(line)}`
+		);
 	}
 
 	/**

@@ -6,7 +6,9 @@
  *
  * Timestamp is a Windows filetime (100 ns ticks since 1601), Type is Read or Write, Offset and
  * Size are bytes, ResponseTime is in ticks (ignored here). A header line is allowed; blank lines
- * are skipped. Filetimes are beyond 2^53 µs, so record times are µs since the file's first
+ * are skipped. Type is read in any case (Read, read, WRITE). Another CSV is an error at its
+ * first line; libCacheSim's vscsi CSV ("version,time,op,size,lbn") is named as such.
+ * Filetimes are beyond 2^53 µs, so record times are µs since the file's first
  * record (computed exactly from the digits). Offsets are rounded down and ends up to whole
  * 512-byte sectors. A file holds one disk; should it hold several, the first disk seen (or the
  * one asked for: "host/disk", or "disk" for that number on the first host that has it) is
@@ -53,6 +55,10 @@ export class MsrReader extends LineTraceReader {
 		if (line.trim() === '') return;
 		const f = line.split(',');
 		if (!this.seenRecord && this.line <= 1 && /^\s*timestamp\s*$/i.test(f[0])) return; // header
+		if (this.line <= 1 && f.map((x) => x.trim().toLowerCase()).join(',') === 'version,time,op,size,lbn')
+			this.fail(
+				`"${line.trim()}" is the header of libCacheSim's vscsi CSV (a vscsi trace as text, SCSI opcodes and sectors), not an MSR Cambridge trace: replay the binary .vscsi trace it was made from, as vscsi`
+			);
 		if (f.length !== 7)
 			this.fail(`${f.length} fields, expected 7 (Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime): ${quote(line)}`);
 		const [ts, host, diskNo, type, offset, size, rt] = f.map((x) => x.trim());

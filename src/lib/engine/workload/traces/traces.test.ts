@@ -191,6 +191,22 @@ describe('msr (SNIA MSR Cambridge CSV)', () => {
 		expect(bad('128166372003061629,hm,1,Read,0,999999999,1')).toMatch(/^msr line 2: 1000000000 bytes is larger than 64 MiB/);
 		expect(errorOf(() => readTrace('msr', 'a'.repeat(70_000))).message).toMatch(/^msr line 1: longer than 65536 characters/);
 	});
+
+	it("names libCacheSim's vscsi CSV for what it is, at its header line", () => {
+		// libCacheSim ships its vscsi sample also as CSV: version, time (µs), SCSI opcode, bytes, sector.
+		const csv = 'version,time,op,size,lbn\n1,33898,2a,512,42932745\n1,33899,28,6144,31954535\n';
+		const e = errorOf(() => readTrace('msr', csv));
+		expect(e.where).toBe('line 1');
+		expect(e.reason).toMatch(/^"version,time,op,size,lbn" is the header of libCacheSim's vscsi CSV .*not an MSR Cambridge trace: replay the binary \.vscsi trace/);
+		// Its records without the header are still just not MSR: 5 fields, at line 1.
+		expect(errorOf(() => readTrace('msr', '1,33898,2a,512,42932745\n')).message).toMatch(/^msr line 1: 5 fields, expected 7/);
+		// MSR's Type in any case, with or without the header, with the ResponseTime column read and ignored.
+		const { records: r } = readTrace('msr', '128166372003061629,usr,0,READ,1024,4096,30\n128166372003061639,usr,0,write,512,512,2833\n');
+		expect(records(r)).toEqual([
+			{ timeUs: 0, op: Op.read, lba: 2, sectors: 8 },
+			{ timeUs: 1, op: Op.write, lba: 1, sectors: 1 }
+		]);
+	});
 });
 
 describe('blkparse', () => {
@@ -269,7 +285,8 @@ Events (8,0): 16 entries
 		expect(bad(`${head} RA 1000 - 256 [cat]`)).toBe('blkparse line 12: expected "SECTOR + COUNT" or nothing before [PROCESS] after RWBS RA, got "1000 - 256"');
 		expect(bad(`${head} RA 1000 + [cat]`)).toBe('blkparse line 12: the sector count is missing after "1000 +"');
 		expect(bad(`${head} RA 1000 + 256x [cat]`)).toBe('blkparse line 12: sector count "256x" is not a whole number (in "1000 + 256x")');
-		expect(bad(`${head} ZZ 1000 + 256 [cat]`)).toMatch(/^blkparse line 12: RWBS "ZZ" is not one blkparse prints \(R, W, D or N, with F, A, S, M\)/);
+		expect(bad(`${head} ZZ 1000 + 256 [cat]`)).toMatch(/^blkparse line 12: RWBS "ZZ" is not one blkparse prints \(\[F\]OP\[F\]\[A\]\[S\]\[M\], OP one of R, W, D, N, ZA/);
+		expect(bad(`${head} SW 1000 + 256 [cat]`)).toMatch(/^blkparse line 12: RWBS "SW" is not one blkparse prints/);
 		expect(bad(`${head} R 1000 + 8 [cat] trailing`)).toMatch(/^blkparse line 12: text after \[PROCESS\]/);
 		// The same line with a sound extent reads.
 		const { records: r } = readTrace('blkparse', at12(`${head} RA 1000 + 256 [cat]`), { blkparse: { device: '8,0' } });
@@ -304,6 +321,97 @@ Events (8,0): 16 entries
 			{ timeUs: 11, op: Op.write, lba: 200, sectors: 8 }
 		]);
 		expect(summary.skippedWhy).toEqual({ 'SCSI pass-through (R)': 1, 'SCSI pass-through (N)': 1, 'no data (N)': 1 });
+	});
+
+	it('per-program statistics (blkparse -s) end the events, titled "NAME (PID)" or, with -h, "NAME"', () => {
+		const events = [
+			'  8,0   58       85     2.060068386   894  Q FWS [jbd2/dm-0-8]',
+			'  8,0   58       87     2.060071340   894  I FWS (     852) [jbd2/dm-0-8]',
+			'  8,0   58       90     2.079275640  1863  D  WS 940872528 + 8 [kworker/58:2]'
+		];
+		const stats = (title: string) => [
+			title,
+			' Reads Queued:           0,        0KiB\t Writes Queued:           1,       24KiB',
+			' Read Dispatches:        0,        0KiB\t Write Dispatches:        1,       24KiB',
+			' Allocation wait:        0        \t Allocation wait:         4',
+			'kworker/58:2 (1863)',
+			' Reads Queued:           0,        0KiB\t Writes Queued:           2,        8KiB',
+			'CPU58 (8,0):',
+			' Reads Queued:           0,        0KiB\t Writes Queued:           3,       32KiB'
+		];
+		for (const title of ['jbd2/dm-0-8 (894)', 'jbd2/dm-0-8', 'Web Content (77)']) {
+			for (const chunkBytes of [1, 1 << 20]) {
+				const { records: r, summary } = readTrace('blkparse', [...events, ...stats(title)].join('\n') + '\n', { chunkBytes });
+				expect(records(r)).toEqual([{ timeUs: 2_079_275.64, op: Op.write, lba: 940872528, sectors: 8 }]);
+				expect(summary).toMatchObject({ records: 1, skipped: 0, disk: '8,0' });
+			}
+		}
+		// A line that is not an event and titles no statistics is still an error, at its own line:
+		// before another event, before a line that is not statistics, or at the end of the file.
+		for (const after of [[events[2]], ['hello'], []]) {
+			const e = errorOf(() => readTrace('blkparse', [events[0], 'influxd (2414)', ...after].join('\n')));
+			expect(e.message).toBe('blkparse line 2: not a blkparse event (expected "MAJ,MIN CPU SEQ SECONDS PID ACTION RWBS …"): "influxd (2414)"');
+		}
+	});
+
+	it('a request with a preflush and data is a flush and then the write, as the block layer sends it', () => {
+		// The same fsync seen at Q (one request: preflush + write + FUA) and at D (split by the block layer).
+		const out = [
+			'  8,0    3        1     0.000000000   594  A FWFSM 43781957 + 17 <- (8,4) 18782021',
+			'  8,0    3        2     0.000001967   594  Q FWFSM 43781957 + 17 [(null)]',
+			'  8,0    3        3     0.000006490   594  G FWFSM 43781957 + 17 [(null)]',
+			'  8,0    3        4     0.000031145   195  D  FN [kworker/3:1H]',
+			'  8,0    2        7     0.001628764     0  C  FN 0 [0]',
+			'  8,0    2        8     0.001671798   323  D WSM 43781957 + 17 [kworker/2:1H]',
+			'  8,0    2        9     0.001843458     0  C WSM 43781957 + 17 [0]',
+			'  8,0    2       10     0.001863050   323  D  FN [kworker/2:1H]',
+			'  8,0    2       11     0.002735974     0  C  FN 0 [0]',
+			'  8,0    2       12     0.002742812     0  C WSM 43781957 [0]',
+			'  8,0    2       13     0.003000000   323  D FWS 500 + 8 [md0_raid1]',
+			'  8,0    2       14     0.003100000   323  D WFS 600 + 8 [kworker/2:1H]'
+		].join('\n');
+		const q = readTrace('blkparse', out, { blkparse: { event: 'Q' } });
+		expect(records(q.records)).toEqual([
+			{ timeUs: 1.967, op: Op.flush, lba: 0, sectors: 0 },
+			{ timeUs: 1.967, op: Op.write, lba: 43781957, sectors: 17 }
+		]);
+		expect(q.summary).toMatchObject({ records: 2, flushes: 1, writes: 1 });
+		const d = readTrace('blkparse', out);
+		expect(records(d.records)).toEqual([
+			{ timeUs: 31.145, op: Op.flush, lba: 0, sectors: 0 },
+			{ timeUs: 1671.798, op: Op.write, lba: 43781957, sectors: 17 },
+			{ timeUs: 1863.05, op: Op.flush, lba: 0, sectors: 0 },
+			// A driver that gets the preflush with the data: flush, then write.
+			{ timeUs: 3000, op: Op.flush, lba: 0, sectors: 0 },
+			{ timeUs: 3000, op: Op.write, lba: 500, sectors: 8 },
+			// FUA alone (a trailing F): a write.
+			{ timeUs: 3100, op: Op.write, lba: 600, sectors: 8 }
+		]);
+		expect(d.summary).toMatchObject({ records: 6, flushes: 3, writes: 3 });
+	});
+
+	it('zoned commands: a zone append is a write; zone reset, finish, open and close move no data and are skipped', () => {
+		const out = [
+			'259,0   23        1     4.888123821 17964  Q  ZAS 262144 + 8 [dd]',
+			'259,0   23        4     4.888544410  1062  D  ZAS 262144 + 8 [kworker/23:1H]',
+			'259,0   23        5     4.888602319   127  C  ZAS 262144 + 8 [0]',
+			'259,0   23        6     4.900000000  1062  D   ZR 524288 + 0 [blkzone]',
+			'259,0   23        7     4.900100000  1062  D  ZRA 0 + 0 [blkzone]',
+			'259,0   23        8     4.900200000  1062  D   ZF 786432 + 0 [blkzone]',
+			'259,0   23        9     4.900300000  1062  D  ZOS 786432 + 0 [blkzone]',
+			'259,0   23       10     4.900400000  1062  D   ZC 786432 + 0 [blkzone]'
+		].join('\n');
+		const { records: r, summary } = readTrace('blkparse', out);
+		expect(records(r)).toEqual([{ timeUs: 4_888_544.41, op: Op.write, lba: 262144, sectors: 8 }]);
+		// A zone finish is not a flush, though its RWBS has an F.
+		expect(summary).toMatchObject({ records: 1, writes: 1, flushes: 0, skipped: 5 });
+		expect(summary.skippedWhy).toEqual({
+			'zone management (ZR)': 1,
+			'zone management (ZRA)': 1,
+			'zone management (ZF)': 1,
+			'zone management (ZO)': 1,
+			'zone management (ZC)': 1
+		});
 	});
 });
 
