@@ -84,7 +84,12 @@ export class BlkparseReader extends LineTraceReader {
 	}
 
 	protected parseLine(line: string, sink: TraceSink): void {
-		if (this.inTrailer) return;
+		if (this.inTrailer) {
+			// Statistics end one blkparse output: an event after them is a second output appended.
+			if (EVENT.test(line))
+				this.fail(`an event after blkparse's closing statistics (two outputs in one file? replay each alone): ${quote(line)}`);
+			return;
+		}
 		if (this.held) {
 			// blkparse -s titles each program's statistics with its name: the events are over.
 			if (STATS.test(line)) {

@@ -346,6 +346,10 @@ Events (8,0): 16 entries
 				expect(summary).toMatchObject({ records: 1, skipped: 0, disk: '8,0' });
 			}
 		}
+		// An event after the statistics (a second output appended) is an error at its line, not dropped.
+		const twice = [...events, ...stats('jbd2/dm-0-8 (894)'), events[2]];
+		const e2 = errorOf(() => readTrace('blkparse', twice.join('\n') + '\n'));
+		expect(e2.message).toBe(`blkparse line ${twice.length}: an event after blkparse's closing statistics (two outputs in one file? replay each alone): "${events[2].trim()}"`);
 		// A line that is not an event and titles no statistics is still an error, at its own line:
 		// before another event, before a line that is not statistics, or at the end of the file.
 		for (const after of [[events[2]], ['hello'], []]) {
