@@ -42,6 +42,8 @@ export interface WorkloadEntry {
 	ioSize?: number;
 	/** A flush after every N writes (fio fsync), from an imported job file. */
 	fsync?: number;
+	/** Sequential modes: bytes added to the next offset after each I/O (fio rw=MODE:N), from an imported job file. */
+	seqAdd?: number;
 	randomDistribution: RandomDistributionEntry;
 	/** fio's random map (each block once per pass), from an imported job file without norandommap. */
 	randomMap?: boolean;

@@ -96,6 +96,8 @@ export const WorkloadSchema = v.strictObject({
 	rw: v.optional(v.picklist(['read', 'write', 'randread', 'randwrite', 'randrw', 'rw', 'trim', 'randtrim'])),
 	/** A flush after every N writes (fio fsync). */
 	fsync: v.optional(int(0, 1e9)),
+	/** Sequential modes: bytes added to the next offset after each I/O (fio rw=MODE:N); negative walks back. */
+	seqAdd: v.optional(v.pipe(int(-MAX_DISK_BYTES, MAX_DISK_BYTES), v.check((n) => n % 512 === 0, 'must be a multiple of 512 bytes'))),
 	bs: v.optional(sectorMultiple(size(512, 64 * 2 ** 20))),
 	bssplit: v.optional(
 		v.pipe(

@@ -209,6 +209,9 @@ export function validateWorkload(spec: WorkloadSpec): string[] {
 	pct('dedupePercentage', spec.dedupePercentage);
 	nonNeg('thinktimeUs', spec.thinktimeUs);
 	nonNeg('rateIops', spec.rateIops);
+	// seqAdd is ignored by the random modes (so that switching a job's rw on the page keeps it valid).
+	if (spec.seqAdd !== undefined && (!Number.isSafeInteger(spec.seqAdd) || spec.seqAdd % SECTOR_BYTES !== 0))
+		errs.push(`seqAdd ${spec.seqAdd} is not a multiple of 512 bytes`);
 	return errs;
 }
 

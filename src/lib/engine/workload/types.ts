@@ -62,6 +62,13 @@ export interface WorkloadSpec {
 	rateIops: number;
 	/** Issue a flush (SYNCHRONIZE CACHE) after every N writes (0 = never), fio fsync. */
 	fsync?: number;
+	/**
+	 * Sequential modes only: bytes added to the next offset after each I/O (fio's rw=MODE:N,
+	 * ddir_seq_add), a multiple of 512. Positive leaves holes (rw=write:4k writes every other 4k
+	 * block); negative walks back (rw=read:-8k reads a region backwards with 4k blocks). Absent or 0:
+	 * contiguous. Ignored by the random modes. See WorkloadStream for the wrap at the region's ends.
+	 */
+	seqAdd?: number;
 }
 
 /** One guest I/O produced by a stream. */
