@@ -471,7 +471,8 @@ Options:
                        (numjobs clones included), the chain from --chain (default:
                        passthrough), the seed from randseed. [global] sections, comments, fio's
                        size and time units and the options that shape a workload are read
-                       (rw=read:-8k and rw=write:4k, filesize, fill_device included);
+                       (rw=read:-8k and rw=write:4k, filesize, fill_device and
+                       random_distribution=zoned included);
                        options that do not apply (ioengine, direct, filename, …) are listed as
                        ignored; options not modelled (stonewall, exitall, ramp_time, flow, …)
                        and unknown ones are warnings on stderr; a malformed file is exit 2 with

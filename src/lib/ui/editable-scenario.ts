@@ -23,7 +23,8 @@ export type RandomDistributionEntry =
 	| { kind: 'random' }
 	| { kind: 'zipf'; theta: number }
 	| { kind: 'pareto'; h: number }
-	| { kind: 'normal'; sigmaPct: number };
+	| { kind: 'normal'; sigmaPct: number }
+	| { kind: 'zoned'; zones: { accessPct: number; sizePct: number }[] };
 
 export interface WorkloadEntry {
 	/** The stream's name (its fio job's [section]); absent: vaio, vaio-1, … by position. */

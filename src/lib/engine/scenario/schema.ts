@@ -72,9 +72,13 @@ const DistributionSchema = v.union(
 		v.strictObject({ kind: v.literal('random') }),
 		v.strictObject({ kind: v.literal('zipf'), theta: num(-100, 100) }),
 		v.strictObject({ kind: v.literal('pareto'), h: num(0, 1) }),
-		v.strictObject({ kind: v.literal('normal'), sigmaPct: v.pipe(num(0, 100), v.ltValue(100, 'must be below 100 (fio refuses normal:100)')) })
+		v.strictObject({ kind: v.literal('normal'), sigmaPct: v.pipe(num(0, 100), v.ltValue(100, 'must be below 100 (fio refuses normal:100)')) }),
+		v.strictObject({
+			kind: v.literal('zoned'),
+			zones: v.pipe(v.array(v.strictObject({ accessPct: num(0, 100), sizePct: num(0, 100) })), v.minLength(1), v.maxLength(256))
+		})
 	],
-	'must be {kind: "random"}, {kind: "zipf", theta}, {kind: "pareto", h} or {kind: "normal", sigmaPct}'
+	'must be {kind: "random"}, {kind: "zipf", theta}, {kind: "pareto", h}, {kind: "normal", sigmaPct} or {kind: "zoned", zones: [{accessPct, sizePct}, …]}'
 );
 
 /** A workload stream's name: its fio job's [section] name (see streamNameProblem). */

@@ -8,6 +8,7 @@ import { ContentSource } from './contents';
 import { WorkloadStream } from './generator';
 import { FioParseError, fioDefaultSpec, formatFioJob, parseFioJob, parseFioSize, type FioJob } from './fio';
 import { isSequential, parseRandomDistribution, WORKLOAD_PRESETS, validateWorkload } from './spec';
+import { createOffsetPicker } from './distributions';
 import type { RwMode, WorkloadSpec } from './types';
 
 const KiB = 1024;
@@ -417,8 +418,8 @@ const BAD: BadCase[] = [
 	{ file: '[job]\nrw=randrw\nbssplit=4k/50:8k/50,16k/100\n', error: /^bad\.fio:3: bssplit=4k\/50:8k\/50,16k\/100: different splits for reads and writes are not supported/ },
 	{ file: '[job]\nrw=randread\nbssplit=4k/100,16k/90\n', error: /^bad\.fio:3: bssplit "16k\/90": percentages add up to 90/ },
 	{ file: '[job]\nrw=randwrite\nbssplit=4k/100,\n', error: /^bad\.fio:3: bssplit=4k\/100,: no list for the directions this job uses/ },
-	{ file: '[job]\nrandom_distribution=zoned:50/5:50/95\n', error: /^bad\.fio:2: random_distribution "zoned:50\/5:50\/95": zoned distributions are not supported/ },
-	{ file: '[job]\nrandom_distribution=zoned:50/10:50/90\n', error: /^bad\.fio:2: random_distribution "zoned:50\/10:50\/90": zoned distributions are not supported/ },
+	{ file: '[job]\nrandom_distribution=zoned:60/5:50/95\n', error: /^bad\.fio:2: random_distribution "zoned:60\/5:50\/95": access percentages add up to 110, not 100/ },
+	{ file: '[job]\nrandom_distribution=zoned:50/60:50/60\n', error: /^bad\.fio:2: random_distribution "zoned:50\/60:50\/60": zone sizes add up to 120, more than 100/ },
 	{ file: '[job]\nrandom_distribution=zoned_abs:50/10:50/90\n', error: /zoned_abs distributions are not supported/ },
 	{ file: '[job]\nrw=randread\nrandom_distribution=zipf:1\n', error: /^bad\.fio:3: random_distribution "zipf:1": zipf theta must not be 1: fio refuses zipf:1/ },
 	{ file: '[job]\nrw=randread\nrandom_distribution=pareto:0\n', error: /^bad\.fio:3: random_distribution "pareto:0": pareto h must be between 0 and 1/ },
@@ -649,6 +650,58 @@ describe("rw=MODE:N on a sequential mode (fio's ddir_seq_add): holes and backwar
 	});
 });
 
+describe("random_distribution=zoned (fio's zoned:ACCESS%/SIZE%:…)", () => {
+	it('reads the zones; a zone without a size shares what the others leave, as fio', () => {
+		expect(parseRandomDistribution('zoned:50/5:30/15:20/')).toEqual({
+			kind: 'zoned',
+			zones: [
+				{ accessPct: 50, sizePct: 5 },
+				{ accessPct: 30, sizePct: 15 },
+				{ accessPct: 20, sizePct: 80 }
+			]
+		});
+		expect(parseRandomDistribution('zoned:50/:50/0')).toEqual({
+			kind: 'zoned',
+			zones: [
+				{ accessPct: 50, sizePct: 50 },
+				{ accessPct: 50, sizePct: 50 }
+			]
+		});
+		expect(parseRandomDistribution('zoned:')).toEqual({ kind: 'random' });
+		expect(() => parseRandomDistribution('zoned:50/5:30/15:10/80')).toThrow(/access percentages add up to 90, not 100/);
+		expect(() => parseRandomDistribution('zoned:50.5/5:49.5/95')).toThrow(/"50\.5" in "50\.5\/5" is not a whole number/);
+		expect(() => parseRandomDistribution('zoned:50/5:50/5,100/100')).toThrow(/different zones for reads and writes/);
+		expect(() => parseRandomDistribution('zoned_abs:50/10g:50/100g')).toThrow(/zoned_abs distributions are not supported/);
+	});
+
+	it('puts each zone\'s share of the I/O uniformly on its part of the region, in order from the start', () => {
+		const picker = createOffsetPicker(parseRandomDistribution('zoned:50/5:30/15:20/70'), 1000);
+		const prng = new Prng(5);
+		const hits = [0, 0, 0, 0];
+		const n = 100_000;
+		for (let i = 0; i < n; i++) {
+			const u = picker.pick(prng);
+			hits[u < 50 ? 0 : u < 200 ? 1 : u < 900 ? 2 : 3]++;
+		}
+		expect(hits[0] / n).toBeCloseTo(0.5, 1);
+		expect(hits[1] / n).toBeCloseTo(0.3, 1);
+		expect(hits[2] / n).toBeCloseTo(0.2, 1);
+		// Sizes adding up to 90: the last 10 % of the region is never accessed (fio measured the same).
+		expect(hits[3]).toBe(0);
+	});
+
+	it('imports a JESD219-style job and writes it back', () => {
+		const file = '[jesd]\nrw=randrw\nrwmixread=40\nnorandommap\nbssplit=512/4:1k/1:4k/85:8k/10\nblockalign=4k\nrandom_distribution=zoned:50/5:30/15:20/80\n';
+		const r = parseFioJob(file, 'j.fio');
+		expect(r.jobs[0].spec.randomDistribution).toEqual(parseRandomDistribution('zoned:50/5:30/15:20/80'));
+		expect(r.warnings).toEqual([]);
+		const text = formatFioJob(r.jobs);
+		expect(text).toMatch(/^random_distribution=zoned:50\/5:30\/15:20\/80$/m);
+		expect(parseFioJob(text, 'back.fio').jobs).toEqual(r.jobs);
+		expect(validateWorkload(r.jobs[0].spec)).toEqual([]);
+	});
+});
+
 describe('filesize: the file ends there, size is then the amount of I/O (as fio)', () => {
 	const jobs = (file: string) => parseFioJob(file, 'f.fio');
 
@@ -734,7 +787,9 @@ describe.runIf(HAS_FIO)('random_distribution: the import accepts what fio accept
 		const values = [
 			'zipf', 'zipf:0', 'zipf:0.0', 'zipf:-0', 'zipf:1e-9', 'zipf:-1', 'zipf:-2.5', 'zipf:0.5', 'zipf:1', 'zipf:1.0', 'zipf:1.2', 'zipf:', 'zipf:abc',
 			'pareto', 'pareto:0', 'pareto:0.0', 'pareto:0.5', 'pareto:1', 'pareto:-0.5',
-			'normal', 'normal:0', 'normal:10', 'normal:100', 'random'
+			'normal', 'normal:0', 'normal:10', 'normal:100', 'random',
+			'zoned', 'zoned:', 'zoned:100', 'zoned:100/50', 'zoned:50/5:30/15:20/', 'zoned:50/5:30/15:20/80', 'zoned:50/5:30/15:20/70', 'zoned:50/5:30/15:20/0',
+			'zoned:50/:50/', 'zoned:50/5:30/15:10/80', 'zoned:60/60:40/60', 'zoned:50/5:30/15:20/,50/10:50/90', 'zoned:50.5/5:49.5/95'
 		];
 		const verdicts = values.map((v) => {
 			let ours = true;

@@ -11,7 +11,19 @@ export type RandomDistribution =
 	| { kind: 'random' }
 	| { kind: 'zipf'; theta: number }
 	| { kind: 'pareto'; h: number }
-	| { kind: 'normal'; sigmaPct: number };
+	| { kind: 'normal'; sigmaPct: number }
+	/**
+	 * fio's zoned:A/S:…: zone k takes accessPct of the I/Os, spread uniformly over the next
+	 * sizePct of the region (zones in order from the region's start; sizes may leave a tail that
+	 * is never accessed). The accessPct add up to 100.
+	 */
+	| { kind: 'zoned'; zones: ZoneSplit[] };
+
+/** One zone of a zoned distribution: share of the I/Os and of the region, in percent. */
+export interface ZoneSplit {
+	accessPct: number;
+	sizePct: number;
+}
 
 /** One block-size bucket of fio's bssplit (bytes, weight in percent). */
 export interface BsSplit {
