@@ -7,7 +7,7 @@ import { Prng } from '../clock';
 import { ContentSource } from './contents';
 import { WorkloadStream } from './generator';
 import { FioParseError, fioDefaultSpec, formatFioJob, parseFioJob, parseFioSize, type FioJob } from './fio';
-import { isSequential, parseRandomDistribution, WORKLOAD_PRESETS, validateWorkload } from './spec';
+import { cloneWorkload, isSequential, parseRandomDistribution, WORKLOAD_PRESETS, validateWorkload } from './spec';
 import { createOffsetPicker } from './distributions';
 import type { RwMode, WorkloadSpec } from './types';
 
@@ -699,6 +699,11 @@ describe("random_distribution=zoned (fio's zoned:ACCESS%/SIZE%:…)", () => {
 		expect(text).toMatch(/^random_distribution=zoned:50\/5:30\/15:20\/80$/m);
 		expect(parseFioJob(text, 'back.fio').jobs).toEqual(r.jobs);
 		expect(validateWorkload(r.jobs[0].spec)).toEqual([]);
+		// A copy of the spec owns its zones.
+		const copy = cloneWorkload(r.jobs[0].spec);
+		expect(copy).toEqual(r.jobs[0].spec);
+		if (copy.randomDistribution.kind === 'zoned' && r.jobs[0].spec.randomDistribution.kind === 'zoned')
+			expect(copy.randomDistribution.zones).not.toBe(r.jobs[0].spec.randomDistribution.zones);
 	});
 });
 

@@ -121,7 +121,8 @@ export const WORKLOAD_PRESETS: readonly WorkloadPreset[] = [
 
 /** A deep copy of a spec (the presets and callers' specs are never shared). */
 export function cloneWorkload(spec: Readonly<WorkloadSpec>): WorkloadSpec {
-	const out: WorkloadSpec = { ...spec, randomDistribution: { ...spec.randomDistribution } };
+	const d = spec.randomDistribution;
+	const out: WorkloadSpec = { ...spec, randomDistribution: d.kind === 'zoned' ? { kind: 'zoned', zones: d.zones.map((z) => ({ ...z })) } : { ...d } };
 	if (spec.bssplit) out.bssplit = spec.bssplit.map((b) => ({ ...b }));
 	return out;
 }
