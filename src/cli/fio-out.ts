@@ -1,7 +1,7 @@
 /**
  * `--fio-out FILE`: the run's workload as a fio job file fio accepts (the page's Export, in the
  * CLI): the first disk's streams, one [job] each, with the scenario's seed as randseed and the
- * disk's size as filesize. Written before the run, so a scenario, a --fio job with its
+ * disk's size as filesize in the jobs that cover the whole disk. Written before the run, so a scenario, a --fio job with its
  * overrides, or --ios can be turned into a job file to run on a real device.
  */
 import { exportedJobName, formatFioJob } from '../lib/engine/workload/fio';

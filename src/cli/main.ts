@@ -470,10 +470,13 @@ Options:
                        and disk (20 GiB, or as large as the jobs reach), one stream per job
                        (numjobs clones included), the chain from --chain (default:
                        passthrough), the seed from randseed. [global] sections, comments, fio's
-                       size and time units and the options that shape a workload are read;
+                       size and time units and the options that shape a workload are read
+                       (rw=read:-8k and rw=write:4k, filesize, fill_device and
+                       random_distribution=zoned included);
                        options that do not apply (ioengine, direct, filename, …) are listed as
-                       ignored; options not modelled (stonewall, fsync, …) and unknown ones
-                       are warnings on stderr; a malformed file is exit 2 with FILE:LINE
+                       ignored; options not modelled (stonewall, exitall, ramp_time, flow, …)
+                       and unknown ones are warnings on stderr; a malformed file is exit 2 with
+                       FILE:LINE
   --trace FILE         replay a block trace on the default VM's disk, sized to hold every sector
                        the trace touches, with the chain from --chain (default: passthrough).
                        The file is streamed (read in chunks, twice: to size the disk, then to
@@ -513,7 +516,8 @@ Options:
                        filter held it (deferred) inside; guest slices named by their fio job
   --metrics-out FILE   write the summary as JSON (what --json prints)
   --fio-out FILE       write the first disk's workload as a fio job file (one [job] per stream,
-                       randseed and filesize from the scenario) that fio accepts, then run
+                       randseed from the scenario, filesize = the disk for whole-disk
+                       jobs) that fio accepts, then run
   --analytics-out FILE write the analytics filter's report per disk that has it as JSON:
                        vscsiStats histograms (I/O length, seek distance, outstanding I/Os,
                        latency, interarrival; each for all, reads, writes: bucket limits and

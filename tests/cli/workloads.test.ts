@@ -108,6 +108,32 @@ describe.concurrent('vaio run --fio', () => {
 		});
 	});
 
+	test('fio example-style files: a backwards read, a file smaller than its size, fill_device', { timeout: TIMEOUT }, async ({ expect }) => {
+		// Backwards through a 1m file in 4k reads, a file whose size= is the I/O amount, and a fill.
+		fs.writeFileSync(
+			path.join(dir, 'shapes.fio'),
+			'[global]\nbs=4k\nthreads=1\n\n[backwards]\nrw=read:-8k\nsize=1m\n\n[small-file]\nfilename=data\nfilesize=1m\nsize=256k\nrw=randread\n\n[fill]\nrw=write\nbs=64k\noffset=20479m\nfill_device=1\nstonewall\n'
+		);
+		const o = await vaio('run', '--fio', 'shapes.fio', '--chain', 'none', '--json', '--csv-out', 'shapes.csv');
+		expect(o.code, o.stderr).toBe(0);
+		expect(o.stderr).toBe('vaio: warning: shapes.fio:20: stonewall is not modelled: jobs run one after another in fio; here all jobs run at once\n');
+		const r = JSON.parse(o.stdout);
+		expect(r.fio.ignored).toEqual(['threads', 'filename']);
+		const lines = fs.readFileSync(path.join(dir, 'shapes.csv'), 'utf8').trim().split('\n');
+		const cols = lines[0].split(',');
+		const rows = lines.slice(1).map((l) => l.split(','));
+		const of = (job: string) => rows.filter((x) => x[cols.indexOf('job')] === job).map((x) => Number(x[cols.indexOf('lba')]));
+		// 1m = 2048 sectors: 0, then 1m - 8k, 1m - 12k, …
+		expect(of('backwards').slice(0, 4)).toEqual([0, 2032, 2024, 2016]);
+		expect(of('backwards')).toHaveLength(256);
+		// 256k of 4k reads spread over the 1m file (2048 sectors).
+		expect(of('small-file')).toHaveLength(64);
+		expect(Math.max(...of('small-file'))).toBeGreaterThanOrEqual(1024);
+		expect(Math.max(...of('small-file'))).toBeLessThan(2048);
+		// fill_device: from its offset to the end of the 20 GiB disk (1m) in 64k writes, then done.
+		expect(of('fill')).toEqual(Array.from({ length: 16 }, (_, k) => (20479 * 2 ** 20) / 512 + k * 128));
+	});
+
 	test('--fio-out writes the run\'s workload as a job file that reads back to the same jobs', { timeout: TIMEOUT }, async ({ expect }) => {
 		const o = await vaio('run', '--fio', 'job.fio', '--chain', 'none', '--ios', '300', '--fio-out', 'back.fio');
 		expect(o.code, o.stderr).toBe(0);

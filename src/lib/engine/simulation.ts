@@ -407,6 +407,7 @@ export function workloadSpec(w: WorkloadInput): WorkloadSpec {
 		dedupePercentage: w.dedupePercentage ?? d.dedupePercentage,
 		thinktimeUs: w.thinktimeUs ?? d.thinktimeUs,
 		rateIops: w.rateIops ?? d.rateIops,
-		fsync: w.fsync ?? 0
+		fsync: w.fsync ?? 0,
+		...(w.seqAdd ? { seqAdd: w.seqAdd } : {})
 	};
 }

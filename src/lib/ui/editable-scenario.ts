@@ -23,7 +23,8 @@ export type RandomDistributionEntry =
 	| { kind: 'random' }
 	| { kind: 'zipf'; theta: number }
 	| { kind: 'pareto'; h: number }
-	| { kind: 'normal'; sigmaPct: number };
+	| { kind: 'normal'; sigmaPct: number }
+	| { kind: 'zoned'; zones: { accessPct: number; sizePct: number }[] };
 
 export interface WorkloadEntry {
 	/** The stream's name (its fio job's [section]); absent: vaio, vaio-1, … by position. */
@@ -42,6 +43,8 @@ export interface WorkloadEntry {
 	ioSize?: number;
 	/** A flush after every N writes (fio fsync), from an imported job file. */
 	fsync?: number;
+	/** Sequential modes: bytes added to the next offset after each I/O (fio rw=MODE:N), from an imported job file. */
+	seqAdd?: number;
 	randomDistribution: RandomDistributionEntry;
 	/** fio's random map (each block once per pass), from an imported job file without norandommap. */
 	randomMap?: boolean;

@@ -74,12 +74,24 @@ describe('fio job files in the page', () => {
 		applyFioImport(s, importFioJob(JOB, 'mixed.fio'));
 		const text = exportFioJob(s);
 		const back = parseFioJob(text, 'export.fio');
-		expect(back.jobs.map((j) => j.spec)).toEqual(s.vms[0].disks[0].workload.map(specFromEntry));
+		// A whole-disk job (size 0) is exported with filesize = the disk and so comes back as the
+		// same region with its end written out, as fio reads it.
+		const whole = (diskBytes: number) => <T extends { size?: number; offset?: number }>(w: T): T => ({ ...w, size: w.size || diskBytes - (w.offset ?? 0) });
+		expect(back.jobs.map((j) => j.spec)).toEqual(s.vms[0].disks[0].workload.map(specFromEntry).map(whole(s.vms[0].disks[0].size)));
 		expect(back.seed).toBe(1234);
 		// The page's default workload too.
 		const d = defaultEditableScenario();
 		const again = parseFioJob(exportFioJob(d), 'x.fio').jobs.map((j) => entryFromSpec(j.spec));
-		expect(again).toEqual(d.vms[0].disks[0].workload);
+		expect(again).toEqual(d.vms[0].disks[0].workload.map(whole(d.vms[0].disks[0].size)));
+	});
+
+	it("keeps a sequential job's rw=MODE:N (seqAdd) through import and export", () => {
+		const s = defaultEditableScenario();
+		applyFioImport(s, importFioJob('[back]\nrw=read:-8k\nsize=128m\n', 'b.fio'));
+		expect(s.vms[0].disks[0].workload[0].seqAdd).toBe(-8192);
+		const text = exportFioJob(s);
+		expect(text).toMatch(/^rw=read:-8k$/m);
+		expect(parseFioJob(text).jobs[0].spec.seqAdd).toBe(-8192);
 	});
 
 	it('exports the default normal (the UI default) as bare normal, which fio reads the same way', () => {

@@ -52,6 +52,7 @@ export function entryFromSpec(spec: WorkloadSpec): WorkloadEntry {
 	if (spec.bssplit && spec.bssplit.length) e.bssplit = spec.bssplit.map((b) => ({ ...b }));
 	if (spec.ioSize !== undefined) e.ioSize = spec.ioSize;
 	if (spec.fsync) e.fsync = spec.fsync;
+	if (spec.seqAdd) e.seqAdd = spec.seqAdd;
 	if (spec.randomMap !== undefined) e.randomMap = spec.randomMap;
 	return e;
 }
@@ -78,6 +79,7 @@ export function specFromEntry(w: WorkloadEntry): WorkloadSpec {
 	if (w.bssplit && w.bssplit.length) spec.bssplit = w.bssplit.map((b) => ({ ...b }));
 	if (w.ioSize !== undefined) spec.ioSize = w.ioSize;
 	if (w.fsync) spec.fsync = w.fsync;
+	if (w.seqAdd) spec.seqAdd = w.seqAdd;
 	if (w.randomMap !== undefined) spec.randomMap = w.randomMap;
 	return spec;
 }

@@ -377,7 +377,7 @@ export class Playground {
 		// A preset replaces an imported job's random map as well.
 		if (s.randomMap !== undefined) w.randomMap = s.randomMap;
 		else delete w.randomMap;
-		for (const k of ['runtimeUs', 'size', 'offset', 'blockalign', 'ioSize', 'fsync'] as const) {
+		for (const k of ['runtimeUs', 'size', 'offset', 'blockalign', 'ioSize', 'fsync', 'seqAdd'] as const) {
 			const v = s[k];
 			if (v) w[k] = v;
 			else delete w[k];

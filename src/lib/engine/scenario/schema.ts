@@ -72,9 +72,13 @@ const DistributionSchema = v.union(
 		v.strictObject({ kind: v.literal('random') }),
 		v.strictObject({ kind: v.literal('zipf'), theta: num(-100, 100) }),
 		v.strictObject({ kind: v.literal('pareto'), h: num(0, 1) }),
-		v.strictObject({ kind: v.literal('normal'), sigmaPct: v.pipe(num(0, 100), v.ltValue(100, 'must be below 100 (fio refuses normal:100)')) })
+		v.strictObject({ kind: v.literal('normal'), sigmaPct: v.pipe(num(0, 100), v.ltValue(100, 'must be below 100 (fio refuses normal:100)')) }),
+		v.strictObject({
+			kind: v.literal('zoned'),
+			zones: v.pipe(v.array(v.strictObject({ accessPct: num(0, 100), sizePct: num(0, 100) })), v.minLength(1), v.maxLength(256))
+		})
 	],
-	'must be {kind: "random"}, {kind: "zipf", theta}, {kind: "pareto", h} or {kind: "normal", sigmaPct}'
+	'must be {kind: "random"}, {kind: "zipf", theta}, {kind: "pareto", h}, {kind: "normal", sigmaPct} or {kind: "zoned", zones: [{accessPct, sizePct}, …]}'
 );
 
 /** A workload stream's name: its fio job's [section] name (see streamNameProblem). */
@@ -96,6 +100,8 @@ export const WorkloadSchema = v.strictObject({
 	rw: v.optional(v.picklist(['read', 'write', 'randread', 'randwrite', 'randrw', 'rw', 'trim', 'randtrim'])),
 	/** A flush after every N writes (fio fsync). */
 	fsync: v.optional(int(0, 1e9)),
+	/** Sequential modes: bytes added to the next offset after each I/O (fio rw=MODE:N); negative walks back. */
+	seqAdd: v.optional(v.pipe(int(-MAX_DISK_BYTES, MAX_DISK_BYTES), v.check((n) => n % 512 === 0, 'must be a multiple of 512 bytes'))),
 	bs: v.optional(sectorMultiple(size(512, 64 * 2 ** 20))),
 	bssplit: v.optional(
 		v.pipe(

@@ -10,6 +10,7 @@
  *   accesses lands on the hottest min(h, 1−h) of the units (h = 0.2 or 0.8 ⇒ 80/20, 0.9 ⇒ 90/10).
  * - `normal[:dev%]`: fio's gauss.c, the mean of 12 uniforms (σ ≈ 1/12 of the region) plus a
  *   uniform deviation of dev % of the region (see NormalPicker).
+ * - `zoned:A/S:…`: a zone by its access share, then a uniform unit in it (see ZonedPicker).
  *
  * Zipf, pareto and normal produce a rank (zipf, pareto: 0 = hottest); as fio hashes it to an offset,
  * the rank goes through a deterministic bijection (`RankScrambler`) so the hot units are scattered
@@ -60,10 +61,55 @@ export function createOffsetPicker(dist: RandomDistribution, units: number, rand
 			return new ParetoPicker(units, dist.h);
 		case 'normal':
 			return new NormalPicker(units, dist.sigmaPct);
+		case 'zoned':
+			return new ZonedPicker(units, dist.zones);
 		default: {
 			const never: never = dist;
 			throw new Error(`unknown random distribution ${JSON.stringify(never)}`);
 		}
+	}
+}
+
+/**
+ * fio's zoned distribution: a zone by its access percentage, then a uniform unit inside it. Zone
+ * k covers units [⌊N·s_k/100⌋, ⌊N·s_{k+1}/100⌋) of the region, s_k the sizes before it (zones lie
+ * in order from the region's start, unscrambled, as in fio); a zone that rounds to no unit gets
+ * the one unit at its start. Sizes adding up to less than 100 leave a tail never picked.
+ */
+export class ZonedPicker implements OffsetPicker {
+	private readonly cum: Float64Array;
+	private readonly first: Float64Array;
+	private readonly count: Float64Array;
+
+	constructor(
+		readonly units: number,
+		zones: readonly { accessPct: number; sizePct: number }[]
+	) {
+		const live = zones.filter((z) => z.accessPct > 0);
+		this.cum = new Float64Array(live.length);
+		this.first = new Float64Array(live.length);
+		this.count = new Float64Array(live.length);
+		let acc = 0;
+		let k = 0;
+		let before = 0;
+		for (const z of zones) {
+			const from = Math.min(units - 1, Math.floor((units * before) / 100));
+			before += z.sizePct;
+			const to = Math.min(units, Math.floor((units * before) / 100));
+			if (z.accessPct <= 0) continue;
+			this.cum[k] = acc += z.accessPct;
+			this.first[k] = from;
+			this.count[k] = Math.max(1, to - from);
+			k++;
+		}
+	}
+
+	pick(prng: Prng): number {
+		const cum = this.cum;
+		const r = prng.next() * cum[cum.length - 1];
+		let i = 0;
+		while (i < cum.length - 1 && r >= cum[i]) i++;
+		return this.first[i] + prng.int(this.count[i]);
 	}
 }
 

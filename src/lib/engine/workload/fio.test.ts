@@ -7,7 +7,8 @@ import { Prng } from '../clock';
 import { ContentSource } from './contents';
 import { WorkloadStream } from './generator';
 import { FioParseError, fioDefaultSpec, formatFioJob, parseFioJob, parseFioSize, type FioJob } from './fio';
-import { isSequential, parseRandomDistribution, WORKLOAD_PRESETS, validateWorkload } from './spec';
+import { cloneWorkload, isSequential, parseRandomDistribution, WORKLOAD_PRESETS, validateWorkload } from './spec';
+import { createOffsetPicker } from './distributions';
 import type { RwMode, WorkloadSpec } from './types';
 
 const KiB = 1024;
@@ -400,8 +401,9 @@ const BAD: BadCase[] = [
 	{ file: `[${'x'.repeat(62)}]\nnumjobs=12\n`, error: /^bad\.fio:1: job name "x{57}…" must be at most 64 characters, got 65$/ },
 	{ file: '[job]\nname=a\tb\n', error: /^bad\.fio:2: job name "a\tb" must not contain tabs, line breaks or other control characters$/ },
 	{ file: '[job]\n\n\nrw=sideways\n', error: /^bad\.fio:4: rw=sideways: not a mode/ },
-	{ file: '[job]\nrw=randread:8\n', error: /^bad\.fio:2: rw=randread:8: the ":8" modifier \(a new random offset only every N I\/Os\) is not supported/ },
-	{ file: '[job]\nrw=write:4k\n', error: /^bad\.fio:2: rw=write:4k: the ":4k" modifier \(holes between sequential I\/Os\) is not supported/ },
+	{ file: '[job]\nrw=randread:8\n', error: /^bad\.fio:2: rw=randread:8: the ":8" modifier \(a new random offset only every 8 I\/Os, sequential in between\) is not supported/ },
+	{ file: '[job]\nrw=write:1000\n', error: /^bad\.fio:2: rw=write:1000: the ":1000" modifier is 1000 bytes, not a multiple of 512/ },
+	{ file: '[job]\nrw=read:-x\n', error: /^bad\.fio:2: rw=read:-x: "x" after ":" is not a size/ },
 	{ file: '[job]\nrw=trimwrite\n', error: /^bad\.fio:2: rw=trimwrite: trim-then-write workloads are not supported/ },
 	{ file: '[job]\nbs=4q\n', error: /^bad\.fio:2: bs=4q: unknown unit "q"/ },
 	{ file: '[job]\nbs=1000\n', error: /^bad\.fio:2: bs=1000 is 1000 bytes, not a multiple of 512/ },
@@ -416,8 +418,8 @@ const BAD: BadCase[] = [
 	{ file: '[job]\nrw=randrw\nbssplit=4k/50:8k/50,16k/100\n', error: /^bad\.fio:3: bssplit=4k\/50:8k\/50,16k\/100: different splits for reads and writes are not supported/ },
 	{ file: '[job]\nrw=randread\nbssplit=4k/100,16k/90\n', error: /^bad\.fio:3: bssplit "16k\/90": percentages add up to 90/ },
 	{ file: '[job]\nrw=randwrite\nbssplit=4k/100,\n', error: /^bad\.fio:3: bssplit=4k\/100,: no list for the directions this job uses/ },
-	{ file: '[job]\nrandom_distribution=zoned:50/5:50/95\n', error: /^bad\.fio:2: random_distribution "zoned:50\/5:50\/95": zoned distributions are not supported/ },
-	{ file: '[job]\nrandom_distribution=zoned:50/10:50/90\n', error: /^bad\.fio:2: random_distribution "zoned:50\/10:50\/90": zoned distributions are not supported/ },
+	{ file: '[job]\nrandom_distribution=zoned:60/5:50/95\n', error: /^bad\.fio:2: random_distribution "zoned:60\/5:50\/95": access percentages add up to 110, not 100/ },
+	{ file: '[job]\nrandom_distribution=zoned:50/60:50/60\n', error: /^bad\.fio:2: random_distribution "zoned:50\/60:50\/60": zone sizes add up to 120, more than 100/ },
 	{ file: '[job]\nrandom_distribution=zoned_abs:50/10:50/90\n', error: /zoned_abs distributions are not supported/ },
 	{ file: '[job]\nrw=randread\nrandom_distribution=zipf:1\n', error: /^bad\.fio:3: random_distribution "zipf:1": zipf theta must not be 1: fio refuses zipf:1/ },
 	{ file: '[job]\nrw=randread\nrandom_distribution=pareto:0\n', error: /^bad\.fio:3: random_distribution "pareto:0": pareto h must be between 0 and 1/ },
@@ -514,7 +516,10 @@ describe('formatFioJob', () => {
 		expect(parseFioJob(formatFioJob(presets), 'p.fio').jobs.map((j) => j.spec)).toEqual(presets);
 		for (const c of CASES) {
 			const jobs = parseFioJob(c.file, 'c.fio').jobs;
-			expect(parseFioJob(formatFioJob(jobs, { diskBytes: 20 * GiB }), 'c2.fio').jobs).toEqual(jobs);
+			// A whole-disk job (size 0) comes back as the same region, ending at the disk's end.
+			const sized = jobs.map((j) => ({ ...j, spec: { ...j.spec, size: j.spec.size || 20 * GiB - j.spec.offset } }));
+			expect(parseFioJob(formatFioJob(jobs, { diskBytes: 20 * GiB }), 'c2.fio').jobs).toEqual(sized);
+			expect(parseFioJob(formatFioJob(jobs), 'c3.fio').jobs).toEqual(jobs);
 		}
 	});
 
@@ -533,7 +538,6 @@ describe('formatFioJob', () => {
 				'ioengine=libaio',
 				'direct=1',
 				'filename=vaio-disk.img',
-				'filesize=20g',
 				'randseed=9',
 				'',
 				'[job-global-ish]]',
@@ -541,6 +545,7 @@ describe('formatFioJob', () => {
 				'rwmixread=70',
 				'bs=4k',
 				'iodepth=32',
+				'filesize=20g',
 				'number_ios=1000',
 				'time_based',
 				'norandommap',
@@ -581,6 +586,190 @@ describe('io_size (WorkloadSpec.ioSize) in the generator', () => {
 	});
 });
 
+describe("rw=MODE:N on a sequential mode (fio's ddir_seq_add): holes and backwards walks", () => {
+	/** The offsets (KiB) a stream issues from a job file's first job, on a 20 GiB disk. */
+	const offsets = (file: string, max = 100) => {
+		const s = new WorkloadStream(parseFioJob(file, 'h.fio').jobs[0].spec, (20 * GiB) / 512, new Prng(1), new ContentSource(new Prng(2)), 0);
+		const out: number[] = [];
+		for (let io = s.next(0); io && out.length < max; io = s.next(0)) out.push((io.lba * 512) / KiB);
+		return out;
+	};
+
+	it('reads the signed size after ":" as the spec\'s seqAdd, in fio\'s units', () => {
+		const job = (rw: string) => parseFioJob(`[j]\nrw=${rw}\nbs=16k\n`, 'h.fio').jobs[0].spec;
+		expect(job('write:112k').seqAdd).toBe(112 * KiB);
+		expect(job('read:-8k').seqAdd).toBe(-8 * KiB);
+		expect(job('rw:+1m')).toMatchObject({ rw: 'rw', seqAdd: MiB });
+		expect(job('read:0').seqAdd).toBeUndefined();
+		// ":1" on a random mode is fio's default (a new random offset for every I/O).
+		expect(job('randread:1')).toMatchObject({ rw: 'randread' });
+		expect(job('randread:1').seqAdd).toBeUndefined();
+	});
+
+	// The offsets below are what fio 3.33 issued for these files (write_iolog, 64k file, bs=4k).
+	it('rw=read:-8k reads backwards: after the region\'s start it wraps to the end minus 8k, as fio', () => {
+		expect(offsets('[j]\nrw=read:-8k\nbs=4k\nsize=64k\n')).toEqual([0, 56, 52, 48, 44, 40, 36, 32, 28, 24, 20, 16, 12, 8, 4, 0]);
+		// io_size past the region: fio goes round again.
+		expect(offsets('[j]\nrw=read:-8k\nbs=4k\nsize=64k\nio_size=128k\n').slice(14, 20)).toEqual([4, 0, 56, 52, 48, 44]);
+		// A step of -bs stays in place, as fio does.
+		expect(offsets('[j]\nrw=read:-4k\nbs=4k\nsize=64k\n', 5)).toEqual([0, 0, 0, 0, 0]);
+	});
+
+	it('rw=read:8k leaves 8k holes and ends at the region\'s end (one pass); with io_size it wraps, as fio', () => {
+		expect(offsets('[j]\nrw=read:8k\nbs=4k\nsize=64k\n')).toEqual([0, 12, 24, 36, 48, 60]);
+		const wrapped = offsets('[j]\nrw=read:8k\nbs=4k\nsize=64k\nio_size=128k\n');
+		expect(wrapped).toHaveLength(32);
+		expect(wrapped.slice(0, 8)).toEqual([0, 12, 24, 36, 48, 60, 0, 12]);
+		// number_ios (or --ios) sets the count: the stream wraps rather than ending at the end.
+		expect(offsets('[j]\nrw=write:8k\nbs=4k\nsize=64k\nnumber_ios=8\ntime_based\n')).toEqual([0, 12, 24, 36, 48, 60, 0, 12]);
+	});
+
+	it('is written back by formatFioJob', () => {
+		const jobs = parseFioJob('[back]\nrw=read:-8k\nsize=128m\n\n[holes]\nrw=write:112k\nbs=16k\n', 'h.fio').jobs;
+		const text = formatFioJob(jobs);
+		expect(text).toMatch(/^rw=read:-8k$/m);
+		expect(text).toMatch(/^rw=write:112k$/m);
+		expect(parseFioJob(text, 'back.fio').jobs).toEqual(jobs);
+	});
+
+	it('is a sequential-mode field of the spec: random modes ignore it, validateWorkload wants whole sectors', () => {
+		expect(validateWorkload(spec({ rw: 'read', seqAdd: -8 * KiB }))).toEqual([]);
+		expect(validateWorkload(spec({ rw: 'write', seqAdd: 1000 }))).toEqual([expect.stringMatching(/seqAdd 1000 is not a multiple of 512/)]);
+		// A random job with a leftover seqAdd (rw switched on the page) issues what it would without.
+		const lbas = (over: Partial<WorkloadSpec>) => {
+			const s = new WorkloadStream(spec({ rw: 'randread', size: MiB, ...over }), (20 * GiB) / 512, new Prng(3), new ContentSource(new Prng(4)), 0);
+			return Array.from({ length: 20 }, () => s.next(0)!.lba);
+		};
+		expect(lbas({ seqAdd: 8 * KiB })).toEqual(lbas({}));
+		// And formatFioJob writes no modifier for it.
+		expect(formatFioJob([spec({ rw: 'randread', seqAdd: 8 * KiB })])).toMatch(/^rw=randread$/m);
+	});
+
+	it('is refused on a random mode other than ":1" (runs of N sequential I/Os are not modelled)', () => {
+		expect(() => parseFioJob('[j]\nrw=randrw:16\n', 'r.fio')).toThrow(/^r\.fio:2: rw=randrw:16: the ":16" modifier \(a new random offset only every 16 I\/Os/);
+	});
+});
+
+describe("random_distribution=zoned (fio's zoned:ACCESS%/SIZE%:…)", () => {
+	it('reads the zones; a zone without a size shares what the others leave, as fio', () => {
+		expect(parseRandomDistribution('zoned:50/5:30/15:20/')).toEqual({
+			kind: 'zoned',
+			zones: [
+				{ accessPct: 50, sizePct: 5 },
+				{ accessPct: 30, sizePct: 15 },
+				{ accessPct: 20, sizePct: 80 }
+			]
+		});
+		expect(parseRandomDistribution('zoned:50/:50/0')).toEqual({
+			kind: 'zoned',
+			zones: [
+				{ accessPct: 50, sizePct: 50 },
+				{ accessPct: 50, sizePct: 50 }
+			]
+		});
+		expect(parseRandomDistribution('zoned:')).toEqual({ kind: 'random' });
+		expect(() => parseRandomDistribution('zoned:50/5:30/15:10/80')).toThrow(/access percentages add up to 90, not 100/);
+		expect(() => parseRandomDistribution('zoned:50.5/5:49.5/95')).toThrow(/"50\.5" in "50\.5\/5" is not a whole number/);
+		expect(() => parseRandomDistribution('zoned:50/5:50/5,100/100')).toThrow(/different zones for reads and writes/);
+		expect(() => parseRandomDistribution('zoned_abs:50/10g:50/100g')).toThrow(/zoned_abs distributions are not supported/);
+	});
+
+	it('puts each zone\'s share of the I/O uniformly on its part of the region, in order from the start', () => {
+		const picker = createOffsetPicker(parseRandomDistribution('zoned:50/5:30/15:20/70'), 1000);
+		const prng = new Prng(5);
+		const hits = [0, 0, 0, 0];
+		const n = 100_000;
+		for (let i = 0; i < n; i++) {
+			const u = picker.pick(prng);
+			hits[u < 50 ? 0 : u < 200 ? 1 : u < 900 ? 2 : 3]++;
+		}
+		expect(hits[0] / n).toBeCloseTo(0.5, 1);
+		expect(hits[1] / n).toBeCloseTo(0.3, 1);
+		expect(hits[2] / n).toBeCloseTo(0.2, 1);
+		// Sizes adding up to 90: the last 10 % of the region is never accessed (fio measured the same).
+		expect(hits[3]).toBe(0);
+	});
+
+	it('imports a JESD219-style job and writes it back', () => {
+		const file = '[jesd]\nrw=randrw\nrwmixread=40\nnorandommap\nbssplit=512/4:1k/1:4k/85:8k/10\nblockalign=4k\nrandom_distribution=zoned:50/5:30/15:20/80\n';
+		const r = parseFioJob(file, 'j.fio');
+		expect(r.jobs[0].spec.randomDistribution).toEqual(parseRandomDistribution('zoned:50/5:30/15:20/80'));
+		expect(r.warnings).toEqual([]);
+		const text = formatFioJob(r.jobs);
+		expect(text).toMatch(/^random_distribution=zoned:50\/5:30\/15:20\/80$/m);
+		expect(parseFioJob(text, 'back.fio').jobs).toEqual(r.jobs);
+		expect(validateWorkload(r.jobs[0].spec)).toEqual([]);
+		// A copy of the spec owns its zones.
+		const copy = cloneWorkload(r.jobs[0].spec);
+		expect(copy).toEqual(r.jobs[0].spec);
+		if (copy.randomDistribution.kind === 'zoned' && r.jobs[0].spec.randomDistribution.kind === 'zoned')
+			expect(copy.randomDistribution.zones).not.toBe(r.jobs[0].spec.randomDistribution.zones);
+	});
+});
+
+describe('filesize: the file ends there, size is then the amount of I/O (as fio)', () => {
+	const jobs = (file: string) => parseFioJob(file, 'f.fio');
+
+	it('makes [offset, filesize) the region and size the I/O amount, capped at the region', () => {
+		// fio 3.33, measured: filesize=1m with size=256k spreads 64 random 4k reads over the 1m file.
+		expect(jobs('[global]\nfilesize=1m\n[j]\nrw=randread\nsize=256k\n').jobs[0].spec).toMatchObject({ size: MiB, ioSize: 256 * KiB, offset: 0 });
+		// Without size: one pass over the file.
+		const whole = jobs('[global]\nfilesize=1m\n[j]\nrw=read\n').jobs[0].spec;
+		expect(whole.size).toBe(MiB);
+		expect(whole.ioSize).toBeUndefined();
+		// With an offset the region starts there; a size past the region is capped (fio did 128 4k reads).
+		expect(jobs('[j]\nfilesize=1m\noffset=512k\nrw=randread\nsize=2m\n').jobs[0].spec).toMatchObject({ offset: 512 * KiB, size: 512 * KiB, ioSize: 512 * KiB });
+		// io_size, when given, stays the I/O amount.
+		expect(jobs('[j]\nfilesize=1m\nsize=256k\nio_size=2m\n').jobs[0].spec).toMatchObject({ size: MiB, ioSize: 2 * MiB });
+		// time_based: size does not limit the job.
+		expect(jobs('[j]\nfilesize=1m\nsize=256k\ntime_based\nruntime=10\n').jobs[0].spec.ioSize).toBeUndefined();
+		const r = jobs('[j]\nfilesize=1m\n');
+		expect(r.ignored).toEqual([]);
+		expect(r.warnings).toEqual([]);
+	});
+
+	it('gives each numjobs clone the rest of the file from its own offset', () => {
+		const clones = jobs('[j]\nfilesize=1m\noffset_increment=256k\nnumjobs=3\nsize=512k\n').jobs.map((j) => [j.spec.offset / KiB, j.spec.size / KiB, (j.spec.ioSize ?? 0) / KiB]);
+		expect(clones).toEqual([
+			[0, 1024, 512],
+			[256, 768, 512],
+			[512, 512, 512]
+		]);
+		expect(() => jobs('[j]\nfilesize=1m\noffset_increment=512k\nnumjobs=3\n')).toThrow(/^f\.fio:2: filesize=1m ends at or before the offset of clone 2/);
+		expect(() => jobs('[j]\noffset=1m\nfilesize=1m\n')).toThrow(/^f\.fio:3: filesize=1m ends at or before the offset \(1048576 bytes\)/);
+	});
+
+	it('warns about a range of file sizes (not modelled) and leaves the region to size', () => {
+		const r = jobs('[j]\nfilesize=1m-2m\nsize=4m\n');
+		expect(r.jobs[0].spec.size).toBe(4 * MiB);
+		expect(r.warnings).toEqual([expect.stringMatching(/^f\.fio:2: filesize=1m-2m: a range of file sizes is not modelled/)]);
+	});
+});
+
+describe('fill_device and options fio has that shape the run but are not modelled', () => {
+	it('fill_device (fill_fs) runs the job to the end of the disk, whatever size says', () => {
+		const r = parseFioJob('[w]\nrw=write\nbs=64k\nsize=1g\nfill_device=1\n', 'fill.fio');
+		expect(r.jobs[0].spec).toMatchObject({ size: 0, rw: 'write', bs: 64 * KiB });
+		expect(r.jobs[0].spec.ioSize).toBeUndefined();
+		expect(r.warnings).toEqual([expect.stringMatching(/^fill\.fio:5: fill_device: size=1g is overridden/)]);
+		expect(parseFioJob('[w]\nrw=write\nfill_fs\n', 'fill.fio').warnings).toEqual([]);
+		expect(parseFioJob('[w]\nrw=write\nsize=1g\nfill_device=0\n', 'fill.fio').jobs[0].spec.size).toBe(GiB);
+	});
+
+	it('names flow, exitall, exit_what, ramp_time and iodepth_mode as not modelled, and lists threads as ignored', () => {
+		const r = parseFioJob('[global]\nthreads=1\nexitall\nramp_time=5s\n[a]\nflow=2\nflow_sleep=100\nexit_what=all\niodepth_mode=stepped:10-130/5,5/30\n', 'x.fio');
+		expect(r.ignored).toEqual(['threads']);
+		expect(r.warnings).toEqual([
+			expect.stringMatching(/^x\.fio:3: exitall is not modelled: every job runs to its own end here/),
+			expect.stringMatching(/^x\.fio:4: ramp_time is not modelled: I\/O during the ramp is counted here/),
+			expect.stringMatching(/^x\.fio:6: flow is not modelled/),
+			expect.stringMatching(/^x\.fio:7: flow_sleep is not modelled/),
+			expect.stringMatching(/^x\.fio:8: exit_what is not modelled/),
+			expect.stringMatching(/^x\.fio:9: iodepth_mode is not modelled/)
+		]);
+	});
+});
+
 /** Whether a fio binary is on the PATH (the tests below compare with it, and skip without it). */
 const HAS_FIO = spawnSync('fio', ['--version'], { encoding: 'utf8' }).status === 0;
 
@@ -603,7 +792,9 @@ describe.runIf(HAS_FIO)('random_distribution: the import accepts what fio accept
 		const values = [
 			'zipf', 'zipf:0', 'zipf:0.0', 'zipf:-0', 'zipf:1e-9', 'zipf:-1', 'zipf:-2.5', 'zipf:0.5', 'zipf:1', 'zipf:1.0', 'zipf:1.2', 'zipf:', 'zipf:abc',
 			'pareto', 'pareto:0', 'pareto:0.0', 'pareto:0.5', 'pareto:1', 'pareto:-0.5',
-			'normal', 'normal:0', 'normal:10', 'normal:100', 'random'
+			'normal', 'normal:0', 'normal:10', 'normal:100', 'random',
+			'zoned', 'zoned:', 'zoned:100', 'zoned:100/50', 'zoned:50/5:30/15:20/', 'zoned:50/5:30/15:20/80', 'zoned:50/5:30/15:20/70', 'zoned:50/5:30/15:20/0',
+			'zoned:50/:50/', 'zoned:50/5:30/15:10/80', 'zoned:60/60:40/60', 'zoned:50/5:30/15:20/,50/10:50/90', 'zoned:50.5/5:49.5/95'
 		];
 		const verdicts = values.map((v) => {
 			let ours = true;

@@ -30,6 +30,12 @@
  * is an error, since running without it would run another workload. Anything malformed is a
  * FioParseError whose message is `FILE:LINE: reason`.
  *
+ * Regions as fio lays them out: `filesize` (one value) is where the job's file ends, so the region
+ * is [offset, filesize) and size, when given, becomes the amount of I/O (capped at the region,
+ * as fio 3.33 measured); `fill_device` runs the job to the end of the disk whatever size says.
+ * `rw=MODE:N` on a sequential mode is fio's ddir_seq_add (holes, or a backwards walk when N < 0:
+ * the spec's seqAdd); on a random mode only ":1" (fio's default) is accepted.
+ *
  * Limits (fio's io_size, size, number_ios, runtime, time_based) map onto the spec so that the
  * generator stops where fio would: without time_based, the first of number_ios, runtime and
  * io_size (default: size) ends the job; with time_based the job wraps around its region until
@@ -133,7 +139,11 @@ const SUPPORTED = [
 	'fsync',
 	'norandommap',
 	'kb_base',
-	'name'
+	'name',
+	'filesize',
+	'file_size',
+	'fill_device',
+	'fill_fs'
 ] as const;
 type Supported = (typeof SUPPORTED)[number];
 
@@ -150,8 +160,8 @@ const BUILT_IN: Record<string, string> = {
 
 /** fio options that do not apply to a simulated disk: listed once in `ignored`. */
 const IGNORED = new Set([
-	'ioengine', 'direct', 'buffered', 'filename', 'filename_format', 'directory', 'filesize', 'file_size',
-	'description', 'group_reporting', 'new_group', 'thread', 'cpus_allowed', 'cpus_allowed_policy',
+	'ioengine', 'direct', 'buffered', 'filename', 'filename_format', 'directory',
+	'description', 'group_reporting', 'new_group', 'thread', 'threads', 'cpus_allowed', 'cpus_allowed_policy',
 	'cpumask', 'cpuload', 'cpuchunks', 'numa_cpu_nodes', 'numa_mem_policy', 'nice', 'prio', 'prioclass',
 	'cmdprio', 'cmdprio_class', 'cmdprio_percentage', 'cmdprio_bssplit', 'ioscheduler', 'lockmem', 'mem',
 	'iomem', 'mem_align', 'iomem_align', 'hugepage-size', 'gtod_reduce', 'gtod_cpu', 'clocksource',
@@ -171,8 +181,7 @@ const IGNORED = new Set([
 	'ss_ramp', 'steadystate_check_interval', 'ss_interval', 'job_max_open_zones', 'exitall_on_error',
 	'trim_verify_zero', 'scramble_buffers', 'zero_buffers', 'buffer_pattern', 'refill_buffers',
 	'buffer_compress_percentage', 'buffer_compress_chunk', 'dedupe_mode', 'dedupe_working_set_percentage',
-	'dedupe_global', 'sync', 'write_barrier', 'max_latency', 'disk_util', 'exitall', 'exit_what',
-	'ramp_time', 'rw_sequencer', 'end_fsync', 'fsync_on_close', 'iodepth_batch', 'iodepth_batch_submit',
+	'dedupe_global', 'sync', 'write_barrier', 'max_latency', 'disk_util', 'rw_sequencer', 'end_fsync', 'fsync_on_close', 'iodepth_batch', 'iodepth_batch_submit',
 	'iodepth_batch_complete', 'iodepth_batch_complete_min', 'iodepth_batch_complete_max',
 	'iodepth_low', 'io_submit_mode', 'thinktime_spin'
 ]);
@@ -220,7 +229,15 @@ const NOT_MODELLED: Record<string, string> = {
 	ddir_seq_nr: 'the rw modifier is not supported',
 	ddir_seq_add: 'holes between sequential I/Os are not modelled',
 	random_distribution_zone: 'zoned distributions are not supported',
-	size_increment: 'all clones share one size here'
+	size_increment: 'all clones share one size here',
+	exitall: 'every job runs to its own end here (fio stops all jobs of the group when the first one ends)',
+	exit_what: 'every job runs to its own end here (fio stops other jobs when this one ends)',
+	ramp_time: 'I/O during the ramp is counted here (fio leaves it out of its statistics, then runs the full runtime)',
+	flow: 'flow control between jobs is not modelled (fio throttles jobs to keep their I/O in the given ratio)',
+	flow_id: 'flow control between jobs is not modelled',
+	flow_sleep: 'flow control between jobs is not modelled',
+	flow_watermark: 'flow control between jobs is not modelled',
+	iodepth_mode: 'queue depth is fixed here (no stepped depth search)'
 };
 
 const MAX_NUMJOBS = 256;
@@ -370,6 +387,12 @@ interface JobState {
 	rateIops: { text: string; line: number } | undefined;
 	thinktimeUs: number;
 	fsync: number;
+	/** fio's rw=MODE:N for a sequential mode, bytes (ddir_seq_add). */
+	seqAdd: number;
+	/** fio's filesize (one value): the file's end, so the region is [offset, filesize). */
+	filesize: { bytes: number; text: string; line: number } | undefined;
+	/** fio's fill_device: the job runs to the end of the device, whatever size says. */
+	fillDevice: number;
 }
 
 function buildJob(section: Section, ctx: JobContext): FioJob[] {
@@ -409,9 +432,40 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 		dedupe: 0,
 		rateIops: undefined,
 		thinktimeUs: 0,
-		fsync: 0
+		fsync: 0,
+		seqAdd: 0,
+		filesize: undefined,
+		fillDevice: 0
 	};
 	for (const e of section.entries) applyOption(st, e, kbBase, ctx);
+
+	// size becomes the I/O amount when a file size is given or the device is to be filled (as fio:
+	// "filesize … overrides size in terms of file size … size becomes the default for io_size").
+	const sizeGiven = st.size > 0 ? st.size : undefined;
+	let regionAt: (clone: number) => number = () => st.size;
+	let ioFromSize = false;
+	if (st.fillDevice > 0) {
+		if (sizeGiven !== undefined) ctx.warn(st.fillDevice, `fill_device: size=${st.where.size!.text} is overridden: the job writes to the end of the device (one pass), as in fio`);
+		if (st.filesize) ctx.warn(st.filesize.line, 'filesize has no effect with fill_device (the job writes to the end of the device)');
+		st.size = 0;
+		st.where.size = undefined;
+	} else if (st.filesize) {
+		const fs = st.filesize;
+		const region = (clone: number) => {
+			const start = st.offset + clone * st.offsetIncrement;
+			if (fs.bytes <= start)
+				fail(fs.line, `filesize=${fs.text} ends at or before the ${clone > 0 ? `offset of clone ${clone} (offset + ${clone}·offset_increment)` : 'offset'} (${start} bytes): the job has no region`);
+			return fs.bytes - start;
+		};
+		st.size = region(0);
+		st.where.size = { text: `${fs.text} (filesize)`, line: fs.line };
+		regionAt = region;
+		// size, when given, is then how much I/O the job does (capped at the region, as fio measured).
+		if (sizeGiven !== undefined && st.ioSize === undefined && !st.timeBased) {
+			st.ioSize = Math.min(sizeGiven, st.size);
+			ioFromSize = true;
+		}
+	}
 
 	// Block sizes: bssplit wins over bs and bsrange (as in fio); one size for the directions used.
 	const reads = st.rw !== 'write' && st.rw !== 'randwrite' && !((st.rw === 'rw' || st.rw === 'randrw') && st.rwmixread === 0);
@@ -450,11 +504,13 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 			ctx.warn(section.line, 'time_based without runtime or number_ios: the job never ends (fio would run until stopped)');
 		if (st.ioSize !== undefined) ctx.warn(st.ioSizeLine, 'io_size has no effect with time_based (the job wraps around its region)');
 	} else if (st.ioSize !== undefined && st.ioSize > 0) ioSize = st.ioSize;
-	else if (st.size > 0 && (st.ios > 0 || st.runtimeUs > 0)) ioSize = st.size;
+	else if (st.size > 0 && (st.ios > 0 || st.runtimeUs > 0)) ioSize = -1; // each clone's region
 	if (st.timeBased && st.runtimeUs === 0 && st.ios === 0) fail(section.line, `job "${st.name}": time_based needs runtime or number_ios (the job would never end)`);
 
 	const jobs: FioJob[] = [];
 	for (let k = 0; k < st.numjobs; k++) {
+		const size = regionAt(k);
+		const cloneIoSize = ioSize === -1 ? size : ioSize !== undefined && ioFromSize ? Math.min(sizeGiven!, size) : ioSize;
 		const spec: WorkloadSpec = {
 			rw: st.rw,
 			bs,
@@ -463,16 +519,17 @@ function buildJob(section: Section, ctx: JobContext): FioJob[] {
 			iodepth: st.iodepth,
 			rwmixread: st.rwmixread,
 			offset: st.offset + k * st.offsetIncrement,
-			size: st.size,
+			size,
 			ios: st.ios,
 			runtimeUs: st.runtimeUs,
-			...(ioSize !== undefined ? { ioSize } : {}),
+			...(cloneIoSize !== undefined ? { ioSize: cloneIoSize } : {}),
 			randomDistribution: { ...st.dist },
 			...(randomMap ? { randomMap: true } : {}),
 			dedupePercentage: st.dedupe,
 			thinktimeUs: st.thinktimeUs,
 			rateIops,
-			...(st.fsync > 0 ? { fsync: st.fsync } : {})
+			...(st.fsync > 0 ? { fsync: st.fsync } : {}),
+			...(st.seqAdd !== 0 ? { seqAdd: st.seqAdd } : {})
 		};
 		const problems = validateWorkload(spec);
 		if (problems.length > 0) fail(section.line, `job "${st.name}": ${problems.join('; ')}`);
@@ -557,13 +614,26 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 			const v = need().toLowerCase();
 			const colon = v.indexOf(':');
 			const mode = colon < 0 ? v : v.slice(0, colon);
-			if (colon >= 0)
-				fail(
-					line,
-					`rw=${v}: the ":${v.slice(colon + 1)}" modifier (${isSequential(rwMode(mode, line, fail)) ? 'holes between sequential I/Os' : 'a new random offset only every N I/Os'}) is not supported`
-				);
 			st.rw = rwMode(mode, line, fail);
 			st.rwLine = line;
+			st.seqAdd = 0;
+			if (colon >= 0) {
+				const mod = v.slice(colon + 1).trim();
+				if (isSequential(st.rw)) {
+					// fio's ddir_seq_add: a signed size added to the next offset after each I/O.
+					const m = /^([+-]?)\s*(.*)$/.exec(mod)!;
+					let bytes = 0;
+					try {
+						bytes = parseFioSize(m[2], kbBase, 'rw', line);
+					} catch {
+						fail(line, `rw=${v}: "${m[2]}" after ":" is not a size (rw=write:4k leaves a 4k hole after each write, rw=read:-8k reads backwards)`);
+					}
+					if (bytes % SECTOR_BYTES !== 0) fail(line, `rw=${v}: the ":${mod}" modifier is ${bytes} bytes, not a multiple of 512`);
+					st.seqAdd = m[1] === '-' ? -bytes : bytes;
+				} else if (!/^0*1$/.test(mod))
+					// fio's ddir_seq_nr: runs of N sequential I/Os from a random offset (":1" is plain random).
+					fail(line, `rw=${v}: the ":${mod}" modifier (a new random offset only every ${mod} I/Os, sequential in between) is not supported`);
+			}
 			return;
 		}
 		case 'rwmixread':
@@ -660,6 +730,23 @@ function applyOption(st: JobState, e: Entry, kbBase: number, ctx: JobContext): v
 			return;
 		case 'kb_base':
 			return; // read first, above
+		case 'filesize':
+		case 'file_size': {
+			const v = need();
+			// A range (fio picks each file's size in it) is not modelled: the file's size is unknown.
+			if (/^[^-:]+[-:][^-:]+$/.test(v.trim())) {
+				st.filesize = undefined;
+				ctx.warn(line, `${key}=${v}: a range of file sizes is not modelled (fio picks one per file); the region is size (or the disk)`);
+				return;
+			}
+			st.filesize = { bytes: sizeValue(v, line, kbBase, key, fail), text: v, line };
+			if (st.filesize.bytes === 0) fail(line, `${key}=${v}: must be > 0`);
+			return;
+		}
+		case 'fill_device':
+		case 'fill_fs':
+			st.fillDevice = flag() ? line : 0;
+			return;
 		case 'name':
 			st.name = need();
 			st.nameLine = line;
@@ -870,7 +957,11 @@ export interface FioFormatOptions {
 	title?: string;
 	/** Written as randseed (the scenario's seed). */
 	seed?: number;
-	/** Written as filesize, so that fio creates a file as large as the simulated disk. */
+	/**
+	 * The simulated disk's size: written as filesize in each job that covers the whole disk (size
+	 * 0), so that fio has a file as large as the disk (a size-0 job reads back as size = diskBytes
+	 * − offset, the same region).
+	 */
 	diskBytes?: number;
 	/** The file fio should run against (default vaio-disk.img, a file fio creates). */
 	filename?: string;
@@ -896,7 +987,6 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 	out.push('ioengine=libaio');
 	out.push('direct=1');
 	out.push(`filename=${oneLine(options.filename ?? 'vaio-disk.img').replace(/[;#]/g, '_')}`);
-	if (options.diskBytes !== undefined && options.diskBytes > 0) out.push(`filesize=${fioBytes(options.diskBytes)}`);
 	if (options.seed !== undefined) out.push(`randseed=${Math.trunc(options.seed)}`);
 	const d = fioDefaultSpec();
 	jobs.forEach((j, i) => {
@@ -909,7 +999,7 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 			if (r !== v) out.push(`; ${key} rounded from ${v}`);
 			out.push(`${key}=${r}${unit}`);
 		};
-		out.push(`rw=${spec.rw}`);
+		out.push(`rw=${spec.rw}${spec.seqAdd && isSequential(spec.rw) ? `:${spec.seqAdd < 0 ? '-' : ''}${fioBytes(Math.abs(spec.seqAdd))}` : ''}`);
 		if (spec.rw === 'rw' || spec.rw === 'randrw' || spec.rwmixread !== d.rwmixread) int('rwmixread', spec.rwmixread);
 		const split = spec.bssplit && spec.bssplit.length > 0 ? spec.bssplit : undefined;
 		if (!split || spec.bs !== d.bs) out.push(`bs=${fioBytes(spec.bs)}`);
@@ -918,6 +1008,11 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 		if (spec.iodepth !== d.iodepth) int('iodepth', spec.iodepth);
 		if (spec.offset !== 0) out.push(`offset=${fioBytes(spec.offset)}`);
 		if (spec.size !== 0) out.push(`size=${fioBytes(spec.size)}`);
+		// A job over the whole disk: fio needs the file's size. filesize ends the job's region at the
+		// file's end, so it is written only here: with size, fio's region would become
+		// [offset, filesize) and size only the amount of I/O (fio creates or extends the file to
+		// offset + size by itself).
+		else if (options.diskBytes !== undefined && options.diskBytes > 0) out.push(`filesize=${fioBytes(options.diskBytes)}`);
 		if (spec.ioSize !== undefined) out.push(`io_size=${fioBytes(spec.ioSize)}`);
 		if (spec.ios !== 0) int('number_ios', spec.ios);
 		if (spec.runtimeUs !== 0) out.push(`runtime=${fioTime(Math.round(spec.runtimeUs))}`);

@@ -4,6 +4,11 @@
  * Semantics follow fio:
  * - Sequential modes (read, write, rw) walk the region from its start and wrap at its end; as in
  *   fio, reads and writes keep separate positions. The last I/O before the end is shortened.
+ *   With `seqAdd` (fio's rw=MODE:N) the next offset is the end of the last I/O plus seqAdd, as
+ *   fio 3.33 does (io_u.c, get_next_seq_offset): past the region's end it wraps to the start (and
+ *   a job without ios, runtimeUs or ioSize ends there: one pass, as fio's rw=read:8k stops at the
+ *   end of the file); before the region's start it wraps to the region's end plus seqAdd (so
+ *   rw=read:-8k with bs=4k over 64k reads 0, 56k, 52k, … 4k, 0, 56k, …).
  * - Random modes (randread, randwrite, randrw) pick a unit of `blockalign` bytes (default: the
  *   block size, or the smallest bssplit size) with the distribution; an I/O that would cross the
  *   region end is shortened to end there. Offsets may repeat (fio's norandommap) unless
@@ -70,6 +75,10 @@ export class WorkloadStream {
 	private writesSinceFlush = 0;
 	private readonly fsync: number;
 	private readonly trim: boolean;
+	/** fio's rw=MODE:N, in sectors (0: contiguous). */
+	private readonly seqAdd: number;
+	/** A sequential pass with holes ends the stream at the region's end (no ios/runtime/ioSize). */
+	private readonly stopAtEnd: boolean;
 	/** Flushes and unmaps issued (flushes do not count toward `ios`, as in fio). */
 	flushes = 0;
 	unmaps = 0;
@@ -146,6 +155,8 @@ export class WorkloadStream {
 		this.writePos = start;
 		this.fsync = spec.fsync ?? 0;
 		this.trim = spec.rw === 'trim' || spec.rw === 'randtrim';
+		this.seqAdd = this.sequential && spec.seqAdd ? spec.seqAdd / SECTOR_BYTES : 0;
+		this.stopAtEnd = this.seqAdd > 0 && this.sectorLimit === this.regionSectors;
 	}
 
 	/** True once the stream will issue nothing more (a runtime stop is seen by `next`). */
@@ -223,8 +234,18 @@ export class WorkloadStream {
 		if (this.picker === null) {
 			lba = op === Op.read ? this.readPos : this.writePos;
 			sectors = end - lba < size ? end - lba : size;
-			let pos = lba + sectors;
-			if (pos >= end) pos = this.regionStart;
+			let pos = lba + sectors + this.seqAdd;
+			if (pos >= end) {
+				pos = this.regionStart;
+				if (this.stopAtEnd) this.stopped = true;
+			} else if (pos < this.regionStart) {
+				// fio's backwards wrap: to the region's end plus the (negative) add.
+				pos = end + this.seqAdd;
+				if (pos < this.regionStart) {
+					const r = this.regionSectors;
+					pos = this.regionStart + ((((pos - this.regionStart) % r) + r) % r);
+				}
+			}
 			if (op === Op.read) this.readPos = pos;
 			else this.writePos = pos;
 		} else {

@@ -150,10 +150,11 @@ describe('parseRandomDistribution', () => {
 			['normal:100', /"normal:100".*\[0, 100\)/],
 			['normal:150', /"normal:150".*percentage/],
 			['zipf:1', /"zipf:1": zipf theta must not be 1: fio refuses zipf:1/],
-			['zoned:50/10:50/90', /"zoned:50\/10:50\/90": zoned distributions are not supported/],
+			['zoned:50/10:40/90', /"zoned:50\/10:40\/90": access percentages add up to 90, not 100/],
 			['random:3', /"random:3".*no parameter/],
 			['zipf:1.2:0.5', /"zipf:1.2:0.5".*centre suffix ":0.5"/],
-			['zoned:50/5', /"zoned:50\/5".*not supported/],
+			['zoned:50/5', /"zoned:50\/5".*access percentages add up to 50, not 100/],
+			['zoned_abs:50/10g:50/20g', /"zoned_abs:50\/10g:50\/20g": zoned_abs distributions are not supported/],
 			['lognormal', /"lognormal".*unknown distribution "lognormal"/]
 		];
 		for (const [text, re] of cases) expect(() => parseRandomDistribution(text), text).toThrow(re);

@@ -121,7 +121,8 @@ export const WORKLOAD_PRESETS: readonly WorkloadPreset[] = [
 
 /** A deep copy of a spec (the presets and callers' specs are never shared). */
 export function cloneWorkload(spec: Readonly<WorkloadSpec>): WorkloadSpec {
-	const out: WorkloadSpec = { ...spec, randomDistribution: { ...spec.randomDistribution } };
+	const d = spec.randomDistribution;
+	const out: WorkloadSpec = { ...spec, randomDistribution: d.kind === 'zoned' ? { kind: 'zoned', zones: d.zones.map((z) => ({ ...z })) } : { ...d } };
 	if (spec.bssplit) out.bssplit = spec.bssplit.map((b) => ({ ...b }));
 	return out;
 }
@@ -153,6 +154,21 @@ export function distributionProblem(d: RandomDistribution): string | null {
 			return d.sigmaPct >= 0 && d.sigmaPct < 100
 				? null
 				: `normal deviation must be a percentage in [0, 100), got ${d.sigmaPct}`;
+		case 'zoned': {
+			if (!Array.isArray(d.zones) || d.zones.length === 0) return 'zoned needs at least one zone';
+			if (d.zones.length > MAX_ZONES) return `zoned takes at most ${MAX_ZONES} zones, got ${d.zones.length}`;
+			let access = 0;
+			let size = 0;
+			for (const z of d.zones) {
+				if (!(z.accessPct >= 0 && z.accessPct <= 100)) return `zoned access percentage must be in [0, 100], got ${z.accessPct}`;
+				if (!(z.sizePct > 0 && z.sizePct <= 100)) return `zoned zone size must be a percentage in (0, 100], got ${z.sizePct}`;
+				access += z.accessPct;
+				size += z.sizePct;
+			}
+			if (Math.abs(access - 100) > 1e-9) return `zoned access percentages must add up to 100, got ${+access.toFixed(9)}`;
+			if (size > 100 + 1e-9) return `zoned zone sizes add up to ${+size.toFixed(9)}, more than 100`;
+			return null;
+		}
 		default:
 			return `unknown random distribution ${JSON.stringify(d)}`;
 	}
@@ -161,6 +177,8 @@ export function distributionProblem(d: RandomDistribution): string | null {
 /** Problem fio 3.33 has with a distribution the playground accepts (zipf:1), or null. */
 export function fioDistributionProblem(d: RandomDistribution): string | null {
 	if (d.kind === 'zipf' && d.theta === 1) return 'zipf theta must not be 1: fio refuses zipf:1 (use 0.99 or 1.01)';
+	if (d.kind === 'zoned' && d.zones.some((z) => !Number.isInteger(z.accessPct) || !Number.isInteger(z.sizePct)))
+		return 'zoned percentages must be whole numbers for fio (it drops the decimals)';
 	return distributionProblem(d);
 }
 
@@ -209,6 +227,9 @@ export function validateWorkload(spec: WorkloadSpec): string[] {
 	pct('dedupePercentage', spec.dedupePercentage);
 	nonNeg('thinktimeUs', spec.thinktimeUs);
 	nonNeg('rateIops', spec.rateIops);
+	// seqAdd is ignored by the random modes (so that switching a job's rw on the page keeps it valid).
+	if (spec.seqAdd !== undefined && (!Number.isSafeInteger(spec.seqAdd) || spec.seqAdd % SECTOR_BYTES !== 0))
+		errs.push(`seqAdd ${spec.seqAdd} is not a multiple of 512 bytes`);
 	return errs;
 }
 
@@ -274,7 +295,8 @@ export function parseRandomDistribution(text: string): RandomDistribution {
 	};
 	const parts = raw.trim().toLowerCase().split(':');
 	const name = parts[0];
-	if (name === 'zoned' || name === 'zoned_abs') fail(`${name} distributions are not supported (use random, zipf, pareto or normal)`);
+	if (name === 'zoned') return parseZoned(raw, raw.trim().toLowerCase().slice(name.length), fail);
+	if (name === 'zoned_abs') fail('zoned_abs distributions are not supported (use zoned with percentages of the region)');
 	if (parts.length > 2) fail(`the distribution centre suffix ":${parts.slice(2).join(':')}" is not supported`);
 	const arg = parts.length === 2 ? parts[1].trim() : undefined;
 	const value = (what: string, fallback: number): number => {
@@ -308,12 +330,51 @@ export function parseRandomDistribution(text: string): RandomDistribution {
 			if (!(sigmaPct >= 0 && sigmaPct < 100)) fail(`normal deviation must be a percentage in [0, 100), got ${sigmaPct}`);
 			return { kind: 'normal', sigmaPct };
 		}
-		case 'zoned':
-		case 'zoned_abs':
-			return fail(`${name} distributions are not supported (use random, zipf, pareto or normal)`);
 		default:
-			return fail(`unknown distribution "${name}" (expected random, zipf:θ, pareto:h or normal:σ%)`);
+			return fail(`unknown distribution "${name}" (expected random, zipf:θ, pareto:h, normal:σ% or zoned:A/S:…)`);
 	}
+}
+
+/** Most zones a zoned distribution may have. */
+export const MAX_ZONES = 256;
+
+/**
+ * fio 3.33's zoned:A/S:A/S:… (`rest` is what follows "zoned"): A the percentage of the I/Os, S of
+ * the region; whole numbers, as fio reads them. A zone without S ("20/", "20" or "20/0") shares what the
+ * given sizes leave of 100 with the others without, equally (measured with fio: zoned:50/:50/
+ * puts half of the I/O on each half). The A must add up to 100; the S may add up to less (the
+ * tail is then never accessed, as in fio). One list: fio 3.33 refuses per-direction lists.
+ */
+function parseZoned(raw: string, rest: string, fail: (why: string) => never): RandomDistribution {
+	if (!rest.startsWith(':')) fail('zoned needs its zones: zoned:ACCESS%/SIZE%:… (for example zoned:50/5:30/15:20/80)');
+	// fio takes an empty list as no zones: uniform offsets.
+	if (rest.trim() === ':') return { kind: 'random' };
+	if (rest.includes(',')) fail('different zones for reads and writes (",") are not supported: give one list');
+	const entries = rest.slice(1).split(':');
+	if (entries.length > MAX_ZONES) fail(`more than ${MAX_ZONES} zones`);
+	const whole = (text: string, what: string, entry: string): number => {
+		const t = text.trim();
+		if (!/^\d+$/.test(t)) fail(`${what} "${t}" in "${entry}" is not a whole number (fio reads whole percentages)`);
+		const v = Number(t);
+		if (v > 100) fail(`${what} ${v} in "${entry}" is more than 100`);
+		return v;
+	};
+	const zones: { accessPct: number; sizePct: number | undefined }[] = entries.map((e) => {
+		if (e.trim() === '') fail(`empty zone in "${raw}"`);
+		const slash = e.indexOf('/');
+		const access = whole(slash < 0 ? e : e.slice(0, slash), 'access percentage', e);
+		const sizeText = slash < 0 ? '' : e.slice(slash + 1);
+		// A missing size or 0 (as in fio) shares what is left.
+		const size = sizeText.trim() === '' ? 0 : whole(sizeText, 'zone size', e);
+		return { accessPct: access, sizePct: size === 0 ? undefined : size };
+	});
+	const access = zones.reduce((n, z) => n + z.accessPct, 0);
+	if (access !== 100) fail(`access percentages add up to ${access}, not 100`);
+	const given = zones.reduce((n, z) => n + (z.sizePct ?? 0), 0);
+	if (given > 100) fail(`zone sizes add up to ${given}, more than 100`);
+	const missing = zones.filter((z) => z.sizePct === undefined).length;
+	if (missing > 0 && given >= 100) fail(`the zone sizes given already add up to ${given}: nothing is left for the zones without one`);
+	return { kind: 'zoned', zones: zones.map((z) => ({ accessPct: z.accessPct, sizePct: z.sizePct ?? (100 - given) / missing })) };
 }
 
 /** The fio string form of a distribution (round-trips through parseRandomDistribution). */
@@ -328,6 +389,8 @@ export function formatRandomDistribution(d: RandomDistribution): string {
 		case 'normal':
 			// Bare `normal` is fio's default (no added deviation).
 			return d.sigmaPct === DEFAULT_NORMAL_SIGMA_PCT ? 'normal' : `normal:${d.sigmaPct}`;
+		case 'zoned':
+			return `zoned:${d.zones.map((z) => `${z.accessPct}/${z.sizePct}`).join(':')}`;
 	}
 }
 

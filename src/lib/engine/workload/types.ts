@@ -11,7 +11,19 @@ export type RandomDistribution =
 	| { kind: 'random' }
 	| { kind: 'zipf'; theta: number }
 	| { kind: 'pareto'; h: number }
-	| { kind: 'normal'; sigmaPct: number };
+	| { kind: 'normal'; sigmaPct: number }
+	/**
+	 * fio's zoned:A/S:…: zone k takes accessPct of the I/Os, spread uniformly over the next
+	 * sizePct of the region (zones in order from the region's start; sizes may leave a tail that
+	 * is never accessed). The accessPct add up to 100.
+	 */
+	| { kind: 'zoned'; zones: ZoneSplit[] };
+
+/** One zone of a zoned distribution: share of the I/Os and of the region, in percent. */
+export interface ZoneSplit {
+	accessPct: number;
+	sizePct: number;
+}
 
 /** One block-size bucket of fio's bssplit (bytes, weight in percent). */
 export interface BsSplit {
@@ -62,6 +74,13 @@ export interface WorkloadSpec {
 	rateIops: number;
 	/** Issue a flush (SYNCHRONIZE CACHE) after every N writes (0 = never), fio fsync. */
 	fsync?: number;
+	/**
+	 * Sequential modes only: bytes added to the next offset after each I/O (fio's rw=MODE:N,
+	 * ddir_seq_add), a multiple of 512. Positive leaves holes (rw=write:4k writes every other 4k
+	 * block); negative walks back (rw=read:-8k reads a region backwards with 4k blocks). Absent or 0:
+	 * contiguous. Ignored by the random modes. See WorkloadStream for the wrap at the region's ends.
+	 */
+	seqAdd?: number;
 }
 
 /** One guest I/O produced by a stream. */
