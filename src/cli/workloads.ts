@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { defaultScenario, ScenarioError, type ScenarioInput } from '../lib/engine/index';
 import type { FioParseResult } from '../lib/engine/workload/fio';
+import { MAX_DISK_BYTES } from '../lib/engine/io';
 import type { ChainFilter } from './chain';
 
 const GiB = 2 ** 30;
@@ -14,8 +15,8 @@ const DEFAULT_DISK_BYTES = 20 * GiB;
 
 /**
  * The default scenario's VM and disk (and its pass-through filter, unless `chain` is given) with
- * the fio jobs as the disk's workload. The disk is 20 GiB, or larger when a job's region reaches
- * beyond; the seed is the file's randseed, when it has one.
+ * the fio jobs as the disk's workload. The disk is 20 GiB, or larger when a job's region (or, for
+ * a job without a size, its io_size from its offset) reaches beyond; the seed is the file's randseed, when it has one.
  */
 export function fioScenario(fio: FioParseResult, file: string, chain: ChainFilter[] | undefined): ScenarioInput {
 	const s = defaultScenario();
@@ -26,9 +27,13 @@ export function fioScenario(fio: FioParseResult, file: string, chain: ChainFilte
 	const disk = s.vms[0].disks[0];
 	if (chain !== undefined) disk.policy = { ...disk.policy, filters: chain.map((f) => ({ ...f })) };
 	let reach = DEFAULT_DISK_BYTES;
-	for (const j of fio.jobs) if (j.spec.size > 0) reach = Math.max(reach, j.spec.offset + j.spec.size);
-	for (const j of fio.jobs) if (j.spec.offset >= reach) reach = j.spec.offset + MiB;
-	disk.size = Math.ceil(reach / MiB) * MiB;
+	for (const j of fio.jobs) {
+		const s = j.spec;
+		// A job without a size runs to the disk's end, as fio on a device: room for its io_size
+		// from its offset (numjobs clones at growing offsets included), else 1 MiB.
+		reach = Math.max(reach, s.offset + (s.size > 0 ? s.size : Math.max(MiB, s.ioSize ?? 0)));
+	}
+	disk.size = Math.min(MAX_DISK_BYTES, Math.ceil(reach / MiB) * MiB);
 	// Each stream is named by its job: the exports' job column, --json's streams[].job, --fio-out.
 	disk.workload = fio.jobs.map((j) => ({ name: j.name, ...j.spec, ...(j.spec.bssplit ? { bssplit: j.spec.bssplit.map((b) => ({ ...b })) } : {}) }));
 	return s;

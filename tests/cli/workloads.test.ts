@@ -45,6 +45,7 @@ beforeAll(() => {
 	fs.writeFileSync(path.join(dir, 'job.fio'), JOB);
 	fs.writeFileSync(path.join(dir, 'typo.fio'), '[job]\nrw=randread\niodpeth=4\n');
 	fs.writeFileSync(path.join(dir, 'far.fio'), '[job]\nrw=read\nbs=1m\noffset=30g\nsize=8m\n');
+	fs.writeFileSync(path.join(dir, 'stripes.fio'), '[stripe]\nrw=write\nbs=64k\nnumjobs=3\noffset_increment=30g\nio_size=2g\nnumber_ios=10\n');
 	fs.writeFileSync(
 		path.join(dir, 'hm_0.csv'),
 		[
@@ -158,6 +159,18 @@ describe.concurrent('vaio run --fio', () => {
 		const s = JSON.parse(o.stdout);
 		expect(s.vms[0].disks[0].size).toBe(30 * 2 ** 30 + 8 * 2 ** 20);
 		expect(s.vms[0].disks[0].workload[0]).toMatchObject({ rw: 'read', bs: 2 ** 20, offset: 30 * 2 ** 30, size: 8 * 2 ** 20, iodepth: 1 });
+	});
+
+	test('clones without a size at growing offsets: the disk holds the io_size of the last one', { timeout: TIMEOUT }, async ({ expect }) => {
+		const o = await vaio('run', '--fio', 'stripes.fio', '--describe');
+		expect(o.code, o.stderr).toBe(0);
+		const d = JSON.parse(o.stdout).vms[0].disks[0];
+		expect(d.size).toBe(60 * 2 ** 30 + 2 * 2 ** 30);
+		expect(d.workload.map((w: { offset: number; size: number }) => [w.offset, w.size])).toEqual([
+			[0, 0],
+			[30 * 2 ** 30, 0],
+			[60 * 2 ** 30, 0]
+		]);
 	});
 
 	test('a misspelt option is bad input with FILE:LINE and a suggestion; --fio excludes a scenario file', { timeout: TIMEOUT }, async ({ expect }) => {
