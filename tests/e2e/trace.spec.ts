@@ -221,6 +221,14 @@ test('trace: live while a run plays, following the newest rows when scrolled to 
 	};
 	const before = await lastN();
 	await expect.poll(lastN).toBeGreaterThan(before + 50);
+
+	// Up a little from the end: the table stops following, the rows in view stay in view.
+	await table.evaluate((el) => (el.scrollTop = el.scrollTop - 200));
+	const firstN = async () => Number((await visibleRows(table))[0]?.n ?? -1);
+	let held = await firstN();
+	await expect.poll(async () => held === (held = await firstN())).toBe(true);
+	await expect.poll(total).toBeGreaterThan((await total()) + 100);
+	expect(await firstN()).toBe(held);
 	await page.getByTestId('pause-button').click();
 	await expect(page.getByTestId('run-status')).toHaveAttribute('data-state', 'paused');
 	expect(errors).toEqual([]);
