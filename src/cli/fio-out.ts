@@ -4,7 +4,7 @@
  * disk's size as filesize in the jobs that cover the whole disk. Written before the run, so a scenario, a --fio job with its
  * overrides, or --ios can be turned into a job file to run on a real device.
  */
-import { exportedJobName, formatFioJob } from '../lib/engine/workload/fio';
+import { formatFioJob } from '../lib/engine/workload/fio';
 import { workloadSpec } from '../lib/engine/simulation';
 import type { Scenario } from '../lib/engine/scenario/schema';
 
@@ -18,7 +18,7 @@ export function fioJobText(scenario: Scenario): string {
 	const more = scenario.vms.reduce((n, v) => n + v.disks.length, 0) - 1;
 	try {
 		const text = formatFioJob(
-			disk.workload.map((w, i) => ({ name: w.name ?? exportedJobName(i), spec: workloadSpec(w) })),
+			disk.workload.map((w) => ({ name: w.name, spec: workloadSpec(w) })),
 			{ title: `VAIO Playground: ${scenario.name} (${vm.name}/${disk.name})`, seed: scenario.seed, diskBytes: disk.size }
 		);
 		return more > 0 ? text.replace('\n', `\n; Only ${vm.name}/${disk.name}: the scenario's ${more} other disk(s) are not in this file.\n`) : text;

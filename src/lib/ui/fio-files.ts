@@ -7,7 +7,7 @@
  *
  * No runes and relative imports only, so Node (unit and e2e tests) can use it as it is.
  */
-import { FioParseError, exportedJobName, formatFioJob, parseFioJob } from '../engine/workload/fio';
+import { FioParseError, formatFioJob, parseFioJob } from '../engine/workload/fio';
 import { MAX_DISK_BYTES } from '../engine/io';
 import { defaultWorkload } from '../engine/workload/spec';
 import type { WorkloadSpec } from '../engine/workload/types';
@@ -118,7 +118,7 @@ export function applyFioImport(scenario: EditableScenario, imp: FioImport): void
 export function exportFioJob(scenario: EditableScenario): string {
 	const disk = scenario.vms[0].disks[0];
 	return formatFioJob(
-		disk.workload.map((w, i) => ({ name: w.name ?? exportedJobName(i), spec: specFromEntry(w) })),
+		disk.workload.map((w) => ({ name: w.name, spec: specFromEntry(w) })),
 		{ title: `VAIO Playground: ${scenario.name}`, seed: scenario.seed, diskBytes: disk.size }
 	);
 }

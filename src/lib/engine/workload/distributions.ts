@@ -120,6 +120,14 @@ export class UniformPicker implements OffsetPicker {
 	}
 }
 
+/** k with 2^(k−1) < n ≤ 2^k, for n an integer in [1, 2^50] (`what` names n in the error). */
+function enclosingBits(n: number, what: string): number {
+	if (!Number.isInteger(n) || n < 1 || n > MAX_UNITS) throw new RangeError(`${what} must be an integer in [1, 2^50], got ${n}`);
+	let bits = 0;
+	while (2 ** bits < n) bits++;
+	return bits;
+}
+
 /**
  * fio's random map: every unit once per pass, in a random order; after a full pass a new pass
  * starts in a new order. fio keeps a bitmap (axmap) of the units done; a bitmap here would take
@@ -142,12 +150,8 @@ export class RandomMapPicker implements OffsetPicker {
 	private readonly keys = new Uint32Array(4);
 
 	constructor(units: number) {
-		if (!Number.isInteger(units) || units < 1 || units > MAX_UNITS) {
-			throw new RangeError(`random map: units must be an integer in [1, 2^50], got ${units}`);
-		}
+		const bits = enclosingBits(units, 'random map: units');
 		this.units = units;
-		let bits = 0;
-		while (2 ** bits < units) bits++;
 		this.halfBits = Math.max(1, Math.ceil(bits / 2)); // ≤ 25: halves fit in 32-bit integers
 		this.halfSize = 2 ** this.halfBits;
 		this.halfMask = this.halfSize - 1;
@@ -195,12 +199,8 @@ export class RankScrambler {
 	private readonly add: number;
 
 	constructor(n: number) {
-		if (!Number.isInteger(n) || n < 1 || n > MAX_UNITS) {
-			throw new RangeError(`rank scrambler: n must be an integer in [1, 2^50], got ${n}`);
-		}
+		const bits = enclosingBits(n, 'rank scrambler: n');
 		this.n = n;
-		let bits = 0;
-		while (2 ** bits < n) bits++;
 		this.bits = bits;
 		this.mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
 		this.shift = Math.max(1, bits >> 1);

@@ -973,12 +973,12 @@ export function exportedJobName(k: number): string {
 }
 
 /**
- * A fio job file for the given workloads (one [job] each). parseFioJob(formatFioJob(x)) gives x
- * back for every spec fio can express; values it cannot (fractional µs, IOPS or percentages) are
+ * A fio job file for the given workloads (one [job] each, named by its name, else by
+ * exportedJobName). parseFioJob(formatFioJob(x)) gives x back for every spec fio can express; values it cannot (fractional µs, IOPS or percentages) are
  * rounded, with a comment saying so. A distribution fio refuses (zipf:1, normal:100) throws a
  * RangeError naming the job.
  */
-export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: FioFormatOptions = {}): string {
+export function formatFioJob(jobs: readonly ({ name?: string; spec: WorkloadSpec } | WorkloadSpec)[], options: FioFormatOptions = {}): string {
 	const out: string[] = [];
 	out.push(`; ${oneLine(options.title ?? 'VAIO Playground workload')}`);
 	out.push('; Exported by the VAIO Playground as a fio job file. Point filename at the device or file');
@@ -991,7 +991,7 @@ export function formatFioJob(jobs: readonly (FioJob | WorkloadSpec)[], options: 
 	const d = fioDefaultSpec();
 	jobs.forEach((j, i) => {
 		const spec = 'spec' in j ? j.spec : j;
-		const name = 'spec' in j ? j.name : `stream${i}`;
+		const name = ('spec' in j ? j.name : undefined) ?? exportedJobName(i);
 		out.push('');
 		out.push(`[${sectionName(name, i)}]`);
 		const int = (key: string, v: number, unit = '') => {
